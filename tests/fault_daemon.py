@@ -1,0 +1,67 @@
+"""A real unix-socket HTTP server with canned answers, for fault tests.
+
+It stands in for a daemon that answers 500 or hangs, which a real dockerd
+cannot be made to do on demand. Everything else is tested against dockerd.
+"""
+
+import socket
+import threading
+
+
+class SocketDaemon:
+    """A real unix-socket HTTP server that answers with canned bytes, or never answers."""
+
+    def __init__(self, path, answers=None, hang=False):
+        self.path = path
+        self.answers = list(answers or [])
+        self.hang = hang
+        self.requests = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(0.2)
+                while not self.stop.is_set():
+                    try:
+                        data = conn.recv(65536)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    self.requests.append(data.split(b"\r\n", 1)[0].decode())
+                    if self.hang:
+                        self.stop.wait(5)
+                        break
+                    if not self.answers:
+                        break
+                    conn.sendall(self.answers.pop(0))
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(5)
+
+
+def http_answer(status, body, content_type="application/json", chunked=False):
+    reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
+    if chunked:
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in body) + b"0\r\n\r\n"
+        return (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                % (status, reason.encode(), content_type.encode())) + chunks
+    return (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+            % (status, reason.encode(), content_type.encode(), len(body), body))
