@@ -3,9 +3,11 @@
 import os
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS_DIR = os.path.join(REPO_ROOT, "build", "collections")
-COLLECTION_LINK = os.path.join(COLLECTIONS_DIR, "ansible_collections", "dockhand", "runtime")
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
+
+from paths import COLLECTION_LINK, COLLECTIONS_DIR, REPO_ROOT  # noqa: E402
 
 
 def ensure_collection_link():
@@ -13,13 +15,8 @@ def ensure_collection_link():
     if not os.path.islink(COLLECTION_LINK):
         os.makedirs(os.path.dirname(COLLECTION_LINK), exist_ok=True)
         os.symlink(REPO_ROOT, COLLECTION_LINK)
-    return COLLECTIONS_DIR
 
 
 ensure_collection_link()
 if COLLECTIONS_DIR not in sys.path:
     sys.path.insert(0, COLLECTIONS_DIR)
-
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-if TESTS_DIR not in sys.path:
-    sys.path.insert(0, TESTS_DIR)

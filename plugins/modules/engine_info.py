@@ -12,7 +12,7 @@ module: engine_info
 short_description: Report the container engine, daemon.json, cgroups and the dockerd unit of a host
 version_added: 0.1.0
 description:
-  - Reports what a host's container engine is and how it is set up, in one call:
+  - Reports what a host's container engine is and how it is set up, in one call; it returns
     the daemon's version, storage and cgroup drivers, registry mirrors, container counts;
     whether C(daemon.json) exists and parses; the host's cgroup hierarchy read from its mounts;
     and, where the host runs systemd, the flags on the dockerd unit's C(ExecStart).

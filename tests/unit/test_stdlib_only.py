@@ -5,7 +5,7 @@ import os
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from paths import REPO_ROOT
 
 CORE_DIR = os.path.join(REPO_ROOT, "plugins", "module_utils")
 MODULES_DIR = os.path.join(REPO_ROOT, "plugins", "modules")

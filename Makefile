@@ -1,0 +1,48 @@
+# dockhand.runtime: the commands a newcomer runs (as root, on Debian 12).
+SHELL := /bin/bash
+VENV := .venv
+HOSTS ?= 3
+
+.PHONY: test provision lab-up lab-down venv lint unit integration sanity build link clean
+
+## Run the whole test suite, installing everything it needs.
+test:
+	tests/run
+
+## Bring up a $(HOSTS)-host lab and run playbooks/provision.yml against it.
+provision: venv link
+	tests/lab/lab up $(HOSTS)
+	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml playbooks/provision.yml
+
+lab-up:
+	tests/lab/lab up $(HOSTS)
+
+lab-down:
+	tests/lab/lab down
+
+venv:
+	tests/venv
+
+link:
+	@mkdir -p build/collections/ansible_collections/dockhand
+	@ln -sfn "$(CURDIR)" build/collections/ansible_collections/dockhand/runtime
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ansible-lint -q
+
+unit: venv
+	$(VENV)/bin/python -m pytest tests/unit
+
+integration: venv
+	$(VENV)/bin/python -m pytest tests/integration
+
+sanity: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/sanity/run
+
+## Build the collection tarball (dockhand-runtime-<version>.tar.gz).
+build: venv
+	$(VENV)/bin/ansible-galaxy collection build --force .
+
+clean:
+	rm -rf build tests/output dockhand-runtime-*.tar.gz

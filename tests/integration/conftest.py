@@ -1,0 +1,140 @@
+"""Fixtures that run real ansible-playbook against real daemons and the lab's hosts."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from paths import COLLECTIONS_DIR, LAB, LAB_INVENTORY
+
+INTEGRATION_DIR = os.path.dirname(os.path.abspath(__file__))
+BIN_DIR = os.path.dirname(sys.executable)
+
+
+def tool(name):
+    """A command from the test virtualenv, or from PATH."""
+    candidate = os.path.join(BIN_DIR, name)
+    return candidate if os.path.exists(candidate) else shutil.which(name)
+
+
+class PlaybookRun:
+    """The outcome of one ansible-playbook run: rc, output and every task result."""
+
+    def __init__(self, rc, output, records, seconds):
+        self.rc = rc
+        self.output = output
+        self.records = records
+        self.seconds = seconds
+
+    def results(self, task, host=None):
+        found = [r for r in self.records if r["task"] == task and (host is None or r["host"] == host)]
+        assert found, "task %r%s did not run; output:\n%s" % (
+            task, " on %s" % host if host else "", self.output[-3000:])
+        return found
+
+    def result(self, task, host=None):
+        return self.results(task, host)[0]["result"]
+
+    def status(self, task, host=None):
+        return self.results(task, host)[0]["status"]
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%s)" % self.rc
+
+    def __str__(self):
+        return "ansible-playbook exited %s:\n%s" % (self.rc, self.output[-4000:])
+
+
+def ansible_env(record_file):
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_DIR,
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(INTEGRATION_DIR, "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "dockhand_record",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "DOCKHAND_RECORD_FILE": record_file,
+    })
+    env.pop("DOCKER_HOST", None)
+    return env
+
+
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run plays (a list of dicts) with ansible-playbook; returns a PlaybookRun."""
+    counter = [0]
+
+    def run(plays, inventory=None, extra_vars=None, check=False, diff=False, limit=None, timeout=900):
+        counter[0] += 1
+        playbook = tmp_path / ("play%d.yml" % counter[0])
+        playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+        record = tmp_path / ("record%d.jsonl" % counter[0])
+        record.write_text("")
+        cmd = [tool("ansible-playbook"), str(playbook)]
+        cmd += ["-i", inventory or "localhost,"]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if limit:
+            cmd += ["--limit", limit]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, env=ansible_env(str(record)), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+        seconds = time.monotonic() - started
+        records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        return PlaybookRun(proc.returncode, proc.stdout, records, seconds)
+    return run
+
+
+def local_play(tasks, **extra):
+    """One play on localhost with the local connection."""
+    play = {"name": "test", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
+    play["vars"].update(extra.pop("vars", {}))
+    play.update(extra)
+    return [play]
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab's hosts, started fresh once per test session (tests/lab/lab up 3)."""
+    if os.geteuid() != 0:
+        pytest.fail("the lab needs root")
+    fresh = os.environ.get("DOCKHAND_LAB_REUSE") != "1"
+    if fresh:
+        subprocess.run([LAB, "down"], check=True)
+    subprocess.run([LAB, "up", "3"], check=True)
+    with open(LAB_INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    return {"inventory": LAB_INVENTORY, "data": inventory}
+
+
+def assert_no_traceback(run):
+    assert "Traceback (most recent call last)" not in run.output, run.output[-3000:]
+    for record in run.records:
+        text = json.dumps(record["result"])
+        assert "Traceback (most recent call last)" not in record["result"].get("msg", ""), text
+        assert "module_stderr" not in record["result"], text
+
+
+@pytest.fixture(scope="session")
+def docker_cli():
+    """Run the docker CLI on this machine and return its stripped output."""
+    docker = shutil.which("docker")
+    if not docker:
+        pytest.fail("docker CLI not found: run tests/lab/lab setup")
+
+    def run(*args):
+        return subprocess.run([docker, *args], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    return run

@@ -1,0 +1,181 @@
+"""engine_info through ansible-playbook: the local dockerd, faults, and lab hosts over SSH."""
+
+import subprocess
+
+import pytest
+from conftest import assert_no_traceback, local_play
+from fault_daemon import SocketDaemon, http_answer
+
+ENGINE_KEYS = ("running", "error", "version", "api_version", "os", "kernel", "storage_driver", "cgroup_driver",
+               "cgroup_version", "registry_mirrors", "insecure_registries", "live_restore",
+               "containers_running", "containers_total")
+
+
+def info_task(name="info", **options):
+    return {"name": name, "dockhand.runtime.engine_info": options, "register": "facts"}
+
+
+@pytest.mark.engine
+def test_local_dockerd(run_playbook, docker_cli):
+    run = run_playbook(local_play([info_task()]), check=True)
+    assert run.rc == 0, str(run)
+    result = run.result("info")
+    engine = result["engine"]
+    for key in ENGINE_KEYS:
+        assert key in engine
+    assert engine["running"] is True and engine["error"] is None
+    assert engine["version"] == docker_cli("version", "--format", "{{.Server.Version}}")
+    assert engine["storage_driver"] == docker_cli("info", "--format", "{{.Driver}}")
+    assert engine["containers_total"] == int(docker_cli("info", "--format", "{{.Containers}}"))
+    assert engine["cgroup_version"] in (1, 2)
+    assert result["host_cgroup"]["version"] in ("v1", "hybrid", "v2")
+    assert result["host_cgroup"]["controllers"]
+    assert result["changed"] is False
+
+
+@pytest.mark.engine
+def test_daemon_json_reported(run_playbook, tmp_path):
+    broken = tmp_path / "daemon.json"
+    broken.write_text('{"debug": true,\n "log-level": }\n')
+    good = tmp_path / "good.json"
+    good.write_text('{"registry-mirrors": ["http://127.0.0.1:5000"]}')
+    run = run_playbook(local_play([
+        info_task("broken", daemon_json_path=str(broken)),
+        info_task("good", daemon_json_path=str(good)),
+    ]))
+    assert run.rc == 0, str(run)
+    assert run.result("broken")["daemon_json"]["valid"] is False
+    assert "line 2" in run.result("broken")["daemon_json"]["error"]
+    assert run.result("good")["daemon_json"]["settings"] == {"registry-mirrors": ["http://127.0.0.1:5000"]}
+
+
+def test_missing_socket_is_not_a_failure(run_playbook, tmp_path):
+    socket_path = str(tmp_path / "absent.sock")
+    run = run_playbook(local_play([info_task(docker_host="unix://" + socket_path)]))
+    assert run.rc == 0, str(run)
+    engine = run.result("info")["engine"]
+    assert engine["running"] is False and engine["error_kind"] == "unreachable"
+    assert socket_path in engine["error"] and "does not exist" in engine["error"]
+
+
+def test_daemon_answering_500(run_playbook, tmp_path):
+    socket_path = str(tmp_path / "e.sock")
+    daemon = SocketDaemon(socket_path, [http_answer(500, b'{"message": "storage driver failed"}')])
+    try:
+        run = run_playbook(local_play([info_task(docker_host="unix://" + socket_path)]))
+    finally:
+        daemon.close()
+    assert run.rc == 0, str(run)
+    engine = run.result("info")["engine"]
+    assert engine["running"] is False and engine["error_kind"] == "http"
+    assert "storage driver failed" in engine["error"] and socket_path in engine["error"]
+    assert "HTTP 500" in engine["error"]
+
+
+def test_hanging_daemon_times_out(run_playbook, tmp_path):
+    socket_path = str(tmp_path / "h.sock")
+    daemon = SocketDaemon(socket_path, hang=True)
+    try:
+        run = run_playbook(local_play([info_task(docker_host="unix://" + socket_path, timeout=2)]))
+    finally:
+        daemon.close()
+    assert run.rc == 0, str(run)
+    engine = run.result("info")["engine"]
+    assert engine["running"] is False and engine["error_kind"] == "timeout"
+    assert "within 2 s" in engine["error"] and socket_path in engine["error"]
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"docker_host": "ftp://engine.lan"}, "unknown scheme"),
+    ({"docker_host": "tcp://192.0.2.7:2375"}, "allow_plain_tcp"),
+    ({"docker_host": "tcp://127.0.0.1:2376", "tls": True, "ca_path": "/nonexistent/ca.pem"},
+     "ca_path /nonexistent/ca.pem does not exist"),
+    ({"docker_host": "tcp://127.0.0.1:2376", "client_cert": "/nonexistent/cert.pem",
+      "client_key": "/nonexistent/key.pem"}, "client_cert /nonexistent/cert.pem"),
+])
+def test_bad_input_fails_clearly(run_playbook, options, words):
+    run = run_playbook(local_play([info_task(**options)]))
+    assert run.rc != 0
+    assert run.status("info") == "failed"
+    assert words in run.result("info")["msg"]
+    assert_no_traceback(run)
+
+
+def test_unknown_option_is_named(run_playbook):
+    run = run_playbook(local_play([info_task(dokcer_host="unix:///x")]))
+    assert run.rc != 0 and "dokcer_host" in run.result("info")["msg"]
+    assert_no_traceback(run)
+
+
+def test_docker_host_from_environment(run_playbook, tmp_path):
+    socket_path = str(tmp_path / "env.sock")
+    run = run_playbook(local_play([info_task()], environment={"DOCKER_HOST": "unix://" + socket_path}))
+    assert run.rc == 0, str(run)
+    assert run.result("info")["engine"]["endpoint"] == "unix://" + socket_path
+
+
+@pytest.mark.engine
+def test_module_defaults_group(run_playbook, tmp_path):
+    socket_path = str(tmp_path / "group.sock")
+    play = local_play([info_task()], module_defaults={
+        "group/dockhand.runtime.engine": {"docker_host": "unix://" + socket_path}})
+    run = run_playbook(play)
+    assert run.rc == 0, str(run)
+    assert run.result("info")["engine"]["endpoint"] == "unix://" + socket_path
+
+
+@pytest.mark.lab
+def test_lab_host_before_and_after_install(run_playbook, lab):
+    host = "host1"
+    before = run_playbook([{
+        "name": "before", "hosts": host, "gather_facts": False,
+        "tasks": [info_task("before install")],
+    }], inventory=lab["inventory"])
+    assert before.rc == 0, str(before)
+    result = before.result("before install")
+    assert result["engine"]["running"] is False
+    assert "does not exist" in result["engine"]["error"]
+    assert result["systemd"] is True and result["dockerd_unit"]["loaded"] is False
+    assert result["daemon_json"]["exists"] is False
+
+    after = run_playbook([{
+        "name": "after", "hosts": host, "gather_facts": False,
+        "tasks": [
+            {"name": "install docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
+                                                                   "install_recommends": False}},
+            {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+            {"name": "add an unprivileged user", "ansible.builtin.user": {"name": "dockhand-probe",
+                                                                          "shell": "/bin/sh"}},
+            info_task("after install"),
+            dict(info_task("as a user outside the docker group"), become=True, become_user="dockhand-probe",
+                 become_method="ansible.builtin.su"),
+        ],
+    }], inventory=lab["inventory"])
+    assert after.rc == 0, str(after)
+    result = after.result("after install")
+    engine = result["engine"]
+    assert engine["running"] is True, engine
+    assert engine["storage_driver"] == "overlay2"
+    assert engine["containers_total"] == 0
+    unit = result["dockerd_unit"]
+    assert unit["loaded"] and unit["active_state"] == "active"
+    assert unit["exec_start"][0].endswith("dockerd") and unit["flags"] == unit["exec_start"][1:]
+    assert unit["main_pid"]
+    denied = after.result("as a user outside the docker group")["engine"]
+    assert denied["running"] is False and denied["error_kind"] == "permission"
+    assert "permission denied" in denied["error"]
+    assert_no_traceback(after)
+
+
+@pytest.mark.engine
+def test_runs_on_a_bare_python(run_playbook, tmp_path):
+    """The module runs on a Python that has the standard library and nothing else."""
+    bare = tmp_path / "bare"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python3")
+    listed = subprocess.run([python, "-c", "import sys; print(sys.path)"], check=True, stdout=subprocess.PIPE,
+                            text=True).stdout
+    assert "dist-packages" not in listed and "site-packages/requests" not in listed
+    run = run_playbook(local_play([info_task()], vars={"ansible_python_interpreter": python}))
+    assert run.rc == 0, str(run)
+    assert run.result("info")["engine"]["running"] is True

@@ -1,0 +1,10 @@
+"""Where things are, for the tests (importable once tests/conftest.py has run)."""
+
+import os
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+COLLECTIONS_DIR = os.path.join(REPO_ROOT, "build", "collections")
+COLLECTION_LINK = os.path.join(COLLECTIONS_DIR, "ansible_collections", "dockhand", "runtime")
+LAB = os.path.join(TESTS_DIR, "lab", "lab")
+LAB_INVENTORY = os.path.join(TESTS_DIR, "lab", "state", "inventory.yml")

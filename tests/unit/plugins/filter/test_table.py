@@ -1,0 +1,26 @@
+"""The table filter's layout."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dockhand.runtime.plugins.filter.table import table
+
+
+def test_aligned_columns_with_headers():
+    rows = [{"host": "web1", "version": "20.10.24", "mirrors": ["a", "b"]},
+            {"host": "database", "version": None, "mirrors": []}]
+    assert table(rows, ["host", "version:engine", "mirrors"]) == [
+        "host      engine    mirrors",
+        "web1      20.10.24  a,b",
+        "database  -         -",
+    ]
+
+
+def test_columns_default_to_first_row_and_bools_read_as_words():
+    assert table([{"a": True, "b": 1}]) == ["a    b", "yes  1"]
+
+
+def test_empty_and_bad_input():
+    assert table([], ["x"]) == ["x"]
+    with pytest.raises(AnsibleFilterError):
+        table("not rows")
