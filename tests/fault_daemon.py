@@ -27,7 +27,7 @@ class SocketDaemon:
         self.sock.settimeout(0.2)
         while not self.stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn = self.sock.accept()[0]
             except socket.timeout:
                 continue
             except OSError:

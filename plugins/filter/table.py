@@ -15,7 +15,7 @@ description:
     printed with M(ansible.builtin.debug).
   - Lists are joined with commas; V(null) shows as C(-).
 author:
-  - dockhand.runtime contributors
+  - dockhand.runtime team (@dockhand-runtime)
 positional: columns
 options:
   _input:

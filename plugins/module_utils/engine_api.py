@@ -658,4 +658,3 @@ class EngineClient:
             if exc.not_found:
                 return None
             raise
-

@@ -27,10 +27,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import
 
 ENGINE_ARGUMENT_SPEC = {
     "docker_host": {"type": "str", "default": DEFAULT_DOCKER_HOST, "aliases": ["docker_url"],
-                     "fallback": (env_fallback, ["DOCKER_HOST"])},
+                    "fallback": (env_fallback, ["DOCKER_HOST"])},
     "tls_hostname": {"type": "str", "fallback": (env_fallback, ["DOCKER_TLS_HOSTNAME"])},
     "api_version": {"type": "str", "default": "auto", "aliases": ["docker_api_version"],
-                     "fallback": (env_fallback, ["DOCKER_API_VERSION"])},
+                    "fallback": (env_fallback, ["DOCKER_API_VERSION"])},
     "timeout": {"type": "int", "default": DEFAULT_TIMEOUT, "fallback": (env_fallback, ["DOCKER_TIMEOUT"])},
     "ca_path": {"type": "path", "aliases": ["ca_cert", "tls_ca_cert", "cacert_path"]},
     "client_cert": {"type": "path", "aliases": ["tls_client_cert", "cert_path"]},

@@ -21,7 +21,7 @@ description:
     before Docker is installed and decide what a play does next.
   - Works against dockerd and against Podman's Docker-compatible service.
 author:
-  - dockhand.runtime contributors
+  - dockhand.runtime team (@dockhand-runtime)
 extends_documentation_fragment:
   - dockhand.runtime.engine
 attributes:

@@ -141,11 +141,11 @@ def test_lab_host_before_and_after_install(run_playbook, lab):
     after = run_playbook([{
         "name": "after", "hosts": host, "gather_facts": False,
         "tasks": [
-            {"name": "install docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
-                                                                   "install_recommends": False}},
+            {"name": "install docker.io",
+             "ansible.builtin.apt": {"name": "docker.io", "update_cache": True, "install_recommends": False}},
             {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
-            {"name": "add an unprivileged user", "ansible.builtin.user": {"name": "dockhand-probe",
-                                                                          "shell": "/bin/sh"}},
+            {"name": "add an unprivileged user",
+             "ansible.builtin.user": {"name": "dockhand-probe", "shell": "/bin/sh"}},
             info_task("after install"),
             dict(info_task("as a user outside the docker group"), become=True, become_user="dockhand-probe",
                  become_method="ansible.builtin.su"),

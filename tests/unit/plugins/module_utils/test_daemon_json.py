@@ -48,4 +48,3 @@ def test_read_not_utf8(tmp_path):
     path = tmp_path / "daemon.json"
     path.write_bytes(b'{"a": "\xff"}')
     assert "UTF-8" in read_daemon_json(str(path))["error"]
-

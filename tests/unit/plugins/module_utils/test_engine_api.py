@@ -21,7 +21,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import
     stream_error,
 )
 
-# -- parse_docker_host --------------------------------------------------------
 
 @pytest.mark.parametrize("value, scheme, where", [
     ("unix:///var/run/docker.sock", "unix", "/var/run/docker.sock"),
@@ -144,8 +143,12 @@ def test_stream_error_reads_both_forms():
     assert stream_error(["not", "a", "dict"]) is None
 
 
+def frame(kind, text):
+    """One frame of a multiplexed stream."""
+    return bytes([kind, 0, 0, 0]) + len(text).to_bytes(4, "big") + text
+
+
 def test_demux_splits_stdout_and_stderr():
-    frame = lambda kind, text: bytes([kind, 0, 0, 0]) + len(text).to_bytes(4, "big") + text  # noqa: E731
     data = frame(1, b"out1\n") + frame(2, b"err\n") + frame(1, b"out2\n")
     assert demux_docker_stream(data) == (b"out1\nout2\n", b"err\n")
     assert demux_docker_stream(b"plain tty output\n") == (b"plain tty output\n", b"")
@@ -263,7 +266,7 @@ def test_tls_to_a_plain_server_fails_as_tls(tmp_path):
     port = listener.getsockname()[1]
 
     def answer_plain():
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         conn.recv(1024)
         conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         conn.close()
