@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: daemon_config
+short_description: Merge settings into dockerd's daemon.json and apply them with a reload where possible
+version_added: 0.1.0
+description:
+  - Owns C(/etc/docker/daemon.json) by merging, never by overwriting. O(settings) are merged
+    deeply into what the file holds; O(remove) takes keys out. Keys the task does not name keep
+    their values.
+  - Checks the keys it knows before writing (mirror URLs, insecure registries, the cgroup driver
+    in C(exec-opts), absolute paths, string values of C(log-opts), and more) and, where the
+    installed dockerd has it (Docker 23 and newer), runs C(dockerd --validate) on the new file.
+  - Writes atomically (temporary file in the same directory, fsync, rename) and keeps the file's
+    mode and owner. With O(backup=true) a timestamped copy of the previous file is kept.
+  - Reads the dockerd command line from its systemd unit and refuses keys that a flag there also
+    sets (dockerd would not start); O(fix_unit_conflicts=true) writes a drop-in without those flags.
+  - Applies the change the gentlest way that works. With O(apply=auto), a change of keys dockerd
+    re-reads on C(SIGHUP) (C(registry-mirrors), C(insecure-registries), C(debug), C(labels),
+    C(live-restore), C(max-concurrent-downloads), C(max-concurrent-uploads),
+    C(max-download-attempts), C(shutdown-timeout), C(default-runtime), C(runtimes), C(features),
+    C(authorization-plugins)) is applied with a reload, so no container stops; anything else
+    restarts dockerd.
+  - After a reload it checks that dockerd shows the new values; after a restart it waits up to
+    O(restart_timeout) seconds for the engine to answer. If either fails, it puts the previous
+    file back, brings dockerd back, and fails with dockerd's own words (the tail of its journal).
+author:
+  - dockhand.runtime team (@dockhand-runtime)
+extends_documentation_fragment:
+  - dockhand.runtime.engine
+attributes:
+  check_mode:
+    support: full
+    description: Reports the keys that would change and how they would be applied; touches nothing.
+  diff_mode:
+    support: full
+    description: Shows the file before and after, with passwords in URLs masked.
+options:
+  path:
+    description: The daemon's configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  settings:
+    description:
+      - Keys and values to merge into the file. Objects merge key by key, at any depth.
+      - Lists are replaced, unless O(list_merge=append_unique).
+    type: dict
+    default: {}
+  remove:
+    description:
+      - Keys to take out. A dotted path such as V(log-opts.max-size) removes a nested key.
+    type: list
+    elements: str
+    default: []
+  list_merge:
+    description:
+      - V(replace) sets a list to the given value; V(append_unique) adds the items not yet present,
+        keeping the order of both.
+    type: str
+    choices: [replace, append_unique]
+    default: replace
+  on_invalid:
+    description:
+      - What to do when the existing file is not a JSON object.
+      - V(fail) leaves it untouched and fails, naming line and column.
+      - V(backup_and_replace) keeps a timestamped copy and starts from an empty configuration.
+    type: str
+    choices: [fail, backup_and_replace]
+    default: fail
+  backup:
+    description: Keep a timestamped copy of the previous file next to it (C(daemon.json.<time>~)).
+    type: bool
+    default: false
+  apply:
+    description:
+      - V(auto) reloads when every changed key is reloadable, restarts otherwise.
+      - V(reload) sends C(SIGHUP) only (keys that need a restart are listed in RV(restart_needed_for)).
+      - V(restart) restarts dockerd. V(none) only writes the file.
+      - Nothing is applied when dockerd is not running; the file takes effect when it starts.
+    type: str
+    choices: [auto, reload, restart, none]
+    default: auto
+  restart_timeout:
+    description: Seconds to wait for the engine to answer after a restart before rolling back.
+    type: int
+    default: 60
+  validate_with_dockerd:
+    description: Run C(dockerd --validate) on the new file first, where the installed dockerd supports it.
+    type: bool
+    default: true
+  fix_unit_conflicts:
+    description:
+      - When a flag on the dockerd command line sets a key the file sets too (for example C(-H fd://)
+        against C(hosts)), write a systemd drop-in C(10-dockhand-flags.conf) that starts dockerd
+        without those flags, and restart dockerd.
+    type: bool
+    default: false
+  unit:
+    description: The systemd unit that runs dockerd.
+    type: str
+    default: docker.service
+notes:
+  - A registry mirror only serves Docker Hub pulls; see M(dockhand.runtime.registry_mirrors) for
+    one interface over Docker, containerd and Podman.
+seealso:
+  - module: dockhand.runtime.registry_mirrors
+  - module: dockhand.runtime.engine_info
+"""
+
+EXAMPLES = r"""
+- name: Add a registry mirror without restarting anything
+  dockhand.runtime.daemon_config:
+    settings:
+      registry-mirrors:
+        - https://mirror.example.com
+  # registry-mirrors is reloadable: dockerd gets SIGHUP, containers keep running
+
+- name: Use the systemd cgroup driver (needs a restart, rolled back if dockerd does not come up)
+  dockhand.runtime.daemon_config:
+    settings:
+      exec-opts: ["native.cgroupdriver=systemd"]
+    backup: true
+    restart_timeout: 90
+
+- name: Listen on TCP with TLS, fixing the -H fd:// conflict of the packaged unit
+  dockhand.runtime.daemon_config:
+    settings:
+      hosts: ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"]
+      tls: true
+      tlsverify: true
+      tlscacert: /etc/docker/ca.pem
+      tlscert: /etc/docker/server.pem
+      tlskey: /etc/docker/server-key.pem
+    fix_unit_conflicts: true
+
+- name: Drop a nested key
+  dockhand.runtime.daemon_config:
+    remove:
+      - log-opts.max-file
+"""
+
+RETURN = r"""
+path:
+  description: The file.
+  returned: always
+  type: str
+  sample: /etc/docker/daemon.json
+changed_keys:
+  description: Top-level keys whose value changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["registry-mirrors"]
+applied:
+  description: How the change was applied, V(reload), V(restart) or V(none).
+  returned: always
+  type: str
+  sample: reload
+restart_needed_for:
+  description: Changed keys that take effect only after a restart that did not happen.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+backup_file:
+  description: The copy of the previous file, when O(backup=true) and there was a file.
+  returned: always
+  type: str
+  sample: /etc/docker/daemon.json.2026-11-27@10:31:02~
+rolled_back:
+  description: Whether the change was undone because dockerd did not take it.
+  returned: always
+  type: bool
+  sample: false
+validated_with_dockerd:
+  description: Whether C(dockerd --validate) checked the new file.
+  returned: always
+  type: bool
+  sample: true
+settings:
+  description: The whole configuration after the change (passwords in URLs masked).
+  returned: always
+  type: dict
+  sample: {"registry-mirrors": ["https://mirror.example.com"], "log-driver": "json-file"}
+unit_conflicts:
+  description: Flags on the dockerd command line that set keys the file also sets.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"flag": "-H", "value": "fd://", "key": "hosts"}]
+drop_in:
+  description: The systemd drop-in written to remove conflicting flags.
+  returned: when O(fix_unit_conflicts=true) wrote one
+  type: str
+  sample: /etc/systemd/system/docker.service.d/10-dockhand-flags.conf
+"""
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config import (
+    DAEMON_CHANGE_OPTIONS,
+    ChangeFailed,
+    change_daemon_json,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+    engine_module,
+    make_client,
+    run_module,
+)
+
+
+def configure(module):
+    client = make_client(module.params)
+    try:
+        return change_daemon_json(
+            module, client,
+            settings=module.params["settings"],
+            remove=module.params["remove"],
+            list_merge=module.params["list_merge"],
+            on_invalid=module.params["on_invalid"],
+        )
+    except ChangeFailed as exc:
+        module.fail_json(msg=str(exc), **exc.result)
+    finally:
+        client.close()
+
+
+def main():
+    options = dict(DAEMON_CHANGE_OPTIONS)
+    options.update(
+        settings={"type": "dict", "default": {}},
+        remove={"type": "list", "elements": "str", "default": []},
+        list_merge={"type": "str", "default": "replace", "choices": ["replace", "append_unique"]},
+        on_invalid={"type": "str", "default": "fail", "choices": ["fail", "backup_and_replace"]},
+    )
+    module = engine_module(options)
+    run_module(module, configure)
+
+
+if __name__ == "__main__":
+    main()
