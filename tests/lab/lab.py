@@ -1,0 +1,1038 @@
+"""dockhand lab: disposable Debian hosts in Docker for testing dockhand.runtime.
+
+Subcommands (see tests/lab/README.md):
+
+    lab setup              install packages, start dockerd, build images, start the hub
+    lab up [N]             setup, then exactly N hosts (default 3), write the inventory
+    lab down [--images]    remove everything labelled dockhand.lab=1 (and the images)
+    lab status [--json]    hosts, ports, hub
+    lab exec HOST CMD...   run a command in a host (docker exec)
+    lab ssh HOST [CMD...]  ssh into a host with the lab key
+
+Python 3 standard library only: it runs with the system python3 before any
+virtualenv exists. Everything the lab creates carries the label dockhand.lab=1
+and is found again by that label, never by name.
+"""
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+# --------------------------------------------------------------------------
+# Constants and knobs
+# --------------------------------------------------------------------------
+
+LAB_DIR = Path(__file__).resolve().parent
+IMAGES_DIR = LAB_DIR / "images"
+STATE_DIR = Path(os.environ.get("DOCKHAND_LAB_STATE_DIR") or (LAB_DIR / "state")).resolve()
+SSH_DIR = STATE_DIR / "ssh"
+SSH_KEY = SSH_DIR / "id_ed25519"
+AUTHORIZED_KEYS = SSH_DIR / "authorized_keys"
+INVENTORY = STATE_DIR / "inventory.yml"
+LAB_JSON = STATE_DIR / "lab.json"
+CACHE_DIR = STATE_DIR / "cache"
+BUILD_DIR = STATE_DIR / "build"
+LOG_DIR = STATE_DIR / "logs"
+DOCKERD_LOG = Path("/var/log/dockhand-lab-dockerd.log")
+DOCKERD_PIDFILE = Path("/var/run/docker.pid")
+
+HUB_PORT = int(os.environ.get("DOCKHAND_LAB_HUB_PORT", "5000"))
+SSH_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_SSH_PORT_BASE", "2200"))
+DEBIAN_MIRROR = os.environ.get("DOCKHAND_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+SUITE = "bookworm"
+BOOT_TIMEOUT = int(os.environ.get("DOCKHAND_LAB_BOOT_TIMEOUT", "240"))
+
+LABEL = "dockhand.lab"
+LABEL_ROLE = "dockhand.lab.role"
+LABEL_RECIPE = "dockhand.lab.recipe"
+LABEL_CONFIG = "dockhand.lab.config"
+LABEL_INDEX = "dockhand.lab.index"
+LABEL_OWNER = "dockhand.lab.owner"
+
+NETWORK = "dockhand-lab"
+HUB_NAME = "dockhand-lab-hub"
+HOST_PREFIX = "dockhand-lab-host"
+
+IMG_BUSYBOX = "dockhand-lab/busybox:latest"
+IMG_HELLO = "dockhand-lab/hello:latest"
+IMG_HOST = "dockhand-lab/host:bookworm"
+IMG_REGISTRY = "dockhand-lab/registry:latest"
+
+# What `lab setup` pushes into the hub: (repository, tag, local image).
+HUB_SEED = [
+    ("library/busybox", "latest", IMG_BUSYBOX),
+    ("library/busybox", "1.36", IMG_BUSYBOX),
+    ("library/busybox", "stable", IMG_BUSYBOX),
+    ("library/hello", "latest", IMG_HELLO),
+]
+
+APT_PACKAGES = [
+    "docker.io", "docker-registry", "openssh-server", "debootstrap", "nginx",
+    "busybox-static", "podman", "skopeo", "python3-venv",
+    # for the test suite: nginx's stream module (TLS in front of dockerd),
+    # openssl (test certificates), shellcheck (ansible-test sanity)
+    "libnginx-mod-stream", "openssl", "shellcheck",
+]
+
+# `docker run` flags that let systemd boot as PID 1 and a nested dockerd run,
+# without --privileged (which fails on this kind of machine: "unable to apply
+# caps"). See README.md for the why of each one.
+HOST_RUN_FLAGS = [
+    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    "--security-opt", "seccomp=unconfined",
+    "--security-opt", "apparmor=unconfined",
+    "--device-cgroup-rule", "a *:* rwm",
+    # Private cgroup namespace: the host's systemd and anything it runs (a
+    # nested dockerd's containers too) stay inside the container's own cgroup,
+    # and nothing of the machine's /sys/fs/cgroup is bind-mounted in.
+    # The image's PID 1 (dockhand-lab-init) makes that tree writable.
+    "--cgroupns", "private",
+    "--tmpfs", "/run:rw,exec,nosuid,nodev,mode=755",
+    "--tmpfs", "/run/lock:rw,noexec,nosuid,nodev",
+    "--stop-signal", "SIGRTMIN+3",
+]
+
+
+# Per-host named volumes: an inner dockerd/containerd/podman on overlayfs would
+# fall back to vfs; on a volume (ext4) they get overlay2.
+HOST_VOLUMES = [
+    ("docker", "/var/lib/docker"),
+    ("containerd", "/var/lib/containerd"),
+    ("containers", "/var/lib/containers"),
+]
+
+HOST_IMPORT_CHANGES = [
+    'CMD ["/usr/local/sbin/dockhand-lab-init"]',
+    "ENV container=docker",
+    "EXPOSE 22",
+]
+BUSYBOX_IMPORT_CHANGES = ['CMD ["sh"]']
+HELLO_IMPORT_CHANGES = ['CMD ["cat", "/etc/dockhand-lab/hello.txt"]']
+REGISTRY_IMPORT_CHANGES = [
+    'ENTRYPOINT ["/usr/bin/docker-registry"]',
+    'CMD ["serve", "/etc/docker/registry/config.yml"]',
+    "EXPOSE 5000",
+]
+
+# Part of every image's recipe hash: bump it when this script's build code
+# changes in a way the images should pick up (input files are hashed already).
+RECIPE_VERSION = "1"
+
+
+class LabError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+
+_T0 = time.monotonic()
+
+
+def log(msg):
+    print("lab [%6.1fs] %s" % (time.monotonic() - _T0, msg), flush=True)
+
+
+def warn(msg):
+    print("lab: warning: %s" % msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, capture=True, input=None, timeout=None, env=None):
+    """Run a command; return CompletedProcess. Raise LabError on failure."""
+    try:
+        proc = subprocess.run(
+            cmd, input=input, timeout=timeout, env=env, text=True,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.PIPE if capture else None,
+        )
+    except FileNotFoundError:
+        raise LabError("command not found: %s" % cmd[0])
+    except subprocess.TimeoutExpired:
+        raise LabError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
+    if check and proc.returncode != 0:
+        detail = ((proc.stderr or "") + (proc.stdout or "")).strip() if capture else ""
+        raise LabError("command failed (exit %d): %s%s" % (
+            proc.returncode, " ".join(cmd), ("\n" + detail[-3000:]) if detail else ""))
+    return proc
+
+
+def out(cmd, **kw):
+    return run(cmd, **kw).stdout.strip()
+
+
+def docker(*args, **kw):
+    return run(["docker"] + list(args), **kw)
+
+
+def docker_out(*args, **kw):
+    return docker(*args, **kw).stdout.strip()
+
+
+def lines(text):
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def sha256_update_tree(h, root):
+    """Feed every file under root (relative path, exec bit, content) into h."""
+    root = Path(root)
+    for path in sorted(p for p in root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            h.update(b"L" + rel.encode() + b"\0" + os.readlink(path).encode() + b"\0")
+        elif path.is_file():
+            h.update(b"F" + rel.encode() + b"\0" + (b"x" if os.access(path, os.X_OK) else b"-"))
+            h.update(path.read_bytes() + b"\0")
+        elif path.is_dir():
+            h.update(b"D" + rel.encode() + b"\0")
+
+
+def short_hash(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            sha256_update_tree(h, part)
+        else:
+            h.update(json.dumps(part, sort_keys=True).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def pkg_version(name):
+    proc = run(["dpkg-query", "-W", "-f=${Version}", name], check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def http_get(url, headers=None, method="GET", timeout=5):
+    """HTTP to the lab's own registry only (loopback); proxies are ignored."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    with opener.open(req, timeout=timeout) as resp:
+        return resp.status, dict(resp.headers), resp.read()
+
+
+@contextlib.contextmanager
+def lab_lock():
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another lab command is running; waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+# --------------------------------------------------------------------------
+# Packages and dockerd
+# --------------------------------------------------------------------------
+
+def ensure_packages():
+    missing = [p for p in APT_PACKAGES
+               if not out(["dpkg-query", "-W", "-f=${db:Status-Abbrev}", p], check=False).startswith("ii")]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise LabError("missing packages %s and not root" % " ".join(missing))
+    log("installing missing packages: %s" % " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    run(["apt-get"] + lock + ["update"], capture=False, env=env)
+    run(["apt-get"] + lock + ["install", "-y"] + missing, capture=False, env=env)
+
+
+def docker_answers():
+    try:
+        return run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False,
+                   timeout=30).returncode == 0
+    except LabError:
+        return False
+
+
+def systemd_booted():
+    return Path("/run/systemd/system").is_dir()
+
+
+def ensure_dockerd():
+    if docker_answers():
+        return
+    if shutil.which("docker") is None or shutil.which("dockerd") is None:
+        raise LabError("docker/dockerd not installed (run `lab setup`)")
+    if systemd_booted():
+        log("starting docker via systemctl")
+        run(["systemctl", "start", "docker"])
+    else:
+        log("no systemd: starting dockerd by hand (log %s)" % DOCKERD_LOG)
+        DOCKERD_LOG.parent.mkdir(parents=True, exist_ok=True)
+        with open(DOCKERD_LOG, "ab") as logf:
+            subprocess.Popen(
+                ["dockerd", "--pidfile", str(DOCKERD_PIDFILE)],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, cwd="/")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if docker_answers():
+            log("dockerd is up")
+            return
+        time.sleep(1)
+    tail = ""
+    if DOCKERD_LOG.exists():
+        tail = "\n".join(DOCKERD_LOG.read_text(errors="replace").splitlines()[-20:])
+    raise LabError("dockerd did not answer within 90s; last lines of %s:\n%s" % (DOCKERD_LOG, tail))
+
+
+# --------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------
+
+def image_recipe(image):
+    proc = docker("image", "inspect", "--format",
+                  '{{index .Config.Labels "%s"}}' % LABEL_RECIPE, image, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def image_id(image):
+    proc = docker("image", "inspect", "--format", "{{.Id}}", image, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def import_rootfs(rootfs, image, recipe, changes):
+    """Tar rootfs and `docker import` it as image, labelled as a lab image."""
+    old_id = image_id(image)
+    labels = "LABEL %s=1 %s=image %s=%s" % (LABEL, LABEL_ROLE, LABEL_RECIPE, recipe)
+    cmd = ["docker", "import"]
+    for change in list(changes) + [labels]:
+        cmd += ["--change", change]
+    cmd += ["-", image]
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "--xattrs",
+                            "--xattrs-include=*", "-cf", "-", "."],
+                           stdout=subprocess.PIPE)
+    imp = subprocess.run(cmd, stdin=tar.stdout, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    tar.stdout.close()
+    if tar.wait() != 0 or imp.returncode != 0:
+        raise LabError("docker import of %s failed: %s" % (image, imp.stderr.strip()))
+    if old_id and old_id != image_id(image):
+        docker("rmi", old_id, check=False)  # the superseded build, if unused
+
+
+def install_file(src, dest):
+    """Copy src to dest as root:root 0644, or 0755 if src is executable.
+
+    The checkout's own modes (umask 002 gives 0664/0775) must not leak into an
+    image: sshd refuses keys below group-writable directories, for one.
+    """
+    shutil.copyfile(src, dest)
+    os.chown(dest, 0, 0)
+    os.chmod(dest, 0o755 if os.access(src, os.X_OK) else 0o644)
+
+
+def install_overlay(src, root):
+    """Copy the tree src over root; new directories get 0755, existing ones keep their mode."""
+    src = Path(src)
+    for path in sorted(src.rglob("*")):
+        dest = Path(root) / path.relative_to(src)
+        if path.is_dir() and not path.is_symlink():
+            if not dest.exists():
+                dest.mkdir(mode=0o755)
+                os.chmod(dest, 0o755)
+        elif path.is_symlink():
+            if dest.exists() or dest.is_symlink():
+                dest.unlink()
+            os.symlink(os.readlink(path), dest)
+        else:
+            install_file(path, dest)
+
+
+def make_busybox_root(root):
+    """A root fs holding busybox-static and its applet symlinks."""
+    root = Path(root)
+    busybox = Path(shutil.which("busybox") or "/bin/busybox").resolve()
+    if not busybox.exists():
+        raise LabError("busybox-static is not installed")
+    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "tmp", "var/tmp",
+              "proc", "sys", "dev", "run"]:
+        (root / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+    os.chmod(root / "var/tmp", 0o1777)
+    os.chmod(root / "root", 0o700)
+    shutil.copy2(busybox, root / "bin/busybox")
+    for applet in lines(out([str(busybox), "--list-full"])):
+        link = root / applet
+        if link.exists() or link.is_symlink():
+            continue
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink("/bin/busybox", link)
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    (root / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+def busybox_recipe():
+    return short_hash(RECIPE_VERSION, "busybox", pkg_version("busybox-static"),
+                      BUSYBOX_IMPORT_CHANGES)
+
+
+def hello_recipe():
+    return short_hash(RECIPE_VERSION, "hello", pkg_version("busybox-static"),
+                      HELLO_IMPORT_CHANGES)
+
+
+def registry_recipe():
+    return short_hash(RECIPE_VERSION, "registry", pkg_version("busybox-static"),
+                      pkg_version("docker-registry"), REGISTRY_IMPORT_CHANGES,
+                      IMAGES_DIR / "registry")
+
+
+def host_packages():
+    text = (IMAGES_DIR / "host" / "packages").read_text()
+    return [w for line in text.splitlines() for w in line.split("#", 1)[0].split()]
+
+
+def debootstrap_key():
+    return short_hash(RECIPE_VERSION, SUITE, "minbase", host_packages(), DEBIAN_MIRROR)
+
+
+def host_recipe():
+    return short_hash(RECIPE_VERSION, debootstrap_key(), HOST_IMPORT_CHANGES,
+                      IMAGES_DIR / "host")
+
+
+@contextlib.contextmanager
+def build_dir(name):
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=name + ".", dir=str(BUILD_DIR)))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def build_busybox():
+    recipe = busybox_recipe()
+    if image_recipe(IMG_BUSYBOX) == recipe:
+        return False
+    log("building %s (recipe %s)" % (IMG_BUSYBOX, recipe))
+    with build_dir("busybox") as tmp:
+        import_rootfs(make_busybox_root(tmp / "root"), IMG_BUSYBOX, recipe, BUSYBOX_IMPORT_CHANGES)
+    return True
+
+
+def build_hello():
+    recipe = hello_recipe()
+    if image_recipe(IMG_HELLO) == recipe:
+        return False
+    log("building %s (recipe %s)" % (IMG_HELLO, recipe))
+    with build_dir("hello") as tmp:
+        root = make_busybox_root(tmp / "root")
+        (root / "etc/dockhand-lab").mkdir(parents=True)
+        (root / "etc/dockhand-lab/hello.txt").write_text(
+            "hello from the dockhand lab hub (library/hello)\n")
+        import_rootfs(root, IMG_HELLO, recipe, HELLO_IMPORT_CHANGES)
+    return True
+
+
+def build_registry():
+    """busybox root + Debian's docker-registry binary + the libraries ldd lists.
+
+    /usr/bin/docker-registry is a cgo build linked against glibc, not static,
+    so it cannot go alone into an empty image; copying it with what ldd names
+    keeps the image around 25 MB and lets it follow the host's package.
+    """
+    recipe = registry_recipe()
+    if image_recipe(IMG_REGISTRY) == recipe:
+        return False
+    log("building %s (recipe %s)" % (IMG_REGISTRY, recipe))
+    binary = Path("/usr/bin/docker-registry")
+    if not binary.exists():
+        raise LabError("/usr/bin/docker-registry missing (package docker-registry)")
+    with build_dir("registry") as tmp:
+        root = make_busybox_root(tmp / "root")
+        (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(binary, root / "usr/bin/docker-registry")
+        ldd = run(["ldd", str(binary)], check=False).stdout
+        for line in ldd.splitlines():
+            parts = line.split()
+            lib = None
+            if "=>" in parts:
+                idx = parts.index("=>")
+                if idx + 1 < len(parts) and parts[idx + 1].startswith("/"):
+                    lib = parts[idx + 1]
+            elif parts and parts[0].startswith("/"):
+                lib = parts[0]  # the program interpreter, e.g. /lib64/ld-linux-x86-64.so.2
+            if lib:
+                dest = root / lib.lstrip("/")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(lib, dest)  # follows symlinks: real file under the linked name
+        (root / "etc/docker/registry").mkdir(parents=True)
+        install_file(IMAGES_DIR / "registry/config.yml", root / "etc/docker/registry/config.yml")
+        (root / "var/lib/registry").mkdir(parents=True)
+        import_rootfs(root, IMG_REGISTRY, recipe, REGISTRY_IMPORT_CHANGES)
+    return True
+
+
+def prune_superseded_images():
+    """Remove lab images that a rebuild untagged and no container uses any more."""
+    docker("image", "prune", "-f", "--filter", "label=%s=1" % LABEL, check=False)
+
+
+def debootstrap_tarball():
+    """Pristine debootstrap output, cached as state/cache/host-debootstrap-KEY.tar."""
+    key = debootstrap_key()
+    tarball = CACHE_DIR / ("host-debootstrap-%s.tar" % key)
+    if tarball.exists():
+        log("using cached debootstrap output %s" % tarball.name)
+        return tarball
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    logfile = LOG_DIR / "debootstrap.log"
+    packages = host_packages()
+    log("debootstrap %s minbase + %s (log %s)" % (SUITE, ",".join(packages), logfile))
+    with build_dir("debootstrap") as tmp:
+        target = tmp / "rootfs"
+        with open(logfile, "w") as logf:
+            rc = subprocess.call(
+                ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
+                 SUITE, str(target), DEBIAN_MIRROR],
+                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if rc != 0:
+            tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-25:])
+            raise LabError("debootstrap failed (exit %d); last lines of %s:\n%s" % (rc, logfile, tail))
+        # The .debs and package lists it fetched are not part of the image.
+        for junk in list((target / "var/cache/apt/archives").glob("*.deb")) + [
+                p for p in (target / "var/lib/apt/lists").glob("*") if p.is_file()]:
+            junk.unlink()
+        partial = tarball.with_suffix(".tar.partial")
+        run(["tar", "-C", str(target), "--numeric-owner", "--xattrs", "--xattrs-include=*",
+             "-cf", str(partial), "."])
+        partial.rename(tarball)
+    for old in CACHE_DIR.glob("host-debootstrap-*.tar"):
+        if old != tarball:
+            old.unlink()  # a superseded recipe's output
+    return tarball
+
+
+def build_host():
+    recipe = host_recipe()
+    if image_recipe(IMG_HOST) == recipe:
+        return False
+    log("building %s (recipe %s)" % (IMG_HOST, recipe))
+    tarball = debootstrap_tarball()
+    with build_dir("host") as tmp:
+        root = tmp / "rootfs"
+        root.mkdir()
+        run(["tar", "-C", str(root), "--numeric-owner", "--xattrs", "--xattrs-include=*",
+             "-xf", str(tarball)])
+        install_overlay(IMAGES_DIR / "host/overlay", root)
+        install_file(IMAGES_DIR / "host/customize.sh", root / "tmp/dockhand-lab-customize.sh")
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
+               "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"}
+        log("customizing the host root fs (images/host/customize.sh)")
+        proc = run(["chroot", str(root), "/bin/sh", "/tmp/dockhand-lab-customize.sh"],
+                   check=False, env=env)
+        if proc.returncode != 0:
+            raise LabError("images/host/customize.sh failed (exit %d):\n%s" % (
+                proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
+        log("importing %s" % IMG_HOST)
+        import_rootfs(root, IMG_HOST, recipe, HOST_IMPORT_CHANGES)
+    return True
+
+
+# --------------------------------------------------------------------------
+# Network, SSH key, hub
+# --------------------------------------------------------------------------
+
+def ensure_network():
+    ids = lines(docker_out("network", "ls", "-q", "--filter", "label=%s=1" % LABEL,
+                           "--filter", "name=^%s$" % NETWORK))
+    if ids:
+        return
+    if lines(docker_out("network", "ls", "-q", "--filter", "name=^%s$" % NETWORK)):
+        raise LabError("a docker network named %s exists without the label %s=1; "
+                       "it is not the lab's, remove or rename it" % (NETWORK, LABEL))
+    log("creating network %s" % NETWORK)
+    docker("network", "create", "--label", "%s=1" % LABEL, "--label", "%s=network" % LABEL_ROLE,
+           NETWORK)
+
+
+def ensure_ssh_key():
+    SSH_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(SSH_DIR, 0o700)
+    if not SSH_KEY.exists():
+        log("generating the lab SSH key %s" % SSH_KEY)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dockhand-lab",
+             "-f", str(SSH_KEY)])
+    pub = Path(str(SSH_KEY) + ".pub").read_text()
+    if not AUTHORIZED_KEYS.exists() or AUTHORIZED_KEYS.read_text() != pub:
+        AUTHORIZED_KEYS.write_text(pub)
+    os.chmod(AUTHORIZED_KEYS, 0o644)
+    return pub
+
+
+def container_info(name):
+    proc = docker("container", "inspect", name, check=False)
+    if proc.returncode != 0:
+        return None
+    return json.loads(proc.stdout)[0]
+
+
+def container_ip(info):
+    nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
+    return (nets.get(NETWORK) or {}).get("IPAddress") or None
+
+
+def remove_container(name):
+    """Remove a lab container and its lab volumes (looked up by label)."""
+    docker("rm", "-f", "-v", name, check=False)
+    for vol in lines(docker_out("volume", "ls", "-q", "--filter", "label=%s=1" % LABEL,
+                                "--filter", "label=%s=%s" % (LABEL_OWNER, name))):
+        docker("volume", "rm", "-f", vol, check=False)
+
+
+def ensure_container(name, config, create):
+    """Start container `name` unless it exists with the same config label."""
+    info = container_info(name)
+    if info is not None:
+        labels = info["Config"].get("Labels") or {}
+        if labels.get(LABEL) != "1":
+            raise LabError("container %s exists but is not the lab's (no label %s=1); "
+                           "remove it yourself" % (name, LABEL))
+        if labels.get(LABEL_CONFIG) != config:
+            log("%s is out of date (image or settings changed): recreating" % name)
+            remove_container(name)
+            info = None
+        elif not info["State"]["Running"]:
+            log("starting stopped container %s" % name)
+            docker("start", name)
+            return "started"
+        else:
+            return "kept"
+    create()
+    return "created"
+
+
+def check_port_free(port, what):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise LabError("127.0.0.1:%d (for %s) is already in use by something else: %s"
+                           % (port, what, exc))
+
+
+def ensure_hub():
+    config = short_hash(image_id(IMG_REGISTRY), HUB_PORT)
+
+    def create():
+        check_port_free(HUB_PORT, "the hub registry")
+        log("starting the hub registry %s on 127.0.0.1:%d" % (HUB_NAME, HUB_PORT))
+        docker("run", "-d", "--name", HUB_NAME, "--hostname", HUB_NAME,
+               "--label", "%s=1" % LABEL, "--label", "%s=hub" % LABEL_ROLE,
+               "--label", "%s=%s" % (LABEL_CONFIG, config),
+               "--network", NETWORK, "--publish", "127.0.0.1:%d:5000" % HUB_PORT,
+               IMG_REGISTRY)
+
+    ensure_container(HUB_NAME, config, create)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if http_get("http://127.0.0.1:%d/v2/" % HUB_PORT)[0] == 200:
+                break
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            logs = docker("logs", "--tail", "20", HUB_NAME, check=False)
+            raise LabError("hub registry did not answer on 127.0.0.1:%d within 30s:\n%s%s"
+                           % (HUB_PORT, logs.stdout, logs.stderr))
+        time.sleep(0.5)
+
+
+def hub_digest(repo, tag):
+    try:
+        status, headers, _ = http_get(
+            "http://127.0.0.1:%d/v2/%s/manifests/%s" % (HUB_PORT, repo, tag), method="HEAD",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    except (urllib.error.URLError, OSError):
+        return None
+    return headers.get("Docker-Content-Digest") if status == 200 else None
+
+
+def seed_hub():
+    for repo, tag, image in HUB_SEED:
+        remote = "127.0.0.1:%d/%s" % (HUB_PORT, repo)
+        digests = json.loads(docker_out("image", "inspect", "--format", "{{json .RepoDigests}}",
+                                        image) or "[]") or []
+        have = hub_digest(repo, tag)
+        if have and "%s@%s" % (remote, have) in digests:
+            continue
+        log("pushing %s as %s:%s" % (image, remote, tag))
+        docker("tag", image, "%s:%s" % (remote, tag))
+        docker("push", "%s:%s" % (remote, tag))
+
+
+def hub_ip():
+    info = container_info(HUB_NAME)
+    return container_ip(info) if info else None
+
+
+# --------------------------------------------------------------------------
+# Hosts
+# --------------------------------------------------------------------------
+
+def host_name(i):
+    return "%s%d" % (HOST_PREFIX, i)
+
+
+def lab_containers(role=None):
+    flt = ["--filter", "label=%s=1" % LABEL]
+    if role:
+        flt += ["--filter", "label=%s=%s" % (LABEL_ROLE, role)]
+    names = lines(docker_out("ps", "-a", "--format", "{{.Names}}", *flt))
+    return sorted(names)
+
+
+def ensure_host(i, pubkey):
+    name = host_name(i)
+    port = SSH_PORT_BASE + i
+    run_flags = HOST_RUN_FLAGS
+    config = short_hash(image_id(IMG_HOST), port, str(AUTHORIZED_KEYS), pubkey, run_flags,
+                        HOST_VOLUMES)
+
+    def create():
+        check_port_free(port, name)
+        log("creating %s (ssh on 127.0.0.1:%d)" % (name, port))
+        cmd = ["run", "-d", "--name", name, "--hostname", name,
+               "--label", "%s=1" % LABEL, "--label", "%s=host" % LABEL_ROLE,
+               "--label", "%s=%d" % (LABEL_INDEX, i), "--label", "%s=%s" % (LABEL_CONFIG, config),
+               "--network", NETWORK, "--publish", "127.0.0.1:%d:22" % port]
+        cmd += run_flags
+        for suffix, mountpoint in HOST_VOLUMES:
+            vol = "%s-%s" % (name, suffix)
+            docker("volume", "create", "--label", "%s=1" % LABEL, "--label", "%s=volume" % LABEL_ROLE,
+                   "--label", "%s=%s" % (LABEL_OWNER, name), vol)
+            cmd += ["--volume", "%s:%s" % (vol, mountpoint)]
+        cmd += ["--volume", "%s:/etc/ssh/dockhand-lab/authorized_keys:ro" % AUTHORIZED_KEYS]
+        cmd += [IMG_HOST]
+        docker(*cmd)
+
+    return ensure_container(name, config, create)
+
+
+def ssh_base(port):
+    return ["ssh", "-F", "/dev/null", "-i", str(SSH_KEY), "-p", str(port),
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            "-o", "ConnectTimeout=5", "root@127.0.0.1"]
+
+
+def wait_hosts(names_ports):
+    """Wait until systemd is running/degraded and sshd lets the lab key in."""
+    pending = dict(names_ports)
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    state = {}
+    while pending:
+        for name, port in list(pending.items()):
+            proc = docker("exec", name, "systemctl", "is-system-running", check=False, timeout=30)
+            state[name] = proc.stdout.strip() or proc.stderr.strip()
+            if state[name] not in ("running", "degraded"):
+                continue
+            if run(ssh_base(port) + ["true"], check=False, timeout=30).returncode != 0:
+                state[name] += " (ssh not ready)"
+                continue
+            if state[name] == "degraded":
+                failed = docker_out("exec", name, "systemctl", "--failed", "--no-legend",
+                                    "--plain", check=False)
+                warn("%s booted degraded; failed units:\n%s" % (name, failed))
+            log("%s is up (systemd %s, ssh 127.0.0.1:%d)" % (name, state[name], port))
+            del pending[name]
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            raise LabError("hosts not ready after %ss: %s" % (
+                BOOT_TIMEOUT, ", ".join("%s=%s" % (n, state.get(n)) for n in pending)))
+        time.sleep(1)
+
+
+# --------------------------------------------------------------------------
+# Inventory and status
+# --------------------------------------------------------------------------
+
+def yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def collect_state():
+    """What is running now, from docker itself (labels), as a dict."""
+    hosts = []
+    for name in lab_containers("host"):
+        info = container_info(name)
+        if not info:
+            continue
+        labels = info["Config"].get("Labels") or {}
+        port = None
+        for binding in ((info["NetworkSettings"].get("Ports") or {}).get("22/tcp") or []):
+            port = int(binding["HostPort"])
+        hosts.append({
+            "name": name,
+            "index": int(labels.get(LABEL_INDEX, "0") or 0),
+            "running": bool(info["State"]["Running"]),
+            "ssh_port": port,
+            "lab_ip": container_ip(info),
+            "image_current": labels.get(LABEL_CONFIG) is not None
+            and (info.get("Image") == image_id(IMG_HOST)),
+        })
+    hosts.sort(key=lambda h: h["index"])
+    hub = container_info(HUB_NAME)
+    hub_state = {
+        "name": HUB_NAME,
+        "running": bool(hub and hub["State"]["Running"]),
+        "local": "127.0.0.1:%d" % HUB_PORT,
+        "lab_ip": container_ip(hub) if hub else None,
+    }
+    hub_state["registry"] = ("%s:5000" % hub_state["lab_ip"]) if hub_state["lab_ip"] else None
+    return {
+        "network": NETWORK,
+        "hub": hub_state,
+        "hosts": hosts,
+        "ssh_private_key": str(SSH_KEY),
+        "inventory": str(INVENTORY),
+    }
+
+
+def write_inventory(state):
+    hub = state["hub"]
+    group_vars = [
+        ("ansible_user", "root"),
+        ("ansible_connection", "paramiko"),
+        ("ansible_ssh_private_key_file", str(SSH_KEY)),
+        ("ansible_python_interpreter", "/usr/bin/python3"),
+        # paramiko_ssh reads these (ansible-core 2.19): no known_hosts, no prompt.
+        ("ansible_host_key_checking", False),
+        ("ansible_paramiko_host_key_checking", False),
+        # ...and these keep the plain ssh connection quiet too, should a test switch to it.
+        ("ansible_ssh_common_args",
+         "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"),
+        ("lab_network", NETWORK),
+        ("lab_hub_registry", hub["registry"] or ""),
+        ("lab_hub_registry_name", "%s:5000" % HUB_NAME),
+        ("lab_hub_registry_local", hub["local"]),
+    ]
+    out_lines = [
+        "# Generated by tests/lab/lab up -- do not edit, it is rewritten on every run.",
+        "all:",
+        "  children:",
+        "    lab:",
+        "      children:",
+        "        lab_hosts:",
+        "          hosts:" + ("" if state["hosts"] else " {}"),
+    ]
+    for h in state["hosts"]:
+        out_lines += [
+            "            %s:" % h["name"],
+            "              ansible_host: %s" % yaml_scalar("127.0.0.1"),
+            "              ansible_port: %s" % yaml_scalar(h["ssh_port"]),
+            "              lab_ip: %s" % yaml_scalar(h["lab_ip"] or ""),
+            "              lab_container: %s" % yaml_scalar(h["name"]),
+        ]
+    out_lines.append("      vars:")
+    out_lines += ["        %s: %s" % (k, yaml_scalar(v)) for k, v in group_vars]
+    INVENTORY.write_text("\n".join(out_lines) + "\n")
+    LAB_JSON.write_text(json.dumps(state, indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------
+
+def do_setup():
+    ensure_packages()
+    ensure_dockerd()
+    built = [build_busybox(), build_hello(), build_registry(), build_host()]
+    if not any(built):
+        log("images are current")
+    else:
+        prune_superseded_images()
+    ensure_ssh_key()
+    ensure_network()
+    ensure_hub()
+    seed_hub()
+    log("setup done; hub at 127.0.0.1:%d (lab network %s)" % (HUB_PORT, hub_ip()))
+
+
+def cmd_setup(args):
+    with lab_lock():
+        do_setup()
+
+
+def cmd_up(args):
+    n = args.count
+    if n < 0:
+        raise LabError("host count must be >= 0")
+    with lab_lock():
+        do_setup()
+        pubkey = ensure_ssh_key()
+        for name in lab_containers("host"):
+            info = container_info(name)
+            idx = ((info or {}).get("Config", {}).get("Labels") or {}).get(LABEL_INDEX, "")
+            if not idx.isdigit() or not 1 <= int(idx) <= n:
+                log("removing %s (not among the %d wanted hosts)" % (name, n))
+                remove_container(name)
+        for i in range(1, n + 1):
+            ensure_host(i, pubkey)
+        wait_hosts({host_name(i): SSH_PORT_BASE + i for i in range(1, n + 1)})
+        prune_superseded_images()
+        state = collect_state()
+        write_inventory(state)
+        log("lab is up: %d host(s); inventory %s" % (len(state["hosts"]), INVENTORY))
+
+
+def cmd_down(args):
+    with lab_lock():
+        if shutil.which("docker") is None:
+            log("docker is not installed: nothing to remove")
+            return
+        ensure_dockerd()
+        flt = ["--filter", "label=%s=1" % LABEL]
+        containers = lines(docker_out("ps", "-a", "-q", *flt))
+        if containers:
+            log("removing %d container(s)" % len(containers))
+            docker("rm", "-f", "-v", *containers)
+        volumes = lines(docker_out("volume", "ls", "-q", *flt))
+        if volumes:
+            log("removing %d volume(s)" % len(volumes))
+            docker("volume", "rm", "-f", *volumes)
+        networks = lines(docker_out("network", "ls", "-q", *flt))
+        if networks:
+            log("removing %d network(s)" % len(networks))
+            docker("network", "rm", *networks)
+        if args.images:
+            images = sorted(set(lines(docker_out("images", "-a", "-q", *flt))))
+            if images:
+                log("removing %d image(s)" % len(images))
+                docker("rmi", "-f", *images, check=False)
+        for f in (INVENTORY, LAB_JSON):
+            if f.exists():
+                f.unlink()
+        if args.purge and STATE_DIR.exists():
+            log("removing the state dir (SSH key, debootstrap cache, logs)")
+            shutil.rmtree(STATE_DIR)
+        log("lab is down")
+
+
+def cmd_status(args):
+    if not docker_answers():
+        if args.json:
+            print(json.dumps({"docker": False}))
+        else:
+            print("docker: not answering (run `lab setup`)")
+        return 1
+    state = collect_state()
+    if args.json:
+        print(json.dumps(state, indent=2))
+    else:
+        hub = state["hub"]
+        print("hub:   %s %s  local %s  lab-network %s" % (
+            hub["name"], "up" if hub["running"] else "DOWN", hub["local"], hub["registry"]))
+        if hub["running"]:
+            try:
+                body = http_get("http://%s/v2/_catalog" % hub["local"])[2]
+                print("       catalog: %s" % ", ".join(json.loads(body).get("repositories", [])))
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                print("       catalog: unreachable (%s)" % exc)
+        if not state["hosts"]:
+            print("hosts: none")
+        for h in state["hosts"]:
+            print("host:  %-20s %-7s ssh 127.0.0.1:%-5s lab-ip %-15s%s" % (
+                h["name"], "up" if h["running"] else "STOPPED", h["ssh_port"], h["lab_ip"],
+                "" if h["image_current"] else "  (old image)"))
+        print("inventory: %s%s" % (INVENTORY, "" if INVENTORY.exists() else " (not written)"))
+        print("ssh key:   %s" % SSH_KEY)
+    ok = state["hub"]["running"] and state["hosts"] and all(h["running"] for h in state["hosts"])
+    return 0 if ok else 1
+
+
+def resolve_host(arg):
+    candidates = [arg, "%s%s" % (HOST_PREFIX, arg), "dockhand-lab-%s" % arg]
+    hosts = lab_containers("host")
+    for c in candidates:
+        if c in hosts:
+            return c
+    raise LabError("no lab host %r (hosts: %s)" % (arg, ", ".join(hosts) or "none"))
+
+
+def cmd_exec(args):
+    name = resolve_host(args.host)
+    cmd = args.cmd or ["bash", "-l"]
+    flags = ["-i"] + (["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else [])
+    return subprocess.call(["docker", "exec"] + flags + [name] + cmd)
+
+
+def cmd_ssh(args):
+    name = resolve_host(args.host)
+    info = container_info(name)
+    port = int(info["NetworkSettings"]["Ports"]["22/tcp"][0]["HostPort"])
+    base = ssh_base(port)
+    if not args.cmd and sys.stdin.isatty():
+        base.insert(1, "-t")
+    return subprocess.call(base + args.cmd)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="lab", description="dockhand.runtime test lab: Debian hosts in Docker.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    p = sub.add_parser("setup", help="install packages, start dockerd, build images, start the hub")
+    p.set_defaults(func=cmd_setup)
+    p = sub.add_parser("up", help="setup, then run exactly N hosts and write the inventory")
+    p.add_argument("count", nargs="?", type=int, default=3, metavar="N")
+    p.set_defaults(func=cmd_up)
+    p = sub.add_parser("down", help="remove all lab containers, volumes and networks")
+    p.add_argument("--images", action="store_true", help="also remove the lab images")
+    p.add_argument("--purge", action="store_true",
+                   help="also remove the images and the state dir (key, debootstrap cache)")
+    p.set_defaults(func=cmd_down)
+    p = sub.add_parser("status", help="show hosts, ports and the hub")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("exec", help="run a command in a host (docker exec)")
+    p.add_argument("host", help="1, host1 or dockhand-lab-host1")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_exec)
+    p = sub.add_parser("ssh", help="ssh into a host as root with the lab key")
+    p.add_argument("host")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_ssh)
+    args = parser.parse_args(argv)
+    os.umask(0o022)  # image trees and state files must not inherit a lax umask
+    if getattr(args, "purge", False):
+        args.images = True
+    try:
+        return args.func(args) or 0
+    except LabError as exc:
+        print("lab: error: %s" % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
