@@ -154,14 +154,14 @@ def run(cmd, check=True, capture=True, input=None, timeout=None, env=None):
     """Run a command; return CompletedProcess. Raise LabError on failure."""
     try:
         proc = subprocess.run(
-            cmd, input=input, timeout=timeout, env=env, text=True,
+            cmd, check=False, input=input, timeout=timeout, env=env, text=True,
             stdout=subprocess.PIPE if capture else None,
             stderr=subprocess.PIPE if capture else None,
         )
     except FileNotFoundError:
-        raise LabError("command not found: %s" % cmd[0])
+        raise LabError("command not found: %s" % cmd[0]) from None
     except subprocess.TimeoutExpired:
-        raise LabError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
+        raise LabError("timed out after %ss: %s" % (timeout, " ".join(cmd))) from None
     if check and proc.returncode != 0:
         detail = ((proc.stderr or "") + (proc.stdout or "")).strip() if capture else ""
         raise LabError("command failed (exit %d): %s%s" % (
@@ -318,7 +318,7 @@ def import_rootfs(rootfs, image, recipe, changes):
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "--xattrs",
                             "--xattrs-include=*", "-cf", "-", "."],
                            stdout=subprocess.PIPE)
-    imp = subprocess.run(cmd, stdin=tar.stdout, stdout=subprocess.PIPE,
+    imp = subprocess.run(cmd, check=False, stdin=tar.stdout, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     tar.stdout.close()
     if tar.wait() != 0 or imp.returncode != 0:
@@ -630,7 +630,7 @@ def check_port_free(port, what):
             s.bind(("127.0.0.1", port))
         except OSError as exc:
             raise LabError("127.0.0.1:%d (for %s) is already in use by something else: %s"
-                           % (port, what, exc))
+                           % (port, what, exc)) from None
 
 
 def ensure_hub():
