@@ -86,6 +86,8 @@ class Dockerd:
         if not self.systemd:
             raise ServiceError("restarting dockerd needs systemd, which this host does not run; restart it "
                                "by hand, or use apply: reload for reloadable keys")
+        # A unit that failed recently may be held back by its start limit; clear it first.
+        self.run_command(["systemctl", "reset-failed", self.unit])
         rc, out, err = self.run_command(["systemctl", "restart", self.unit])
         if rc != 0:
             raise ServiceError("systemctl restart %s failed: %s\n%s" % (self.unit, (err or out).strip(),

@@ -67,9 +67,9 @@ def ansible_env(record_file):
     return env
 
 
-@pytest.fixture
-def run_playbook(tmp_path):
-    """Run plays (a list of dicts) with ansible-playbook; returns a PlaybookRun."""
+def playbook_runner(directory):
+    """A function that runs plays (a list of dicts) with ansible-playbook in ``directory``."""
+    tmp_path = directory
     counter = [0]
 
     def run(plays, inventory=None, extra_vars=None, check=False, diff=False, limit=None, timeout=900):
@@ -97,6 +97,18 @@ def run_playbook(tmp_path):
     return run
 
 
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run plays (a list of dicts) with ansible-playbook; returns a PlaybookRun."""
+    return playbook_runner(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def run_playbook_once(tmp_path_factory):
+    """run_playbook for module-scoped fixtures."""
+    return playbook_runner(tmp_path_factory.mktemp("playbooks"))
+
+
 def local_play(tasks, **extra):
     """One play on localhost with the local connection."""
     play = {"name": "test", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks,
@@ -106,15 +118,18 @@ def local_play(tasks, **extra):
     return [play]
 
 
+LAB_HOSTS = 4  # host1-3 for the fleet tests, host4 kept pristine for "before Docker is installed"
+
+
 @pytest.fixture(scope="session")
 def lab():
-    """The lab's hosts, started fresh once per test session (tests/lab/lab up 3)."""
+    """The lab's hosts, started fresh once per test session (tests/lab/lab up 4)."""
     if os.geteuid() != 0:
         pytest.fail("the lab needs root")
     fresh = os.environ.get("DOCKHAND_LAB_REUSE") != "1"
     if fresh:
         subprocess.run([LAB, "down"], check=True)
-    subprocess.run([LAB, "up", "3"], check=True)
+    subprocess.run([LAB, "up", str(LAB_HOSTS)], check=True)
     with open(LAB_INVENTORY) as handle:
         inventory = yaml.safe_load(handle)
     return {"inventory": LAB_INVENTORY, "data": inventory}

@@ -126,7 +126,7 @@ def test_module_defaults_group(run_playbook, tmp_path):
 
 @pytest.mark.lab
 def test_lab_host_before_and_after_install(run_playbook, lab):
-    host = "host1"
+    host = "dockhand-lab-host4"  # no other test installs anything on host4
     before = run_playbook([{
         "name": "before", "hosts": host, "gather_facts": False,
         "tasks": [info_task("before install")],

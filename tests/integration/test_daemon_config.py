@@ -1,0 +1,194 @@
+"""daemon_config on a lab host with a real dockerd under systemd: merge, reload, restart, roll back."""
+
+import base64
+import json
+
+import pytest
+from conftest import assert_no_traceback
+
+pytestmark = pytest.mark.lab
+
+HOST = "dockhand-lab-host1"
+HUB = "dockhand-lab-hub:5000"
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def play(tasks):
+    return [{"name": "daemon_config", "hosts": HOST, "gather_facts": False, "tasks": tasks}]
+
+
+def config(name, register=None, ignore_errors=False, **options):
+    task = {"name": name, "dockhand.runtime.daemon_config": options}
+    if register:
+        task["register"] = register
+    if ignore_errors:
+        task["ignore_errors"] = True
+    return task
+
+
+def shell(name, command):
+    """A shell task; the command is not templated (docker's --format uses {{ }})."""
+    return {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
+
+
+def read_file(name, path):
+    return {"name": name, "ansible.builtin.slurp": {"src": path}}
+
+
+def text_of(run, task):
+    return base64.b64decode(run.result(task, HOST)["content"]).decode()
+
+
+@pytest.fixture(scope="module")
+def docker_host(lab, run_playbook_once):
+    """HOST with docker.io running, once for this module."""
+    run = run_playbook_once(play([
+        {"name": "install docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
+                                                               "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+    ]), inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    return lab["inventory"]
+
+
+@pytest.fixture
+def fresh_daemon_json(docker_host, run_playbook):
+    """A daemon.json with a key the tests never name, and dockerd running with it."""
+    original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "experimental": False,
+                "insecure-registries": [HUB]}
+    run = run_playbook(play([
+        {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(original, indent=4)}},
+        {"name": "drop the unit fix", "ansible.builtin.file": {
+            "path": "/etc/systemd/system/docker.service.d/10-dockhand-flags.conf", "state": "absent"}},
+        shell("clear the start limit", "systemctl reset-failed docker"),
+        {"name": "restart", "ansible.builtin.systemd_service": {"name": "docker", "state": "restarted",
+                                                                "daemon_reload": True}},
+    ]), inventory=docker_host)
+    assert run.rc == 0, str(run)
+    return original
+
+
+def test_mirror_switch_reloads_without_touching_containers(docker_host, fresh_daemon_json, run_playbook):
+    run = run_playbook(play([
+        shell("start a container", "docker rm -f dockhand-probe >/dev/null 2>&1; "
+                                   "docker run -d --name dockhand-probe %s/library/busybox:latest sleep 600" % HUB),
+        shell("before", "docker inspect -f '{{.State.StartedAt}}' dockhand-probe; systemctl show -p MainPID docker"),
+        config("switch", register="switch", settings={"registry-mirrors": ["http://%s" % HUB]}),
+        config("again", settings={"registry-mirrors": ["http://%s" % HUB]}),
+        shell("after", "docker inspect -f '{{.State.StartedAt}}' dockhand-probe; systemctl show -p MainPID docker"),
+        shell("mirrors", "docker info --format '{{json .RegistryConfig.Mirrors}}'"),
+        shell("pull through the mirror", "docker rmi -f busybox:latest >/dev/null 2>&1; docker pull busybox:latest"),
+        read_file("file", DAEMON_JSON),
+    ]), inventory=docker_host, diff=True)
+    assert run.rc == 0, str(run)
+    switch = run.result("switch", HOST)
+    assert switch["changed"] is True and switch["applied"] == "reload"
+    assert switch["changed_keys"] == ["registry-mirrors"]
+    assert run.result("again", HOST)["changed"] is False
+    assert run.result("before", HOST)["stdout"] == run.result("after", HOST)["stdout"]  # StartedAt and PID
+    assert json.loads(run.result("mirrors", HOST)["stdout"]) == ["http://%s/" % HUB]
+    # Docker Hub is unreachable from the lab: a successful pull of a short name came from the mirror.
+    assert "Downloaded newer image for busybox:latest" in run.result("pull through the mirror", HOST)["stdout"]
+    written = json.loads(text_of(run, "file"))
+    for key, value in fresh_daemon_json.items():
+        assert written[key] == value
+    assert "registry-mirrors" in switch["diff"]["after"] and "registry-mirrors" not in switch["diff"]["before"]
+
+
+def test_check_mode_touches_nothing(docker_host, fresh_daemon_json, run_playbook):
+    run = run_playbook(play([
+        shell("stat before", "stat -c '%Y %i' " + DAEMON_JSON),
+        config("would change", register="would",
+               settings={"debug": True, "exec-opts": ["native.cgroupdriver=systemd"]}),
+        shell("stat after", "stat -c '%Y %i' " + DAEMON_JSON),
+    ]), inventory=docker_host, check=True)
+    assert run.rc == 0, str(run)
+    would = run.result("would change", HOST)
+    assert would["changed"] is True and would["applied"] == "restart"
+    assert would["changed_keys"] == ["debug", "exec-opts"]
+    assert run.result("stat before", HOST)["stdout"] == run.result("stat after", HOST)["stdout"]
+
+
+def test_setting_that_stops_dockerd_is_rolled_back(docker_host, fresh_daemon_json, run_playbook):
+    run = run_playbook(play([
+        read_file("before", DAEMON_JSON),
+        shell("pid before", "systemctl show -p MainPID --value docker"),
+        config("break it", ignore_errors=True, settings={"storage-driver": "no-such-driver"},
+               backup=True, restart_timeout=20),
+        read_file("after", DAEMON_JSON),
+        shell("docker answers", "docker info --format '{{.ServerVersion}}'"),
+    ]), inventory=docker_host)
+    broken = run.result("break it", HOST)
+    assert run.status("break it", HOST) == "failed"
+    assert broken["rolled_back"] is True and broken["applied"] == "restart"
+    assert "no-such-driver" in broken["msg"]  # dockerd's own words, from its journal
+    assert "previous /etc/docker/daemon.json was restored" in broken["msg"]
+    assert text_of(run, "before") == text_of(run, "after")  # byte for byte
+    assert run.status("docker answers", HOST) == "ok"
+    assert broken["backup_file"].startswith(DAEMON_JSON + ".")
+    assert_no_traceback(run)
+
+
+def test_invalid_file_is_left_byte_identical(docker_host, run_playbook):
+    broken = '{\n  "debug": true,\n  "registry-mirrors": [ "http://a" \n}\n'
+    run = run_playbook(play([
+        {"name": "break the file", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": broken}},
+        config("refused", ignore_errors=True, settings={"debug": False}),
+        read_file("left", DAEMON_JSON),
+        config("replace it", register="replaced", settings={"debug": False}, on_invalid="backup_and_replace",
+               apply="none"),
+        read_file("replaced file", DAEMON_JSON),
+        read_file("the copy", "{{ replaced.backup_file }}"),
+    ]), inventory=docker_host)
+    assert run.status("refused", HOST) == "failed"
+    assert "line 4" in run.result("refused", HOST)["msg"] and "left as it is" in run.result("refused", HOST)["msg"]
+    assert text_of(run, "left") == broken
+    assert json.loads(text_of(run, "replaced file")) == {"debug": False}
+    assert text_of(run, "the copy") == broken
+    assert_no_traceback(run)
+
+
+BAD_SETTINGS = [
+    ({"registry-mirrors": ["mirror.example.com"]}, "has no scheme"),
+    ({"registry-mirrors": ["ftp://mirror.example.com"]}, "http or https"),
+    ({"registry-mirrors": ["https://user:pass@mirror.example.com"]}, "credentials"),
+    ({"registry-mirrors": ["https://mirror.example.com/?x=1"]}, "query string"),
+    ({"insecure-registries": ["not a host"]}, "CIDR"),
+    ({"exec-opts": ["native.cgroupdriver=upstart"]}, "systemd or cgroupfs"),
+    ({"data-root": "relative/path"}, "absolute path"),
+]
+
+
+def test_bad_settings_change_nothing(docker_host, fresh_daemon_json, run_playbook):
+    tasks = [read_file("before", DAEMON_JSON)]
+    for index, (settings, _words) in enumerate(BAD_SETTINGS):
+        tasks.append(config("bad %d" % index, ignore_errors=True, settings=settings))
+    tasks.append(read_file("after", DAEMON_JSON))
+    run = run_playbook(play(tasks), inventory=docker_host)
+    for index, (_settings, words) in enumerate(BAD_SETTINGS):
+        result = run.result("bad %d" % index, HOST)
+        assert run.status("bad %d" % index, HOST) == "failed"
+        assert words in result["msg"] and "Nothing was written" in result["msg"], result["msg"]
+        assert "pass@" not in result["msg"]
+    assert text_of(run, "before") == text_of(run, "after")
+    assert_no_traceback(run)
+
+
+def test_unit_flag_conflict_is_reported_then_fixed(docker_host, fresh_daemon_json, run_playbook):
+    hosts = ["unix:///var/run/docker.sock"]
+    run = run_playbook(play([
+        config("conflict", ignore_errors=True, settings={"hosts": hosts}),
+        config("fixed", register="fixed", settings={"hosts": hosts}, fix_unit_conflicts=True),
+        shell("docker answers", "docker info --format '{{.ServerVersion}}'"),
+        shell("unit", "systemctl show -p ExecStart --value docker"),
+        config("fixed again", settings={"hosts": hosts}, fix_unit_conflicts=True),
+    ]), inventory=docker_host)
+    conflict = run.result("conflict", HOST)
+    assert run.status("conflict", HOST) == "failed"
+    assert "-H fd://" in conflict["msg"] and "fix_unit_conflicts" in conflict["msg"]
+    fixed = run.result("fixed", HOST)
+    assert fixed["changed"] and fixed["applied"] == "restart"
+    assert fixed["drop_in"].endswith("docker.service.d/10-dockhand-flags.conf")
+    assert run.status("docker answers", HOST) == "ok"
+    assert "fd://" not in run.result("unit", HOST)["stdout"]
+    assert run.result("fixed again", HOST)["changed"] is False
