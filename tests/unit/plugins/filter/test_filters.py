@@ -1,8 +1,9 @@
-"""The table filter's layout."""
+"""The filters: table layout, mirror_url."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.dockhand.runtime.plugins.filter.mirror_url import mirror_url
 from ansible_collections.dockhand.runtime.plugins.filter.table import table
 
 
@@ -24,3 +25,10 @@ def test_empty_and_bad_input():
     assert table([], ["x"]) == ["x"]
     with pytest.raises(AnsibleFilterError):
         table("not rows")
+
+
+def test_mirror_url_of_both_forms():
+    assert mirror_url("https://a.example") == "https://a.example"
+    assert mirror_url({"url": "http://b:5000", "insecure": True}) == "http://b:5000"
+    with pytest.raises(AnsibleFilterError):
+        mirror_url({"insecure": True})
