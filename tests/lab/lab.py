@@ -2,10 +2,10 @@
 
 Subcommands (see tests/lab/README.md):
 
-    lab setup              install packages, start dockerd, build images, start the hub
+    lab setup              install packages, start dockerd, build images, start the hub and mirrors
     lab up [N]             setup, then exactly N hosts (default 3), write the inventory
     lab down [--images]    remove everything labelled dockhand.lab=1 (and the images)
-    lab status [--json]    hosts, ports, hub
+    lab status [--json]    hosts, ports, hub, mirror stand-ins
     lab exec HOST CMD...   run a command in a host (docker exec)
     lab ssh HOST [CMD...]  ssh into a host with the lab key
 
@@ -49,6 +49,8 @@ DOCKERD_LOG = Path("/var/log/dockhand-lab-dockerd.log")
 DOCKERD_PIDFILE = Path("/var/run/docker.pid")
 
 HUB_PORT = int(os.environ.get("DOCKHAND_LAB_HUB_PORT", "5000"))
+# The mirror stand-ins are published on 127.0.0.1:(BASE + offset), offsets 1-5 and 9.
+MIRROR_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_MIRROR_PORT_BASE", "5000"))
 SSH_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_SSH_PORT_BASE", "2200"))
 DEBIAN_MIRROR = os.environ.get("DOCKHAND_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
@@ -64,11 +66,24 @@ LABEL_OWNER = "dockhand.lab.owner"
 NETWORK = "dockhand-lab"
 HUB_NAME = "dockhand-lab-hub"
 HOST_PREFIX = "dockhand-lab-host"
+CACHE_NAME = "dockhand-lab-cache"
+SLOW_NAME = "dockhand-lab-slow"
+HANG_NAME = "dockhand-lab-hang"
+
+# Ports of the mirror stand-ins inside the lab network. Each is published on
+# 127.0.0.1:(MIRROR_PORT_BASE + port - 5000), the same number by default.
+CACHE_PORT = 5001  # dockhand-lab-cache: pull-through cache of the hub
+SLOW_PORT = 5002  # dockhand-lab-slow: nginx, the hub and a package tree at 64 KB/s
+ERROR_PORT = 5003  # dockhand-lab-slow: nginx, every request answers 500
+HANG_PORT = 5004  # dockhand-lab-hang: accepts TCP, reads, never answers
+PACKAGES_PORT = 5005  # dockhand-lab-slow: nginx, the package tree at full speed
+DEAD_PORT = 5009  # nothing listens here, on the lab network or on 127.0.0.1
 
 IMG_BUSYBOX = "dockhand-lab/busybox:latest"
 IMG_HELLO = "dockhand-lab/hello:latest"
 IMG_HOST = "dockhand-lab/host:bookworm"
 IMG_REGISTRY = "dockhand-lab/registry:latest"
+IMG_NGINX = "dockhand-lab/nginx:latest"
 
 # What `lab setup` pushes into the hub: (repository, tag, local image).
 HUB_SEED = [
@@ -125,6 +140,26 @@ REGISTRY_IMPORT_CHANGES = [
     'CMD ["serve", "/etc/docker/registry/config.yml"]',
     "EXPOSE 5000",
 ]
+NGINX_IMPORT_CHANGES = [
+    'ENTRYPOINT ["/usr/sbin/nginx"]',
+    'CMD ["-c", "/etc/nginx/nginx.conf"]',
+    "EXPOSE %d %d %d" % (SLOW_PORT, ERROR_PORT, PACKAGES_PORT),
+]
+
+# The pull-through cache: the hub's registry image, configured by environment
+# (distribution reads REGISTRY_<SECTION>_<KEY> over its config file).
+CACHE_ENV = [
+    "REGISTRY_HTTP_ADDR=:%d" % CACHE_PORT,
+    "REGISTRY_PROXY_REMOTEURL=http://%s:5000" % HUB_NAME,
+]
+# The hang: busybox nc accepts every connection (-ll) and hands it to a shell
+# that reads the request and never writes; the reader ends when the client
+# hangs up, so nothing piles up.
+HANG_COMMAND = ["nc", "-ll", "-p", str(HANG_PORT), "-e", "sh", "-c", "exec cat >/dev/null"]
+
+# The package tree the nginx image serves under /debian (generated, about 1 MiB).
+PACKAGE_TREE_VERSION = "1"
+PACKAGES_FILE_BYTES = 1024 * 1024
 
 # Part of every image's recipe hash: bump it when this script's build code
 # changes in a way the images should pick up (input files are hashed already).
@@ -444,6 +479,27 @@ def build_hello():
     return True
 
 
+def copy_with_libraries(binary, root):
+    """Copy a dynamically linked program into root, at the same path, with every file ldd lists."""
+    dest = Path(root) / str(binary).lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(binary, dest)
+    ldd = run(["ldd", str(binary)], check=False).stdout
+    for line in ldd.splitlines():
+        parts = line.split()
+        lib = None
+        if "=>" in parts:
+            idx = parts.index("=>")
+            if idx + 1 < len(parts) and parts[idx + 1].startswith("/"):
+                lib = parts[idx + 1]
+        elif parts and parts[0].startswith("/"):
+            lib = parts[0]  # the program interpreter, e.g. /lib64/ld-linux-x86-64.so.2
+        if lib:
+            dest = Path(root) / lib.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(lib, dest)  # follows symlinks: real file under the linked name
+
+
 def build_registry():
     """busybox root + Debian's docker-registry binary + the libraries ldd lists.
 
@@ -460,26 +516,72 @@ def build_registry():
         raise LabError("/usr/bin/docker-registry missing (package docker-registry)")
     with build_dir("registry") as tmp:
         root = make_busybox_root(tmp / "root")
-        (root / "usr/bin").mkdir(parents=True, exist_ok=True)
-        shutil.copy2(binary, root / "usr/bin/docker-registry")
-        ldd = run(["ldd", str(binary)], check=False).stdout
-        for line in ldd.splitlines():
-            parts = line.split()
-            lib = None
-            if "=>" in parts:
-                idx = parts.index("=>")
-                if idx + 1 < len(parts) and parts[idx + 1].startswith("/"):
-                    lib = parts[idx + 1]
-            elif parts and parts[0].startswith("/"):
-                lib = parts[0]  # the program interpreter, e.g. /lib64/ld-linux-x86-64.so.2
-            if lib:
-                dest = root / lib.lstrip("/")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(lib, dest)  # follows symlinks: real file under the linked name
+        copy_with_libraries(binary, root)
         (root / "etc/docker/registry").mkdir(parents=True)
         install_file(IMAGES_DIR / "registry/config.yml", root / "etc/docker/registry/config.yml")
         (root / "var/lib/registry").mkdir(parents=True)
         import_rootfs(root, IMG_REGISTRY, recipe, REGISTRY_IMPORT_CHANGES)
+    return True
+
+
+def nginx_recipe():
+    return short_hash(RECIPE_VERSION, "nginx", pkg_version("busybox-static"), pkg_version("nginx"),
+                      NGINX_IMPORT_CHANGES, IMAGES_DIR / "nginx", PACKAGE_TREE_VERSION, SUITE,
+                      PACKAGES_FILE_BYTES)
+
+
+def make_package_tree(top):
+    """A small Debian-style archive under top: dists/SUITE/Release and main/binary-all/Packages.
+
+    Packages is about PACKAGES_FILE_BYTES of made-up stanzas, so that a probe
+    has something to time; Release lists it with its size and SHA256 as a
+    real Release file does. Deterministic: the same bytes on every build.
+    """
+    dist = Path(top) / "dists" / SUITE
+    (dist / "main/binary-all").mkdir(parents=True)
+    stanzas = []
+    size = 0
+    i = 0
+    while size < PACKAGES_FILE_BYTES:
+        i += 1
+        name = "dockhand-lab-%05d" % i
+        stanza = (
+            "Package: %(name)s\nVersion: 1.0-%(i)d\nArchitecture: all\n"
+            "Maintainer: dockhand lab <lab@dockhand.invalid>\nInstalled-Size: %(kb)d\n"
+            "Filename: pool/main/d/%(name)s/%(name)s_1.0-%(i)d_all.deb\nSize: %(size)d\n"
+            "SHA256: %(sha)s\nDescription: stand-in package %(i)d of the dockhand lab's package mirror\n\n"
+        ) % {"name": name, "i": i, "kb": 4 + i % 97, "size": 1024 + i % 4096,
+             "sha": hashlib.sha256(name.encode()).hexdigest()}
+        stanzas.append(stanza)
+        size += len(stanza)
+    packages = "".join(stanzas).encode()
+    (dist / "main/binary-all/Packages").write_bytes(packages)
+    release = (
+        "Origin: dockhand lab\nLabel: dockhand lab\nSuite: stable\nCodename: %s\n"
+        "Date: Sat, 01 Jan 2000 00:00:00 UTC\nArchitectures: all\nComponents: main\n"
+        "Description: stand-in package mirror of the dockhand lab (tests/lab)\n"
+        "SHA256:\n %s %8d main/binary-all/Packages\n"
+    ) % (SUITE, hashlib.sha256(packages).hexdigest(), len(packages))
+    (dist / "Release").write_text(release)
+
+
+def build_nginx():
+    """busybox root + Debian's nginx and the libraries ldd lists + images/nginx + the package tree."""
+    recipe = nginx_recipe()
+    if image_recipe(IMG_NGINX) == recipe:
+        return False
+    log("building %s (recipe %s)" % (IMG_NGINX, recipe))
+    binary = Path("/usr/sbin/nginx")
+    if not binary.exists():
+        raise LabError("/usr/sbin/nginx missing (package nginx)")
+    with build_dir("nginx") as tmp:
+        root = make_busybox_root(tmp / "root")
+        copy_with_libraries(binary, root)
+        for d in ("etc/nginx", "var/lib/nginx", "var/log/nginx"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+        install_file(IMAGES_DIR / "nginx/nginx.conf", root / "etc/nginx/nginx.conf")
+        make_package_tree(root / "srv/packages/debian")
+        import_rootfs(root, IMG_NGINX, recipe, NGINX_IMPORT_CHANGES)
     return True
 
 
@@ -662,7 +764,7 @@ def ensure_hub():
 
 def hub_digest(repo, tag):
     try:
-        status, headers, _ = http_get(
+        status, headers, _body = http_get(
             "http://127.0.0.1:%d/v2/%s/manifests/%s" % (HUB_PORT, repo, tag), method="HEAD",
             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
     except (urllib.error.URLError, OSError):
@@ -681,6 +783,108 @@ def seed_hub():
         log("pushing %s as %s:%s" % (image, remote, tag))
         docker("tag", image, "%s:%s" % (remote, tag))
         docker("push", "%s:%s" % (remote, tag))
+
+
+# --------------------------------------------------------------------------
+# Mirror stand-ins: a pull-through cache, a slow mirror, a broken one, a hang, a dead port
+# --------------------------------------------------------------------------
+
+def local_port(port):
+    """Where a mirror stand-in's lab-network port is published on 127.0.0.1."""
+    return MIRROR_PORT_BASE + port - 5000
+
+
+def mirror_urls():
+    """{key: {"lab": URL from the hosts, "local": URL from this machine, "container": name}}."""
+    def entry(container, port, path="", local=None):
+        return {"lab": "http://%s:%d%s" % (container, port, path),
+                "local": "http://127.0.0.1:%d%s" % (local or local_port(port), path),
+                "container": container}
+    return {
+        "hub": entry(HUB_NAME, 5000, local=HUB_PORT),
+        "cache": entry(CACHE_NAME, CACHE_PORT),
+        "slow": entry(SLOW_NAME, SLOW_PORT),
+        "error": entry(SLOW_NAME, ERROR_PORT),
+        "hang": entry(HANG_NAME, HANG_PORT),
+        "dead": entry(HANG_NAME, DEAD_PORT),
+        "packages": entry(SLOW_NAME, PACKAGES_PORT, "/debian"),
+        "packages_slow": entry(SLOW_NAME, SLOW_PORT, "/debian"),
+    }
+
+
+def run_mirror(name, config, image, ports, extra=(), command=()):
+    """docker run one mirror stand-in on the lab network, its ports published on 127.0.0.1."""
+    for port in ports:
+        check_port_free(local_port(port), name)
+    log("starting %s on 127.0.0.1:%s" % (name, ",".join(str(local_port(p)) for p in ports)))
+    cmd = ["run", "-d", "--name", name, "--hostname", name,
+           "--label", "%s=1" % LABEL, "--label", "%s=mirror" % LABEL_ROLE,
+           "--label", "%s=%s" % (LABEL_CONFIG, config), "--network", NETWORK]
+    for port in ports:
+        cmd += ["--publish", "127.0.0.1:%d:%d" % (local_port(port), port)]
+    docker(*(cmd + list(extra) + [image] + list(command)))
+
+
+def ensure_mirrors():
+    """The cache, the slow/broken/package nginx and the hang, each kept while its config is the same."""
+    config = short_hash(image_id(IMG_REGISTRY), CACHE_ENV, local_port(CACHE_PORT))
+    ensure_container(CACHE_NAME, config, lambda: run_mirror(
+        CACHE_NAME, config, IMG_REGISTRY, [CACHE_PORT],
+        extra=[arg for env in CACHE_ENV for arg in ("--env", env)]))
+    nginx_ports = [SLOW_PORT, ERROR_PORT, PACKAGES_PORT]
+    slow_config = short_hash(image_id(IMG_NGINX), [local_port(p) for p in nginx_ports])
+    ensure_container(SLOW_NAME, slow_config, lambda: run_mirror(
+        SLOW_NAME, slow_config, IMG_NGINX, nginx_ports))
+    hang_config = short_hash(image_id(IMG_BUSYBOX), HANG_COMMAND, local_port(HANG_PORT))
+    ensure_container(HANG_NAME, hang_config, lambda: run_mirror(
+        HANG_NAME, hang_config, IMG_BUSYBOX, [HANG_PORT], command=HANG_COMMAND))
+    wait_mirrors()
+
+
+def http_status(url, timeout=5):
+    """The HTTP status of GET url (loopback only), or None when nothing answered."""
+    try:
+        return http_get(url, timeout=timeout)[0]
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def tcp_refused(port):
+    """True when 127.0.0.1:port refuses a connection (nothing listens)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def wait_mirrors(timeout=30):
+    """Wait until each stand-in behaves as documented, as seen from this machine."""
+    urls = {k: v["local"] for k, v in mirror_urls().items()}
+    checks = [
+        ("cache", urls["cache"] + "/v2/", 200),
+        ("slow", urls["slow"] + "/v2/", 200),
+        ("error", urls["error"] + "/v2/", 500),
+        ("packages", urls["packages"] + "/dists/%s/Release" % SUITE, 200),
+    ]
+    deadline = time.monotonic() + timeout
+    while True:
+        failing = ["%s (%s answered %s, want %s)" % (k, u, got, want) for k, u, want in checks
+                   for got in [http_status(u)] if got != want]
+        if not (container_info(HANG_NAME) or {}).get("State", {}).get("Running"):
+            failing.append("hang (%s is not running)" % HANG_NAME)
+        if not failing:
+            break
+        if time.monotonic() > deadline:
+            raise LabError("mirror stand-ins not ready after %ds: %s" % (timeout, "; ".join(failing)))
+        time.sleep(0.5)
+    if not tcp_refused(local_port(DEAD_PORT)):
+        warn("127.0.0.1:%d, the lab's dead address, does not refuse connections: something listens "
+             "there; set DOCKHAND_LAB_MIRROR_PORT_BASE to move the mirror ports" % local_port(DEAD_PORT))
 
 
 def hub_ip():
@@ -807,9 +1011,18 @@ def collect_state():
         "lab_ip": container_ip(hub) if hub else None,
     }
     hub_state["registry"] = ("%s:5000" % hub_state["lab_ip"]) if hub_state["lab_ip"] else None
+    mirrors = mirror_urls()
+    infos = {HUB_NAME: hub}
+    for entry in mirrors.values():
+        if entry["container"] not in infos:
+            infos[entry["container"]] = container_info(entry["container"])
+        info = infos[entry["container"]]
+        entry["running"] = bool(info and info["State"]["Running"])
+        entry["lab_ip"] = container_ip(info) if info else None
     return {
         "network": NETWORK,
         "hub": hub_state,
+        "mirrors": mirrors,
         "hosts": hosts,
         "ssh_private_key": str(SSH_KEY),
         "inventory": str(INVENTORY),
@@ -834,6 +1047,11 @@ def write_inventory(state):
         ("lab_hub_registry_name", "%s:5000" % HUB_NAME),
         ("lab_hub_registry_local", hub["local"]),
     ]
+    mirror_vars = [
+        # URLs of the mirror stand-ins: from inside a host, and from this machine.
+        ("lab_mirrors", {k: v["lab"] for k, v in state["mirrors"].items()}),
+        ("lab_mirrors_local", {k: v["local"] for k, v in state["mirrors"].items()}),
+    ]
     out_lines = [
         "# Generated by tests/lab/lab up -- do not edit, it is rewritten on every run.",
         "all:",
@@ -853,6 +1071,8 @@ def write_inventory(state):
         ]
     out_lines.append("      vars:")
     out_lines += ["        %s: %s" % (k, yaml_scalar(v)) for k, v in group_vars]
+    # A JSON object is a valid YAML flow mapping.
+    out_lines += ["        %s: %s" % (k, json.dumps(v, sort_keys=True)) for k, v in mirror_vars]
     INVENTORY.write_text("\n".join(out_lines) + "\n")
     LAB_JSON.write_text(json.dumps(state, indent=2) + "\n")
 
@@ -864,7 +1084,7 @@ def write_inventory(state):
 def do_setup():
     ensure_packages()
     ensure_dockerd()
-    built = [build_busybox(), build_hello(), build_registry(), build_host()]
+    built = [build_busybox(), build_hello(), build_registry(), build_nginx(), build_host()]
     if not any(built):
         log("images are current")
     else:
@@ -873,7 +1093,9 @@ def do_setup():
     ensure_network()
     ensure_hub()
     seed_hub()
-    log("setup done; hub at 127.0.0.1:%d (lab network %s)" % (HUB_PORT, hub_ip()))
+    ensure_mirrors()
+    log("setup done; hub at 127.0.0.1:%d (lab network %s), mirrors on 127.0.0.1:%d-%d"
+        % (HUB_PORT, hub_ip(), local_port(CACHE_PORT), local_port(PACKAGES_PORT)))
 
 
 def cmd_setup(args):
@@ -956,6 +1178,13 @@ def cmd_status(args):
                 print("       catalog: %s" % ", ".join(json.loads(body).get("repositories", [])))
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 print("       catalog: unreachable (%s)" % exc)
+        for key, m in state["mirrors"].items():
+            if key == "dead":  # up means: refuses connections, as a dead mirror does
+                up = tcp_refused(local_port(DEAD_PORT))
+            else:
+                up = m["running"]
+            if key != "hub":
+                print("mirror: %-14s %-4s local %-36s lab %s" % (key, "up" if up else "DOWN", m["local"], m["lab"]))
         if not state["hosts"]:
             print("hosts: none")
         for h in state["hosts"]:
@@ -964,7 +1193,8 @@ def cmd_status(args):
                 "" if h["image_current"] else "  (old image)"))
         print("inventory: %s%s" % (INVENTORY, "" if INVENTORY.exists() else " (not written)"))
         print("ssh key:   %s" % SSH_KEY)
-    ok = state["hub"]["running"] and state["hosts"] and all(h["running"] for h in state["hosts"])
+    ok = (state["hub"]["running"] and state["hosts"] and all(h["running"] for h in state["hosts"])
+          and all(m["running"] for m in state["mirrors"].values()))
     return 0 if ok else 1
 
 
@@ -999,7 +1229,7 @@ def main(argv=None):
         prog="lab", description="dockhand.runtime test lab: Debian hosts in Docker.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    p = sub.add_parser("setup", help="install packages, start dockerd, build images, start the hub")
+    p = sub.add_parser("setup", help="install packages, start dockerd, build images, start the hub and mirrors")
     p.set_defaults(func=cmd_setup)
     p = sub.add_parser("up", help="setup, then run exactly N hosts and write the inventory")
     p.add_argument("count", nargs="?", type=int, default=3, metavar="N")
@@ -1009,7 +1239,7 @@ def main(argv=None):
     p.add_argument("--purge", action="store_true",
                    help="also remove the images and the state dir (key, debootstrap cache)")
     p.set_defaults(func=cmd_down)
-    p = sub.add_parser("status", help="show hosts, ports and the hub")
+    p = sub.add_parser("status", help="show hosts, ports, the hub and the mirror stand-ins")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("exec", help="run a command in a host (docker exec)")

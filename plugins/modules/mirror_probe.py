@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mirror_probe
+short_description: Probe registry mirrors or package mirrors from the target host and rank them
+version_added: 0.1.0
+description:
+  - Probes candidate mirrors from the host the task runs on, since each host has its own network
+    path to them, and ranks them so that a play can point the host at the best ones.
+  - For O(kind=registry) it sends C(GET /v2/) to each mirror. A V(200) or V(401) answer means a
+    registry is there, and the time to that answer is RV(results[].latency_ms). With O(image) it also
+    fetches the image's manifest, resolving an image index or manifest list to the host's platform,
+    and then the largest layer blob, read up to O(max_bytes), which gives RV(results[].throughput).
+    When a registry answers C(401) with a Bearer challenge, an anonymous pull token is fetched from
+    the challenge's realm, as docker does for public images.
+  - For O(kind=package) it fetches O(path) under each package mirror, for example
+    C(dists/bookworm/Release) under C(http://deb.debian.org/debian), and times it the same way.
+  - Mirrors are probed concurrently, O(concurrency) at a time, and each one gets O(timeout) seconds
+    for everything it does, so a mirror that hangs costs O(timeout), not the sum of all the waits.
+    A layer or file still arriving when the time is up is not a failure. The bytes read so far give
+    the throughput, since a slow mirror is slow, not dead.
+  - Ranking puts the mirrors that passed the probe first. Among them, measured throughput decides
+    (fastest first), and latency decides where nothing was measured. Ties keep the order of O(mirrors).
+  - Only the Python standard library is used on the target.
+author:
+  - dockhand.runtime team (@dockhand-runtime)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads from the mirrors, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+options:
+  mirrors:
+    description:
+      - The mirrors to probe, as C(http://) or C(https://) URLs, for example C(https://mirror.example.com)
+        for a registry mirror or C(http://deb.debian.org/debian) for a package mirror.
+      - A URL without a scheme, with another scheme (C(ftp://)), with credentials, a query or a
+        fragment fails the task and names the entry. A URL listed twice is probed once.
+    type: list
+    elements: str
+    required: true
+  kind:
+    description:
+      - V(registry) probes container registry mirrors over the registry API v2.
+      - V(package) probes package mirrors (apt, dnf, ...) by fetching O(path).
+    type: str
+    choices: [registry, package]
+    default: registry
+  image:
+    description:
+      - For O(kind=registry), an image whose manifest and largest layer are fetched from each mirror
+        to measure throughput, for example V(library/busybox:latest). V(busybox) means
+        V(library/busybox:latest), a C(docker.io/) prefix is dropped, and C(@sha256:...) pins a digest.
+      - The image must be one the mirrors serve. A mirror that does not have it is reported as not ok,
+        with C(manifest unknown) in RV(results[].error).
+      - Without it, only C(GET /v2/) is timed and the ranking goes by latency.
+    type: str
+  path:
+    description:
+      - For O(kind=package), the file to fetch under each mirror URL, for example
+        V(dists/bookworm/Release) (apt) or V(repodata/repomd.xml) (dnf).
+      - Defaults to C(dists/<codename>/Release), with the codename taken from the target's
+        C(/etc/os-release). On a host without one, set it.
+    type: str
+  timeout:
+    description:
+      - Seconds each mirror gets for all of its requests (connect, C(/v2/), token, manifest, layer).
+      - The whole task takes about this long when O(concurrency) is at least the number of mirrors.
+    type: float
+    default: 5
+  max_bytes:
+    description:
+      - The most bytes read from the layer blob or package file to measure throughput.
+    type: int
+    default: 4194304
+  pick:
+    description: How many mirrors RV(best) holds at most.
+    type: int
+    default: 1
+  concurrency:
+    description: How many mirrors are probed at the same time.
+    type: int
+    default: 8
+  validate_certs:
+    description: Verify the TLS certificates of C(https://) mirrors.
+    type: bool
+    default: true
+  ca_path:
+    description: A CA bundle (PEM) to verify C(https://) mirrors with, instead of the system's.
+    type: path
+notes:
+  - Requests go straight to the mirrors. Proxy environment variables (C(http_proxy), ...) are not used.
+  - When no mirror passes the probe, the task does not fail. RV(best) is then empty and a warning lists
+    each mirror's error. Use M(ansible.builtin.assert) on RV(best) to stop a play.
+  - Docker tries C(registry-mirrors) in order only for Docker Hub images, so O(image) should be an
+    image from Docker Hub, such as V(library/busybox:latest).
+seealso:
+  - module: dockhand.runtime.registry_mirrors
+  - module: dockhand.runtime.daemon_config
+"""
+
+EXAMPLES = r"""
+- name: Rank registry mirrors by the throughput of a real layer, from each host
+  dockhand.runtime.mirror_probe:
+    mirrors:
+      - https://mirror.gcr.io
+      - https://registry.example.lan:5000
+      - http://10.0.0.5:5000
+    image: library/busybox:latest
+    timeout: 5
+    pick: 2
+  register: probe
+
+- name: Point Docker at the best two
+  dockhand.runtime.registry_mirrors:
+    runtime: docker
+    mirrors: "{{ probe.best }}"
+  when: probe.best | length > 0
+
+- name: Stop when no mirror answers
+  ansible.builtin.assert:
+    that: probe.best | length > 0
+    fail_msg: "no mirror answered: {{ probe.results | map(attribute='error') | list }}"
+
+- name: Choose the fastest Debian mirror for this host (dists/<codename>/Release by default)
+  dockhand.runtime.mirror_probe:
+    kind: package
+    mirrors:
+      - http://deb.debian.org/debian
+      - http://mirror.example.lan/debian
+  register: apt_mirrors
+
+- name: Time a bigger file of a yum/dnf mirror
+  dockhand.runtime.mirror_probe:
+    kind: package
+    path: repodata/repomd.xml
+    mirrors: "{{ candidate_rpm_mirrors }}"
+    max_bytes: 1048576
+"""
+
+RETURN = r"""
+results:
+  description: One result per mirror, in the order of O(mirrors) (duplicates removed).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    url:
+      description: The mirror, as given.
+      type: str
+      sample: http://10.0.0.5:5000
+    ok:
+      description:
+        - Whether the mirror passed the probe. For registries this means C(/v2/) answered V(200) or V(401),
+          and with O(image) the manifest and some of the layer arrived too. For package mirrors it means
+          O(path) answered V(200) with a body.
+      type: bool
+      sample: true
+    status:
+      description: The HTTP status of C(GET /v2/) (registry) or of O(path) (package), or null if none came.
+      type: int
+      sample: 200
+    latency_ms:
+      description: Milliseconds from sending that request, connecting included, to its answer's headers.
+      type: float
+      sample: 3.2
+    throughput:
+      description:
+        - Bytes per second of the layer blob or package file, from the request to the last byte read.
+          It is null when nothing was measured.
+      type: int
+      sample: 48213402
+    bytes:
+      description: How many bytes that measurement read (at most O(max_bytes)).
+      type: int
+      sample: 1080528
+    error:
+      description:
+        - Why the mirror is not ok, in words. Examples are C(connection refused by 10.0.0.5:5000 (nothing
+          listens there)), C(timed out after 5 s (waiting for the answer to GET /v2/)),
+          C(HTTP 500 from GET /v2/), and C(manifest unknown (HTTP 404 from GET /v2/library/busybox/manifests/latest)).
+        - It is null when the mirror is ok.
+      type: str
+      sample: connection refused by 10.0.0.5:5000 (nothing listens there)
+    elapsed_ms:
+      description: Milliseconds the whole probe of this mirror took.
+      type: float
+      sample: 41.7
+    digest:
+      description: The manifest digest the mirror gave for O(image), or null. Mirrors that disagree are stale.
+      type: str
+      sample: sha256:2f8bd4e2a4bbd6a5f0c3c1d9e0e2a8a7c1c1b6d5f9a3b0e7d4c2a1f0e9d8c7b6
+ranked:
+  description: Every mirror's URL, best first. Mirrors that are not ok come last.
+  returned: always
+  type: list
+  elements: str
+  sample: ["http://10.0.0.5:5000", "https://registry.example.lan:5000", "https://mirror.gcr.io"]
+best:
+  description: The first O(pick) mirrors of RV(ranked) that are ok. The list is empty when none is.
+  returned: always
+  type: list
+  elements: str
+  sample: ["http://10.0.0.5:5000"]
+image:
+  description: The image probed, normalized, or null.
+  returned: always
+  type: str
+  sample: library/busybox:latest
+path:
+  description: The package path probed (with its default filled in), or null.
+  returned: always
+  type: str
+  sample: dists/bookworm/Release
+elapsed_ms:
+  description: Milliseconds the whole probe took.
+  returned: always
+  type: float
+  sample: 5012.4
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.probe import (
+    KIND_PACKAGE,
+    PROBE_ARGUMENT_SPEC,
+    ProbeInputError,
+    best_urls,
+    check_options,
+    host_package_path,
+    image_name,
+    parse_image,
+    probe_mirrors,
+    rank,
+)
+
+
+def probe(module):
+    p = module.params
+    started = time.monotonic()
+    try:
+        check_options(p["kind"], p["image"], p["path"], p["timeout"], p["max_bytes"], p["pick"], p["concurrency"])
+        path = p["path"]
+        if p["kind"] == KIND_PACKAGE and not path:
+            path = host_package_path()
+            if not path:
+                raise ProbeInputError("kind=package needs path on this host (its /etc/os-release names no "
+                                      "VERSION_CODENAME): for example dists/bookworm/Release for apt, "
+                                      "repodata/repomd.xml for dnf")
+        image = image_name(*parse_image(p["image"])) if p["image"] else None
+        results = probe_mirrors(
+            p["mirrors"], kind=p["kind"], image=p["image"], path=path, timeout=p["timeout"],
+            max_bytes=p["max_bytes"], concurrency=p["concurrency"], validate_certs=p["validate_certs"],
+            ca_path=p["ca_path"])
+    except ProbeInputError as exc:
+        module.fail_json(msg=str(exc))
+    ranked = rank(results)
+    best = best_urls(ranked, p["pick"])
+    if not best:
+        module.warn("no mirror passed the probe: %s" % "; ".join(
+            "%s: %s" % (r["url"], r["error"]) for r in results))
+    return {
+        "changed": False,
+        "results": results,
+        "ranked": [r["url"] for r in ranked],
+        "best": best,
+        "image": image,
+        "path": path,
+        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+    }
+
+
+def main():
+    module = AnsibleModule(argument_spec=PROBE_ARGUMENT_SPEC, supports_check_mode=True)
+    run_module(module, probe)
+
+
+if __name__ == "__main__":
+    main()
