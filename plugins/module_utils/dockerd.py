@@ -90,8 +90,8 @@ class Dockerd:
         self.run_command(["systemctl", "reset-failed", self.unit])
         rc, out, err = self.run_command(["systemctl", "restart", self.unit])
         if rc != 0:
-            raise ServiceError("systemctl restart %s failed: %s\n%s" % (self.unit, (err or out).strip(),
-                                                                         self.journal_tail()))
+            detail = (err or out).strip()
+            raise ServiceError("systemctl restart %s failed: %s\n%s" % (self.unit, detail, self.journal_tail()))
         if not self.wait_until_up(timeout):
             raise ServiceError("dockerd did not answer within %d s after the restart.\n%s"
                                % (timeout, self.journal_tail()))

@@ -43,8 +43,9 @@ def text_of(run, task):
 def docker_host(lab, run_playbook_once):
     """HOST with docker.io running, once for this module."""
     run = run_playbook_once(play([
-        {"name": "install docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
-                                                               "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "install docker.io",
+         "ansible.builtin.apt": {"name": "docker.io", "update_cache": True, "cache_valid_time": 3600,
+                                 "install_recommends": False}},
         {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
     ]), inventory=lab["inventory"])
     assert run.rc == 0, str(run)

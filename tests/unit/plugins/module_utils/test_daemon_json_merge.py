@@ -156,8 +156,8 @@ DEBIAN_UNIT = ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd
 def test_conflicts_of_the_packaged_unit():
     conflicts = flag_conflicts(DEBIAN_UNIT, {"hosts": ["unix:///var/run/docker.sock"], "debug": True})
     assert conflicts == [{"flag": "-H", "value": "fd://", "key": "hosts"}]
-    assert argv_without(DEBIAN_UNIT, conflicts) == ["/usr/sbin/dockerd",
-                                                   "--containerd=/run/containerd/containerd.sock"]
+    expected = ["/usr/sbin/dockerd", "--containerd=/run/containerd/containerd.sock"]
+    assert argv_without(DEBIAN_UNIT, conflicts) == expected
 
 
 def test_conflicts_in_every_spelling():
