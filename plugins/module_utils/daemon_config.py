@@ -286,6 +286,7 @@ def change_daemon_json(module, client, settings=None, remove=None, list_merge="r
         if drop_in:
             restore(drop_in, previous_drop_in)
             dockerd.daemon_reload()
+            dockerd.renew_socket()
         revived = ""
         try:
             if apply == "restart" and dockerd.answers():

@@ -104,6 +104,19 @@ class Dockerd:
         if rc != 0 or not self.wait_until_up(timeout):
             raise ServiceError("dockerd did not start again: %s\n%s" % ((err or out).strip(), self.journal_tail()))
 
+    def renew_socket(self):
+        """Stop dockerd and restart its socket unit (docker.socket), if it has one.
+
+        dockerd started with its own ``hosts`` deletes the socket file of the
+        socket unit when it stops; going back to ``-H fd://`` needs the socket
+        unit to create it again.
+        """
+        if not self.systemd or not self.unit.endswith(".service"):
+            return
+        socket_unit = self.unit[:-len(".service")] + ".socket"
+        self.run_command(["systemctl", "stop", self.unit])
+        self.run_command(["systemctl", "try-restart", socket_unit])
+
     def daemon_reload(self):
         rc, out, err = self.run_command(["systemctl", "daemon-reload"])
         if rc != 0:

@@ -74,8 +74,11 @@ def playbook_runner(directory):
 
     def run(plays, inventory=None, extra_vars=None, check=False, diff=False, limit=None, timeout=900):
         counter[0] += 1
-        playbook = tmp_path / ("play%d.yml" % counter[0])
-        playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+        if isinstance(plays, str):  # a playbook file of the collection
+            playbook = plays
+        else:
+            playbook = tmp_path / ("play%d.yml" % counter[0])
+            playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
         record = tmp_path / ("record%d.jsonl" % counter[0])
         record.write_text("")
         cmd = [tool("ansible-playbook"), str(playbook)]

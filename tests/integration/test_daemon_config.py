@@ -52,21 +52,29 @@ def docker_host(lab, run_playbook_once):
     return lab["inventory"]
 
 
+# Back to the packaged unit. dockerd run with its own `hosts` (after fix_unit_conflicts)
+# removes docker.socket's socket file when it stops, so the socket unit is restarted first.
+RESTORE_UNIT = [
+    {"name": "drop the unit fix", "ansible.builtin.file": {
+        "path": "/etc/systemd/system/docker.service.d/10-dockhand-flags.conf", "state": "absent"}},
+    shell("restart the socket", "systemctl daemon-reload && systemctl reset-failed docker && "
+                                "systemctl stop docker && systemctl restart docker.socket"),
+    {"name": "restart", "ansible.builtin.systemd_service": {"name": "docker", "state": "restarted"}},
+]
+
+
 @pytest.fixture
 def fresh_daemon_json(docker_host, run_playbook):
-    """A daemon.json with a key the tests never name, and dockerd running with it."""
+    """A daemon.json with keys the tests never name, the packaged unit, and dockerd running with them."""
     original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "experimental": False,
                 "insecure-registries": [HUB]}
     run = run_playbook(play([
         {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(original, indent=4)}},
-        {"name": "drop the unit fix", "ansible.builtin.file": {
-            "path": "/etc/systemd/system/docker.service.d/10-dockhand-flags.conf", "state": "absent"}},
-        shell("clear the start limit", "systemctl reset-failed docker"),
-        {"name": "restart", "ansible.builtin.systemd_service": {"name": "docker", "state": "restarted",
-                                                                "daemon_reload": True}},
-    ]), inventory=docker_host)
+    ] + RESTORE_UNIT), inventory=docker_host)
     assert run.rc == 0, str(run)
-    return original
+    yield original
+    restored = run_playbook(play(RESTORE_UNIT), inventory=docker_host)
+    assert restored.rc == 0, str(restored)
 
 
 def test_mirror_switch_reloads_without_touching_containers(docker_host, fresh_daemon_json, run_playbook):
