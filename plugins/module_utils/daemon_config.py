@@ -27,6 +27,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json impor
     deep_merge,
     flag_conflicts,
     needs_restart,
+    neutralize_removed,
     parse_daemon_json,
     remove_paths,
     render,
@@ -73,6 +74,7 @@ def plan_change(before, settings=None, remove=None, list_merge="replace"):
     """(after, changed_keys): ``settings`` merged into ``before``, then ``remove`` taken out."""
     after = deep_merge(before, settings or {}, list_merge)
     after, _removed = remove_paths(after, remove or [])
+    after = neutralize_removed(before, after)
     return after, changed_keys(before, after)
 
 
@@ -161,23 +163,21 @@ def load_current(path, on_invalid="fail"):
                            "to keep a copy and start from an empty configuration" % exc) from None
 
 
-def dockerd_validate(run_command, path, text):
+def dockerd_validate(module, path, text):
     """Run ``dockerd --validate`` on ``text`` in a temporary file next to ``path``.
 
     Returns (validated: bool, error or None); validated is False when this
     dockerd has no --validate (before Docker 23) or is not installed.
     """
     directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
+    dockerd_bin = module.get_bin_path("dockerd")
+    if not dockerd_bin or not os.path.isdir(directory):
         return False, None
     handle, candidate = tempfile.mkstemp(prefix=".daemon.json.validate.", dir=directory)
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
-        try:
-            rc, out, err = run_command(["dockerd", "--validate", "--config-file", candidate])
-        except (IOError, OSError):
-            return False, None
+        rc, out, err = module.run_command([dockerd_bin, "--validate", "--config-file", candidate])
         output = (err or out or "").strip()
         if rc == 0:
             return True, None
@@ -245,7 +245,7 @@ def change_daemon_json(module, client, settings=None, remove=None, list_merge="r
 
     text = render(after)
     if params["validate_with_dockerd"]:
-        validated, error = dockerd_validate(module.run_command, path, text)
+        validated, error = dockerd_validate(module, path, text)
         result["validated_with_dockerd"] = validated
         if error:
             raise ChangeFailed("dockerd --validate refused the new %s: %s. Nothing was written." % (path, error))

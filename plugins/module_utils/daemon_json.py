@@ -342,27 +342,37 @@ _str = _of_type(str, "a string")
 _dict = _of_type(dict, "an object")
 
 
-class Key:
-    """One daemon.json key: its check, whether SIGHUP applies it, and its dockerd flags."""
+_UNSET = object()
 
-    def __init__(self, name, check=None, reload=False, flags=()):
+
+class Key:
+    """One daemon.json key: its check, whether SIGHUP applies it, and its dockerd flags.
+
+    ``neutral`` is the value that means "not set" for a reloadable key that
+    dockerd re-reads only when the file names it: removing such a key writes
+    this value instead, so that a reload applies the removal.
+    """
+
+    def __init__(self, name, check=None, reload=False, flags=(), neutral=_UNSET):
         self.name = name
         self.check = check
         self.reload = reload
         self.flags = tuple(flags) or ("--" + name,)
+        self.neutral = neutral
 
 
 # The table. `reload=True` marks the keys dockerd re-reads on SIGHUP (see
 # "Configuration reload behavior" in the dockerd reference); any other change
 # needs a restart. `flags` are the command-line spellings of the same setting.
 DAEMON_KEYS = {key.name: key for key in (
-    Key("registry-mirrors", _list_of(check_mirror_url), reload=True, flags=("--registry-mirror",)),
-    Key("insecure-registries", _list_of(check_insecure_registry), reload=True, flags=("--insecure-registry",)),
+    Key("registry-mirrors", _list_of(check_mirror_url), reload=True, flags=("--registry-mirror",), neutral=[]),
+    Key("insecure-registries", _list_of(check_insecure_registry), reload=True, flags=("--insecure-registry",),
+        neutral=[]),
     Key("allow-nondistributable-artifacts", _list_of(check_insecure_registry), reload=True,
-        flags=("--allow-nondistributable-artifacts",)),
-    Key("debug", _bool, reload=True, flags=("--debug", "-D")),
-    Key("labels", _list_of(check_label), reload=True, flags=("--label",)),
-    Key("live-restore", _bool, reload=True),
+        flags=("--allow-nondistributable-artifacts",), neutral=[]),
+    Key("debug", _bool, reload=True, flags=("--debug", "-D"), neutral=False),
+    Key("labels", _list_of(check_label), reload=True, flags=("--label",), neutral=[]),
+    Key("live-restore", _bool, reload=True, neutral=False),
     Key("max-concurrent-downloads", _positive_int, reload=True),
     Key("max-concurrent-uploads", _positive_int, reload=True),
     Key("max-download-attempts", _positive_int, reload=True),
@@ -449,6 +459,16 @@ def validate(settings):
         problems.append("cgroup-parent: with native.cgroupdriver=systemd it must be a slice name such as "
                         "containers.slice, not %s" % parent)
     return problems
+
+
+def neutralize_removed(before, after):
+    """``after`` with removed reload-only keys set to their neutral value (see Key.neutral)."""
+    result = dict(after)
+    for name in before:
+        key = DAEMON_KEYS.get(name)
+        if name not in after and key is not None and key.neutral is not _UNSET:
+            result[name] = list(key.neutral) if isinstance(key.neutral, list) else key.neutral
+    return result
 
 
 def needs_restart(keys):

@@ -56,6 +56,9 @@ options:
   remove:
     description:
       - Keys to take out. A dotted path such as V(log-opts.max-size) removes a nested key.
+      - dockerd applies C(registry-mirrors), C(insecure-registries), C(allow-nondistributable-artifacts),
+        C(labels), C(debug) and C(live-restore) on reload only when the file names them, so removing one
+        of these writes its neutral value (V([]) or V(false)) instead, which a reload does apply.
     type: list
     elements: str
     default: []

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config import plan_change
 from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import (
     DAEMON_KEYS,
     RELOADABLE_KEYS,
@@ -171,3 +172,12 @@ def test_conflicts_in_every_spelling():
 
 def test_no_conflict_without_the_key():
     assert flag_conflicts(DEBIAN_UNIT, {"registry-mirrors": ["https://a"]}) == []
+
+
+def test_removing_a_reload_only_key_writes_its_neutral_value():
+    before = {"registry-mirrors": ["https://a"], "debug": True, "data-root": "/srv/docker", "labels": ["a=b"]}
+    after, changed = plan_change(before, remove=["registry-mirrors", "debug", "data-root", "labels"])
+    assert after == {"registry-mirrors": [], "debug": False, "labels": []}
+    assert changed == ["data-root", "debug", "labels", "registry-mirrors"]
+    again, changed_again = plan_change(after, remove=["registry-mirrors", "debug", "labels"])
+    assert again == after and changed_again == []
