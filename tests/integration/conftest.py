@@ -31,7 +31,8 @@ class PlaybookRun:
         self.seconds = seconds
 
     def results(self, task, host=None):
-        found = [r for r in self.records if r["task"] == task and (host is None or r["host"] == host)]
+        found = [r for r in self.records
+                 if (r["task"] == task or r["task"].endswith(" : " + task)) and (host is None or r["host"] == host)]
         assert found, "task %r%s did not run; output:\n%s" % (
             task, " on %s" % host if host else "", self.output[-3000:])
         return found
