@@ -1,0 +1,422 @@
+"""registry_cache in the lab: a pull-through cache of the lab's hub, run as a service on host3.
+
+Network rule: the cache's upstream is always the lab's hub (never the role's default,
+registry-1.docker.io), every request goes to a lab container or to 127.0.0.1, and every lab
+address is read from Docker and checked against the subnet of the lab network before use.
+"""
+
+import hashlib
+import ipaddress
+import json
+import secrets
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import yaml
+from conftest import PlaybookRun, ansible_env, assert_no_traceback, tool
+
+pytestmark = pytest.mark.lab
+
+CACHE_HOST = "dockhand-lab-host3"
+CLIENT_HOST = "dockhand-lab-host1"
+LAB_NETWORK = "dockhand-lab"
+UPSTREAM = "http://dockhand-lab-hub:5000"
+HUB_LOCAL = "http://127.0.0.1:5000"
+PORT = 5000
+ROLE = "dockhand.runtime.registry_cache"
+CONFIG = "/etc/docker/registry/config.yml"
+HTPASSWD = "/etc/docker/registry/htpasswd"
+STORAGE = "/var/lib/docker-registry"
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+])
+
+
+# --- the lab's containers, reached with docker exec; addresses from Docker itself -------------
+
+def docker(*args, stdin=None, check=True):
+    return subprocess.run([shutil.which("docker"), *args], input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=check)
+
+
+def on(container, *argv, stdin=None, check=True):
+    """Run argv in a lab container; returns (rc, stdout bytes, stderr text)."""
+    done = docker("exec", "-i", container, *argv, stdin=stdin, check=False)
+    if check:
+        assert done.returncode == 0, "%s in %s: %s" % (argv, container, done.stderr.decode(errors="replace"))
+    return done.returncode, done.stdout, done.stderr.decode(errors="replace")
+
+
+def text_on(container, *argv):
+    return on(container, *argv)[1].decode()
+
+
+def lab_ip(container):
+    """The container's address on the lab network, refused unless it lies in that network's subnet."""
+    subnets = json.loads(docker("network", "inspect", LAB_NETWORK, "--format", "{{json .IPAM.Config}}").stdout)
+    address = json.loads(docker("inspect", container, "--format", "{{json .NetworkSettings.Networks}}").stdout)[
+        LAB_NETWORK]["IPAddress"]
+    assert any(ipaddress.ip_address(address) in ipaddress.ip_network(net["Subnet"]) for net in subnets), address
+    return address
+
+
+def curl(container, url, *options):
+    """curl from a lab host: (HTTP status, body bytes). Never follows a proxy, never leaves url's host."""
+    rc, out, err = on(container, "curl", "--silent", "--show-error", "--noproxy", "*", "--max-time", "20",
+                      "--output", "-", "--write-out", "\n%{http_code}", *options, url, check=False)
+    assert rc == 0, "curl %s from %s: %s" % (url, container, err)
+    body, _, status = out.rpartition(b"\n")
+    return int(status), body
+
+
+def hub_manifest(repository, reference):
+    """The hub's own answer, over loopback from this machine: (digest, manifest)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (HUB_LOCAL, repository, reference),
+                                     headers={"Accept": MANIFEST_TYPES})
+    with opener.open(request, timeout=10) as answer:
+        return answer.headers["Docker-Content-Digest"], json.loads(answer.read())
+
+
+def main_pid():
+    return text_on(CACHE_HOST, "systemctl", "show", "--property", "MainPID", "--value", "docker-registry").strip()
+
+
+def sha256_on(container, path):
+    return text_on(container, "sha256sum", path).split()[0]
+
+
+# --- playbooks ----------------------------------------------------------------------------------
+
+def cache_play(**role_vars):
+    wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}"}
+    wanted.update(role_vars)
+    return [{"name": "registry cache", "hosts": CACHE_HOST, "gather_facts": False,
+             "roles": [{"role": ROLE, "vars": wanted}]}]
+
+
+def role_records(run, suffix):
+    """Records of the role's task whose name ends with suffix (names read 'role : task')."""
+    found = [r for r in run.records if r["task"].endswith(suffix)]
+    assert found, "task %r did not run; output:\n%s" % (suffix, run.output[-3000:])
+    return found
+
+
+def changed_tasks(run):
+    return sorted({r["task"] for r in run.records if r["status"] == "changed"})
+
+
+def failure(run):
+    """The message of the failure that stopped the run (a rescued failure comes before it)."""
+    failed = [r for r in run.records if r["status"] == "failed"]
+    assert run.rc != 0 and failed, str(run)
+    return failed[-1]["result"].get("msg", "")
+
+
+class ModuleRunner:
+    """run_playbook for the module-scoped deployment (same environment and recording)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    def __call__(self, plays, inventory, timeout=900):
+        self.count += 1
+        playbook = self.directory / ("play%d.yml" % self.count)
+        playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+        record = self.directory / ("record%d.jsonl" % self.count)
+        record.write_text("")
+        started = time.monotonic()
+        proc = subprocess.run([tool("ansible-playbook"), str(playbook), "-i", inventory],
+                              env=ansible_env(str(record)), cwd=str(self.directory), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+        records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        return PlaybookRun(proc.returncode, proc.stdout, records, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def cache(lab, tmp_path_factory):
+    """The cache deployed on CACHE_HOST with the role's defaults and the hub as upstream."""
+    run_once = ModuleRunner(tmp_path_factory.mktemp("registry_cache"))
+    run = run_once(cache_play(), lab["inventory"])
+    assert run.rc == 0, str(run)
+    assert_no_traceback(run)
+    print("\nregistry_cache: first deploy on %s took %.1f s" % (CACHE_HOST, run.seconds))
+    yield {"run": run, "ip": lab_ip(CACHE_HOST), "inventory": lab["inventory"]}
+    # Leave the host as the role's defaults make it, whatever a failed test left behind.
+    run_once(cache_play(), lab["inventory"])
+
+
+@pytest.fixture
+def restore(cache, run_playbook):
+    """After the test, deploy the plain cache again."""
+    yield
+    run = run_playbook(cache_play(), inventory=cache["inventory"])
+    assert run.rc == 0, str(run)
+
+
+def fetch_manifest(ip, repository="library/busybox", reference="latest", auth=()):
+    status, body = curl(CLIENT_HOST, "http://%s:%d/v2/%s/manifests/%s" % (ip, PORT, repository, reference),
+                        "--header", "Accept: " + MANIFEST_TYPES, *auth)
+    assert status == 200, (status, body[:500])
+    manifest = json.loads(body)
+    if "manifests" in manifest:  # an index: follow its first entry
+        return fetch_manifest(ip, repository, manifest["manifests"][0]["digest"], auth)
+    return manifest
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+def test_serves_the_hub_through_the_cache(cache):
+    ip = cache["ip"]
+    run = cache["run"]
+    fact = role_records(run, "Publish the address the fleet uses as its mirror")[0]["result"]["ansible_facts"]
+    assert fact["registry_cache_mirror_url"] == "http://%s:%d" % (ip, PORT)
+
+    # A client host asks the cache; the cache has nothing yet, so it pulls from the hub.
+    status, body = curl(CLIENT_HOST, "http://%s:%d/v2/" % (ip, PORT))
+    assert status == 200, body
+    digest, from_hub = hub_manifest("library/busybox", "latest")
+    rc, headers, _ = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--max-time", "20", "--head",
+                        "--header", "Accept: " + MANIFEST_TYPES,
+                        "http://%s:%d/v2/library/busybox/manifests/latest" % (ip, PORT))
+    assert b"docker-content-digest: " + digest.encode() in headers.lower(), headers
+    manifest = fetch_manifest(ip)
+    assert manifest == from_hub
+
+    # The layer comes through the cache, bit for bit.
+    layer = manifest["layers"][0]["digest"]
+    blob_url = "http://%s:%d/v2/library/busybox/blobs/%s" % (ip, PORT, layer)
+    status, blob = curl(CLIENT_HOST, blob_url, "--location")
+    assert status == 200
+    assert "sha256:" + hashlib.sha256(blob).hexdigest() == layer
+
+    # ... and is now kept in the cache's storage on host3.
+    hexdigest = layer.split(":", 1)[1]
+    stored = "%s/docker/registry/v2/blobs/sha256/%s/%s/data" % (STORAGE, hexdigest[:2], hexdigest)
+    for _ in range(20):
+        if on(CACHE_HOST, "test", "-f", stored, check=False)[0] == 0:
+            break
+        time.sleep(0.5)
+    assert sha256_on(CACHE_HOST, stored) == hexdigest
+
+    # The files the role owns.
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", CONFIG).split() == ["root", "docker-registry", "640"]
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", STORAGE).split() == [
+        "docker-registry", "docker-registry", "750"]
+    config = yaml.safe_load(text_on(CACHE_HOST, "cat", CONFIG))
+    assert config["proxy"] == {"remoteurl": UPSTREAM}
+    assert config["http"]["addr"] == "0.0.0.0:%d" % PORT
+    assert config["storage"]["filesystem"]["rootdirectory"] == STORAGE
+    assert "auth" not in config and "tls" not in config["http"]
+    assert text_on(CACHE_HOST, "systemctl", "is-enabled", "docker-registry").strip() == "enabled"
+    assert "Restart=on-failure" in text_on(CACHE_HOST, "systemctl", "cat", "docker-registry")
+
+
+def test_second_run_changes_nothing_and_tags_cover_the_role(cache, run_playbook, monkeypatch):
+    pid = main_pid()
+    again = run_playbook(cache_play(), inventory=cache["inventory"])
+    assert again.rc == 0, str(again)
+    assert changed_tasks(again) == []
+    assert main_pid() == pid
+    print("\nregistry_cache: re-run with nothing to change took %.1f s" % again.seconds)
+
+    # With --tags registry_cache every task of the role still runs.
+    monkeypatch.setenv("ANSIBLE_RUN_TAGS", "registry_cache")
+    tagged = run_playbook(cache_play(), inventory=cache["inventory"])
+    assert tagged.rc == 0, str(tagged)
+    assert [r["task"] for r in tagged.records] == [r["task"] for r in again.records]
+    assert changed_tasks(tagged) == []
+
+
+def test_check_mode_reports_and_touches_nothing(cache, run_playbook):
+    pid = main_pid()
+    before = sha256_on(CACHE_HOST, CONFIG)
+    run = run_playbook(cache_play(registry_cache_log_level="debug"), inventory=cache["inventory"],
+                       check=True, diff=True)
+    assert run.rc == 0, str(run)
+    assert [r["status"] for r in role_records(run, "Write the registry configuration (tested first by the registry "
+                                                     "itself)")] == ["changed"]
+    assert "+  level: debug" in run.output
+    assert sha256_on(CACHE_HOST, CONFIG) == before
+    assert main_pid() == pid
+    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
+
+
+def test_check_mode_on_a_host_without_the_package(lab, run_playbook):
+    """Check mode before the package exists: it says what it would do and writes nothing."""
+    host = "dockhand-lab-host2"
+
+    def state():
+        return on(host, "sh", "-c", "dpkg-query --show --showformat '${db:Status-Status}' docker-registry; "
+                                    "ls -la /etc/docker/registry /etc/systemd/system/docker-registry.service.d",
+                  check=False)[1]
+
+    before = state()
+    play = cache_play(registry_cache_auth_users=[{"name": "fleet", "password": "pw-" + secrets.token_hex(6)}])
+    play[0]["hosts"] = host
+    run = run_playbook(play, inventory=lab["inventory"], check=True)
+    assert run.rc == 0, str(run)
+    assert state() == before
+    if not before.startswith(b"installed"):  # the lab's hosts start without it
+        changed = [t.split(" : ")[-1] for t in changed_tasks(run)]
+        assert "Report the packages check mode would install" in changed
+        assert "Write the registry configuration (tested first by the registry itself)" in changed
+        assert "Report the users check mode would set or remove" in changed
+    assert_no_traceback(run)
+
+
+def test_basic_auth_and_no_secret_in_any_output(cache, run_playbook, monkeypatch, restore):
+    ip = cache["ip"]
+    password = "pw-" + secrets.token_urlsafe(12)
+    upstream_password = "up-" + secrets.token_urlsafe(12)
+    users = [{"name": "fleet", "password": password}]
+    secret_vars = {"registry_cache_auth_users": users, "registry_cache_upstream_username": "dockhand",
+                   "registry_cache_upstream_password": upstream_password}
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    run = run_playbook(cache_play(**secret_vars), inventory=cache["inventory"])
+    assert run.rc == 0, str(run)
+    v2 = "http://%s:%d/v2/" % (ip, PORT)
+
+    status, _ = curl(CLIENT_HOST, v2)
+    assert status == 401
+    rc, headers, _ = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--head", v2)
+    assert b'www-authenticate: basic realm="registry-cache"' in headers.lower()
+    assert curl(CLIENT_HOST, v2, "--user", "fleet:wrong")[0] == 401
+    assert curl(CLIENT_HOST, v2, "--user", "fleet:" + password)[0] == 200
+    assert fetch_manifest(ip, "library/hello", auth=("--user", "fleet:" + password))["layers"]
+
+    # bcrypt hashes, readable by the registry only; the upstream credentials are in the config.
+    line = text_on(CACHE_HOST, "cat", HTPASSWD).strip()
+    assert line.startswith("fleet:$2y$10$") and password not in line
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", HTPASSWD).split() == ["root", "docker-registry", "640"]
+    config = yaml.safe_load(text_on(CACHE_HOST, "cat", CONFIG))
+    assert config["proxy"]["password"] == upstream_password
+    assert config["auth"]["htpasswd"]["path"] == HTPASSWD
+
+    # No password in the output (-vvv), in any recorded result, or in the host's journal.
+    pid = main_pid()
+    again = run_playbook(cache_play(**secret_vars), inventory=cache["inventory"])
+    assert again.rc == 0, str(again)
+    assert changed_tasks(again) == []  # a salted hash is not rewritten when its password still matches
+    for each in (run, again):
+        recorded = json.dumps(each.records)
+        for secret in (password, upstream_password):
+            assert secret not in each.output and secret not in recorded
+    journal = text_on(CACHE_HOST, "journalctl", "--no-pager", "--output", "cat")
+    assert password not in journal and upstream_password not in journal
+
+    # A new password: only the hash changes, the registry rereads it without a restart.
+    new_password = "pw-" + secrets.token_urlsafe(12)
+    rotated = run_playbook(cache_play(**dict(secret_vars, registry_cache_auth_users=[
+        {"name": "fleet", "password": new_password}])), inventory=cache["inventory"])
+    assert rotated.rc == 0, str(rotated)
+    assert [t.split(" : ")[-1] for t in changed_tasks(rotated)] == ["Set the password of each new or changed user"]
+    assert main_pid() == pid
+    assert curl(CLIENT_HOST, v2, "--user", "fleet:" + password)[0] == 401
+    assert curl(CLIENT_HOST, v2, "--user", "fleet:" + new_password)[0] == 200
+    assert new_password not in rotated.output and new_password not in json.dumps(rotated.records)
+
+    # No users: the file goes, anonymous pulls work again.
+    plain = run_playbook(cache_play(), inventory=cache["inventory"])
+    assert plain.rc == 0, str(plain)
+    assert curl(CLIENT_HOST, v2)[0] == 200
+    assert on(CACHE_HOST, "test", "-e", HTPASSWD, check=False)[0] != 0
+
+
+def test_tls_from_content(cache, run_playbook, tmp_path, restore):
+    ip = cache["ip"]
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=%s" % CACHE_HOST, "-addext",
+                    "subjectAltName=IP:%s,DNS:%s" % (ip, CACHE_HOST), "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    run = run_playbook(cache_play(registry_cache_tls_cert=cert.read_text(), registry_cache_tls_key=key.read_text()),
+                       inventory=cache["inventory"])
+    assert run.rc == 0, str(run)
+    assert key.read_text().strip().splitlines()[1] not in run.output + json.dumps(run.records)
+    fact = role_records(run, "Publish the address the fleet uses as its mirror")[0]["result"]["ansible_facts"]
+    assert fact["registry_cache_mirror_url"] == "https://%s:%d" % (ip, PORT)
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", "/etc/docker/registry/tls/key.pem").split() == [
+        "root", "docker-registry", "640"]
+
+    on(CLIENT_HOST, "sh", "-c", "cat > /tmp/registry-cache-ca.pem", stdin=cert.read_bytes())
+    url = "https://%s:%d/v2/library/busybox/manifests/stable" % (ip, PORT)
+    status, body = curl(CLIENT_HOST, url, "--cacert", "/tmp/registry-cache-ca.pem", "--header",
+                        "Accept: " + MANIFEST_TYPES)
+    assert status == 200 and json.loads(body)["layers"]
+    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (ip, PORT))[0] == 400  # plain HTTP to a TLS port
+
+    again = run_playbook(cache_play(registry_cache_tls_cert=cert.read_text(), registry_cache_tls_key=key.read_text()),
+                         inventory=cache["inventory"])
+    assert again.rc == 0 and changed_tasks(again) == [], str(again)
+
+
+def test_unreachable_upstream_is_refused_before_the_switch(cache, run_playbook):
+    """distribution 2.8 exits at start when its upstream does not answer: the old config stays."""
+    pid, before = main_pid(), sha256_on(CACHE_HOST, CONFIG)
+    run = run_playbook(cache_play(registry_cache_upstream_url="http://dockhand-lab-hub:5999"),
+                       inventory=cache["inventory"])
+    msg = failure(run)
+    assert "left as it was" in msg and "dockhand-lab-hub:5999" in msg and "connection refused" in msg, msg
+    assert sha256_on(CACHE_HOST, CONFIG) == before
+    assert main_pid() == pid
+    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
+    assert_no_traceback(run)
+
+
+def test_registry_that_does_not_come_up_is_explained(cache, run_playbook, restore):
+    run = run_playbook(cache_play(registry_cache_upstream_url="http://dockhand-lab-hub:5999",
+                                  registry_cache_validate=False, registry_cache_wait_timeout=6),
+                       inventory=cache["inventory"])
+    msg = failure(run)
+    assert "did not answer" in msg and "within 6 s" in msg, msg
+    assert "journalctl -u docker-registry" in msg and "connection refused" in msg, msg
+    assert_no_traceback(run)
+
+
+SECRET = "never-" + secrets.token_hex(8)
+
+
+@pytest.mark.parametrize("role_vars, words", [
+    ({"registry_cache_port": 70000}, "registry_cache_port must be a TCP port from 1 to 65535; got 70000"),
+    ({"registry_cache_port": "http"}, "argument 'registry_cache_port' is of type"),
+    ({"registry_cache_upstream_url": "dockhand-lab-hub:5000"}, "registry_cache_upstream_url must be an http://"),
+    ({"registry_cache_upstream_url": "https://user:%s@hub.lan" % SECRET}, "registry_cache_upstream_url must be"),
+    ({"registry_cache_upstream_url": "ftp://dockhand-lab-hub:5000"}, "registry_cache_upstream_url must be"),
+    ({"registry_cache_mode": "podman"}, "registry_cache_mode must be one of: service, container"),
+    ({"registry_cache_mode": "container"}, "needs the module dockhand.runtime.container"),
+    ({"registry_cache_storage_path": "cache"}, "registry_cache_storage_path must be an absolute directory"),
+    ({"registry_cache_ttl": "7 days"}, "registry_cache_ttl must be a Go duration"),
+    ({"registry_cache_ttl": "72h"}, "registry_cache_ttl needs the distribution registry 3.0 or newer"),
+    ({"registry_cache_upstream_password": SECRET}, "registry_cache_upstream_username and "
+                                                   "registry_cache_upstream_password go together"),
+    ({"registry_cache_tls_cert_path": "/etc/ssl/cache.pem"}, "registry_cache_tls_cert_path and "
+                                                             "registry_cache_tls_key_path go together"),
+    ({"registry_cache_tls_cert_path": "/nonexistent/cert.pem", "registry_cache_tls_key_path": "/nonexistent/key.pem"},
+     "registry_cache_tls_cert_path /nonexistent/cert.pem is not a file"),
+    ({"registry_cache_auth_users": [{"name": "fleet"}]}, "missing required arguments: password found in "
+                                                         "registry_cache_auth_users"),
+    ({"registry_cache_auth_users": [{"name": "fleet", "password": SECRET, "pasword": SECRET}]},
+     "registry_cache_auth_users.pasword"),
+    ({"registry_cache_auth_users": [{"name": "a:b", "password": SECRET}]}, "check \"a:b\""),
+    ({"registry_cache_auth_users": [{"name": "fleet", "password": SECRET * 5}]},
+     "the password of fleet must be non-empty, on one line and at most 72 bytes"),
+    ({"registry_cache_auth_users": [{"name": "fleet", "password": SECRET}, {"name": "fleet", "password": "x"}]},
+     "each name may appear once; repeated: fleet."),
+])
+def test_bad_input_fails_early_and_names_the_variable(cache, run_playbook, role_vars, words):
+    before = sha256_on(CACHE_HOST, CONFIG)
+    run = run_playbook(cache_play(**role_vars), inventory=cache["inventory"])
+    msg = failure(run)
+    assert words in msg, msg
+    assert changed_tasks(run) == []
+    assert sha256_on(CACHE_HOST, CONFIG) == before
+    assert SECRET not in run.output and SECRET not in json.dumps(run.records)
+    assert_no_traceback(run)
