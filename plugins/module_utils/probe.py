@@ -95,6 +95,8 @@ PROBE_ARGUMENT_SPEC = {
     "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
     "max_bytes": {"type": "int", "default": DEFAULT_MAX_BYTES},
     "pick": {"type": "int", "default": DEFAULT_PICK},
+    "prefer": {"type": "list", "elements": "str", "default": []},
+    "tolerance": {"type": "float", "default": 0.5},
     "concurrency": {"type": "int", "default": DEFAULT_CONCURRENCY},
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
@@ -464,9 +466,37 @@ def rank_key(result):
     )
 
 
-def rank(results):
-    """The results, best first. Ties keep the order the mirrors were given in."""
-    return sorted(results, key=rank_key)
+def _same_url(a, b):
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def good_enough(result, best, tolerance):
+    """Whether an alive ``result`` is within ``tolerance`` (0.5 = 50 %) of the ``best`` one."""
+    if not result.get("ok") or not best.get("ok"):
+        return False
+    if best.get("throughput") is not None:
+        return (result.get("throughput") or 0) >= best["throughput"] * (1 - tolerance)
+    if best.get("latency_ms") is not None and result.get("latency_ms") is not None:
+        return result["latency_ms"] <= best["latency_ms"] * (1 + tolerance)
+    return True
+
+
+def rank(results, prefer=(), tolerance=0.0):
+    """The results, best first. Ties keep the order the mirrors were given in.
+
+    Mirrors in ``prefer`` (those in use now) that are alive and within
+    ``tolerance`` of the best go first, in ``prefer``'s order: a re-run does
+    not switch mirrors because of measurement noise.
+    """
+    ranked = sorted(results, key=rank_key)
+    if not prefer or not ranked:
+        return ranked
+    kept = []
+    for url in prefer:
+        for result in ranked:
+            if _same_url(result["url"], url) and result not in kept and good_enough(result, ranked[0], tolerance):
+                kept.append(result)
+    return kept + [result for result in ranked if result not in kept]
 
 
 def best_urls(ranked, pick):

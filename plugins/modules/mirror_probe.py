@@ -86,6 +86,21 @@ options:
     description: How many mirrors RV(best) holds at most.
     type: int
     default: 1
+  prefer:
+    description:
+      - Mirrors in use now. Those that are alive and within O(tolerance) of the best rank first, in this
+        order, so that probing again does not switch mirrors because of measurement noise.
+      - Compared without a trailing slash (dockerd reports mirrors with one).
+    type: list
+    elements: str
+    default: []
+  tolerance:
+    description:
+      - How much slower a mirror of O(prefer) may be than the best and still be kept, as a fraction
+        (V(0.5) keeps it at half the best throughput, or up to 1.5 times the best latency when no
+        throughput was measured).
+    type: float
+    default: 0.5
   concurrency:
     description: How many mirrors are probed at the same time.
     type: int
@@ -266,7 +281,7 @@ def probe(module):
             ca_path=p["ca_path"])
     except ProbeInputError as exc:
         module.fail_json(msg=str(exc))
-    ranked = rank(results)
+    ranked = rank(results, p["prefer"], p["tolerance"])
     best = best_urls(ranked, p["pick"])
     if not best:
         module.warn("no mirror passed the probe: %s" % "; ".join(

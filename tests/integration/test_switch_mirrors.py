@@ -82,7 +82,7 @@ def test_switch_keeps_containers_and_dockerd_running(fleet, run_playbook):
     print("mirror switch across %d hosts: %.1f s" % (len(FLEET), seconds))
 
     again, _seconds = switch(run_playbook, fleet, mirrors_candidates=candidates)
-    assert again.rc == 0, str(again)
+    assert again.rc == 0, str(again)  # the mirror in use is kept: measurement noise does not flap it
     for host in FLEET:
         assert again.result("Point the runtimes at the chosen mirrors", host)["changed"] is False
     assert_no_traceback(run)

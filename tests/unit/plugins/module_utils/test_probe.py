@@ -756,3 +756,23 @@ def test_unreadable_ca_path(tmp_path):
     with pytest.raises(ProbeInputError) as caught:
         probe_mirrors(["https://127.0.0.1:1"], ca_path=str(tmp_path / "none.pem"), timeout=1)
     assert "ca_path" in str(caught.value)
+
+
+def result_urls(ranked):
+    return [r["url"] for r in ranked]
+
+
+def test_current_mirror_is_kept_when_close_to_the_best():
+    rank = probe.rank
+    results = [
+        {"url": "http://a:5000", "ok": True, "throughput": 100.0, "latency_ms": 5},
+        {"url": "http://b:5000", "ok": True, "throughput": 70.0, "latency_ms": 3},
+        {"url": "http://c:5000", "ok": True, "throughput": 20.0, "latency_ms": 1},
+        {"url": "http://d:5000", "ok": False, "throughput": None, "latency_ms": None},
+    ]
+    assert result_urls(rank(results)) == ["http://a:5000", "http://b:5000", "http://c:5000", "http://d:5000"]
+    # b is in use and within 50 % of a: it stays first (dockerd's trailing slash ignored)
+    assert result_urls(rank(results, ["http://b:5000/"], 0.5))[0] == "http://b:5000"
+    # c is in use but far slower: the best wins; d is dead: never preferred
+    assert result_urls(rank(results, ["http://c:5000", "http://d:5000"], 0.5))[0] == "http://a:5000"
+    assert result_urls(rank(results, ["http://b:5000"], 0.0))[0] == "http://a:5000"
