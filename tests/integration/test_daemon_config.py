@@ -68,12 +68,12 @@ def fresh_daemon_json(docker_host, run_playbook):
     """A daemon.json with keys the tests never name, the packaged unit, and dockerd running with them."""
     original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "experimental": False,
                 "insecure-registries": [HUB]}
-    run = run_playbook(play([
-        {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(original, indent=4)}},
-    ] + RESTORE_UNIT), inventory=docker_host)
+    write = {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(original, indent=4)}}
+    run = run_playbook(play([write] + RESTORE_UNIT), inventory=docker_host)
     assert run.rc == 0, str(run)
     yield original
-    restored = run_playbook(play(RESTORE_UNIT), inventory=docker_host)
+    # the file may hold `hosts` now, which the packaged unit's -H fd:// conflicts with
+    restored = run_playbook(play([write] + RESTORE_UNIT), inventory=docker_host)
     assert restored.rc == 0, str(restored)
 
 
