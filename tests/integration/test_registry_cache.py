@@ -71,7 +71,7 @@ def curl(container, url, *options):
     rc, out, err = on(container, "curl", "--silent", "--show-error", "--noproxy", "*", "--max-time", "20",
                       "--output", "-", "--write-out", "\n%{http_code}", *options, url, check=False)
     assert rc == 0, "curl %s from %s: %s" % (url, container, err)
-    body, _, status = out.rpartition(b"\n")
+    body, _newline, status = out.rpartition(b"\n")
     return int(status), body
 
 
@@ -183,9 +183,9 @@ def test_serves_the_hub_through_the_cache(cache):
     status, body = curl(CLIENT_HOST, "http://%s:%d/v2/" % (ip, PORT))
     assert status == 200, body
     digest, from_hub = hub_manifest("library/busybox", "latest")
-    rc, headers, _ = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--max-time", "20", "--head",
-                        "--header", "Accept: " + MANIFEST_TYPES,
-                        "http://%s:%d/v2/library/busybox/manifests/latest" % (ip, PORT))
+    manifest_url = "http://%s:%d/v2/library/busybox/manifests/latest" % (ip, PORT)
+    rc, headers, _stderr = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--max-time", "20", "--head",
+                              "--header", "Accept: " + MANIFEST_TYPES, manifest_url)
     assert b"docker-content-digest: " + digest.encode() in headers.lower(), headers
     manifest = fetch_manifest(ip)
     assert manifest == from_hub
@@ -200,7 +200,7 @@ def test_serves_the_hub_through_the_cache(cache):
     # ... and is now kept in the cache's storage on host3.
     hexdigest = layer.split(":", 1)[1]
     stored = "%s/docker/registry/v2/blobs/sha256/%s/%s/data" % (STORAGE, hexdigest[:2], hexdigest)
-    for _ in range(20):
+    for _attempt in range(20):
         if on(CACHE_HOST, "test", "-f", stored, check=False)[0] == 0:
             break
         time.sleep(0.5)
@@ -241,8 +241,8 @@ def test_check_mode_reports_and_touches_nothing(cache, run_playbook):
     run = run_playbook(cache_play(registry_cache_log_level="debug"), inventory=cache["inventory"],
                        check=True, diff=True)
     assert run.rc == 0, str(run)
-    assert [r["status"] for r in role_records(run, "Write the registry configuration (tested first by the registry "
-                                                     "itself)")] == ["changed"]
+    write_task = "Write the registry configuration (tested first by the registry itself)"
+    assert [r["status"] for r in role_records(run, write_task)] == ["changed"]
     assert "+  level: debug" in run.output
     assert sha256_on(CACHE_HOST, CONFIG) == before
     assert main_pid() == pid
@@ -284,9 +284,9 @@ def test_basic_auth_and_no_secret_in_any_output(cache, run_playbook, monkeypatch
     assert run.rc == 0, str(run)
     v2 = "http://%s:%d/v2/" % (ip, PORT)
 
-    status, _ = curl(CLIENT_HOST, v2)
+    status, _body = curl(CLIENT_HOST, v2)
     assert status == 401
-    rc, headers, _ = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--head", v2)
+    rc, headers, _stderr = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--head", v2)
     assert b'www-authenticate: basic realm="registry-cache"' in headers.lower()
     assert curl(CLIENT_HOST, v2, "--user", "fleet:wrong")[0] == 401
     assert curl(CLIENT_HOST, v2, "--user", "fleet:" + password)[0] == 200
@@ -314,8 +314,9 @@ def test_basic_auth_and_no_secret_in_any_output(cache, run_playbook, monkeypatch
 
     # A new password: only the hash changes, the registry rereads it without a restart.
     new_password = "pw-" + secrets.token_urlsafe(12)
-    rotated = run_playbook(cache_play(**dict(secret_vars, registry_cache_auth_users=[
-        {"name": "fleet", "password": new_password}])), inventory=cache["inventory"])
+    rotated_vars = dict(secret_vars)
+    rotated_vars["registry_cache_auth_users"] = [{"name": "fleet", "password": new_password}]
+    rotated = run_playbook(cache_play(**rotated_vars), inventory=cache["inventory"])
     assert rotated.rc == 0, str(rotated)
     assert [t.split(" : ")[-1] for t in changed_tasks(rotated)] == ["Set the password of each new or changed user"]
     assert main_pid() == pid
