@@ -99,6 +99,8 @@ APT_PACKAGES = [
     # for the test suite: nginx's stream module (TLS in front of dockerd),
     # openssl (test certificates), shellcheck (ansible-test sanity)
     "libnginx-mod-stream", "openssl", "shellcheck",
+    # htpasswd (bcrypt) for the registries with basic auth that tests start
+    "apache2-utils",
 ]
 
 # `docker run` flags that let systemd boot as PID 1 and a nested dockerd run,

@@ -1,0 +1,441 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: image
+short_description: Pull an image through the engine, or remove it, by tag or digest
+version_added: 0.1.0
+description:
+  - Makes sure an image is present on the host (pulled through the engine, so the engine's
+    registry mirrors and insecure registries apply) or absent.
+  - Judges presence by the local image store, one inspect; with O(pull=missing) a present image
+    costs no registry request at all.
+  - With O(pull=always) the image is pulled on every run, and the task reports a change only when
+    the image the name points to changed (a new image ID, or the name was not there before).
+  - Uses the credentials that M(dockhand.runtime.registry_login) (or C(docker login)) stored for
+    the image's registry in the Docker config file, and sends them to the engine with the pull.
+  - A failed pull names the image and says why in words (no such image or tag, access denied, the
+    registry cannot be reached) and what to change.
+author:
+  - dockhand.runtime team (@dockhand-runtime)
+extends_documentation_fragment:
+  - dockhand.runtime.engine
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Pulls and removes nothing. A pull that would happen is reported as a change; the registry
+        is asked through the engine (C(GET /distribution/{name}/json)) whether the image exists
+        and, with O(pull=always), whether it differs from the local one.
+  diff_mode:
+    support: full
+    description: Shows whether the image is present, its ID and RepoDigests, before and after.
+options:
+  name:
+    description:
+      - The image reference, as C(docker pull) takes it, for example V(busybox:1.36),
+        V(registry.example.com:5000/team/app:2.1) or V(busybox@sha256:<digest>).
+      - Without a tag or digest the tag is V(latest). Without a registry the image is on Docker Hub
+        (C(docker.io), official images under C(library/)).
+      - With both a tag and a digest the digest decides, as with C(docker pull); the tag is not
+        set locally.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) pulls the image when needed (see O(pull)); V(absent) removes the name from the
+        host (C(docker rmi)); the image itself goes when no other name points to it.
+    type: str
+    choices: [present, absent]
+    default: present
+  pull:
+    description:
+      - V(missing) pulls only when the name is not present locally.
+      - V(always) pulls on every run and reports a change only when the image changed.
+        A reference with a digest is never pulled again, since what a digest names cannot change.
+    type: str
+    choices: [missing, always]
+    default: missing
+  force:
+    description:
+      - With O(state=absent), remove the name even when a container uses the image
+        (the container keeps running on the untagged image).
+    type: bool
+    default: false
+  config_path:
+    description:
+      - The Docker config file to read registry credentials from.
+      - Defaults to C(config.json) in E(DOCKER_CONFIG) if set, else C(~/.docker/config.json) of the
+        user the module runs as.
+      - Credentials are looked up by the image's registry host; a missing file means no credentials.
+    type: path
+    aliases: [dockercfg_path]
+notes:
+  - Credential helpers (C(credsStore), C(credHelpers)) are not run; only entries under C(auths) are used.
+  - A registry mirror set in the engine's C(daemon.json) applies to Docker Hub images only.
+seealso:
+  - module: dockhand.runtime.registry_login
+  - module: dockhand.runtime.registry_mirrors
+"""
+
+EXAMPLES = r"""
+- name: Make sure an image is on the host (pulls only when missing)
+  dockhand.runtime.image:
+    name: busybox:1.36
+
+- name: Follow a moving tag; changed only when the registry has a newer image
+  dockhand.runtime.image:
+    name: registry.example.com:5000/team/app:stable
+    pull: always
+  register: app_image
+
+- name: Pin by digest
+  dockhand.runtime.image:
+    name: busybox@sha256:f9f3c0b4a19b2a3d2f084be935b3bbeb1bb9edd2906c3a950e52dd1f094f9e3f
+
+- name: Pull a private image with the credentials registry_login stored
+  block:
+    - name: Log in
+      dockhand.runtime.registry_login:
+        registry: registry.example.com
+        username: deploy
+        password: "{{ vault_registry_password }}"
+    - name: Pull
+      dockhand.runtime.image:
+        name: registry.example.com/private/app:1.0
+
+- name: Remove an image name
+  dockhand.runtime.image:
+    name: busybox:1.36
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: The reference, normalised as the engine stores it.
+  returned: always
+  type: str
+  sample: docker.io/library/busybox:1.36
+reference:
+  description: The parts of the reference.
+  returned: always
+  type: dict
+  contains:
+    registry:
+      description: Registry host, V(docker.io) for Docker Hub.
+      type: str
+      sample: docker.io
+    repository:
+      description: Repository path in the registry.
+      type: str
+      sample: library/busybox
+    tag:
+      description: Tag, or null when only a digest was given.
+      type: str
+      sample: "1.36"
+    digest:
+      description: Digest, or null.
+      type: str
+      sample: null
+    name:
+      description: Registry and repository.
+      type: str
+      sample: docker.io/library/busybox
+    full:
+      description: Everything, normalised.
+      type: str
+      sample: docker.io/library/busybox:1.36
+    familiar:
+      description: The short form the docker CLI shows.
+      type: str
+      sample: busybox:1.36
+id:
+  description: The image ID the name points to afterwards; null when absent (or not yet known in check mode).
+  returned: always
+  type: str
+  sample: sha256:079e7c5d5915a25ff43e272344ca4065f185e87e28e32e441b8592c54fa41978
+repo_tags:
+  description: The image's names on the host.
+  returned: always
+  type: list
+  elements: str
+  sample: ["busybox:1.36", "busybox:latest"]
+repo_digests:
+  description: The image's digests in the registries it was pulled from.
+  returned: always
+  type: list
+  elements: str
+  sample: ["busybox@sha256:f9f3c0b4a19b2a3d2f084be935b3bbeb1bb9edd2906c3a950e52dd1f094f9e3f"]
+pulled:
+  description: Whether the image was pulled (in check mode, whether it would be).
+  returned: always
+  type: bool
+  sample: true
+actions:
+  description:
+    - What changed (in check mode, what would change), V(pulled) (a new image or a new name on the host)
+      or V(removed).
+    - A pull with O(pull=always) that brings nothing new is not listed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["pulled"]
+untagged:
+  description: Names removed, with O(state=absent).
+  returned: when an image was removed
+  type: list
+  elements: str
+  sample: ["busybox:1.36"]
+deleted:
+  description: Image layers and IDs deleted, with O(state=absent).
+  returned: when an image was removed
+  type: list
+  elements: str
+  sample: ["sha256:079e7c5d5915a25ff43e272344ca4065f185e87e28e32e441b8592c54fa41978"]
+"""
+
+from urllib.parse import quote
+
+from ansible_collections.dockhand.runtime.plugins.module_utils import registry_auth
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+    engine_module,
+    make_client,
+    run_module,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.images import (
+    ImageReferenceError,
+    knows_digest,
+    parse_reference,
+)
+
+_AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied",
+               "forbidden", "incorrect username or password")
+_MISSING_WORDS = ("not found", "manifest unknown", "does not exist", "name unknown", "no such")
+_NETWORK_WORDS = ("connection refused", "no such host", "i/o timeout", "timeout", "network is unreachable",
+                  "no route to host", "http response to https client", "certificate", "tls:", "x509")
+
+
+def image_path(reference):
+    return "/images/%s" % quote(reference, safe=":@/")
+
+
+class Credentials:
+    """The stored credentials for the image's registry, read lazily (only when a pull needs them)."""
+
+    def __init__(self, module, ref):
+        self.module = module
+        self.ref = ref
+        self.path = None
+        self.found = None
+        self.problem = None
+        self._header = None
+        self._loaded = False
+
+    def header(self):
+        if not self._loaded:
+            self._loaded = True
+            self._load()
+        return {"X-Registry-Auth": self._header} if self._header else None
+
+    def _load(self):
+        self.path = self.module.params["config_path"] or registry_auth.default_config_path()
+        try:
+            _raw, config = registry_auth.read_config(self.path)
+            stored = registry_auth.find_credentials(config, self.ref.registry)
+        except registry_auth.AuthConfigError as exc:
+            self.problem = str(exc)
+            self.module.warn("pulling %s without credentials: %s" % (self.ref.familiar, exc))
+            return
+        self.found = stored is not None
+        if stored:
+            if stored["password"]:
+                self.module.no_log_values.add(stored["password"])
+            self._header = registry_auth.x_registry_auth(
+                stored, registry_auth.image_registry_key(self.ref.registry))
+
+    def describe(self):
+        """Words about the credentials, for a failure's message."""
+        if not self._loaded:
+            return ""
+        registry = self.ref.registry
+        if self.problem:
+            return " No credentials were sent: %s." % self.problem
+        if self.found:
+            return (" The credentials stored for %s in %s were sent; if they are outdated, log in again "
+                    "with dockhand.runtime.registry_login." % (registry, self.path))
+        return (" No credentials for %s were found in %s; if the image is private, log in first with "
+                "dockhand.runtime.registry_login (or set config_path)." % (registry, self.path))
+
+
+def pull_failure(ref, exc, credentials, check_mode=False):
+    """A message for a pull (or a check-mode registry query) that failed."""
+    said = exc.daemon_message or str(exc)
+    lowered = said.lower()
+    if any(word in lowered for word in _AUTH_WORDS) or exc.status in (401, 403):
+        why = "the registry refused access"
+        advice = credentials.describe() or " Log in with dockhand.runtime.registry_login if the image is private."
+    elif any(word in lowered for word in _MISSING_WORDS) or exc.status == 404:
+        why = "the registry has no such repository, tag or digest"
+        advice = " Check the name, tag and digest in name." + credentials.describe()
+    elif any(word in lowered for word in _NETWORK_WORDS):
+        why = "the engine cannot reach the registry %s" % ref.registry
+        advice = (" Check the registry host and port in name, the host's network, and, for a registry "
+                  "without TLS, the engine's insecure-registries.")
+    else:
+        why = "the engine could not pull it"
+        advice = ""
+    prefix = "cannot pull image %s (name)" % ref.familiar
+    if check_mode:
+        prefix = "image %s (name) would fail to pull (the registry was asked in check mode)" % ref.familiar
+    return "%s: %s: %s.%s" % (prefix, why, said.rstrip("."), advice)
+
+
+def view(image):
+    """The part of an inspect that diffs and results show."""
+    if image is None:
+        return {"present": False, "id": None, "repo_digests": []}
+    return {"present": True, "id": image.get("Id"), "repo_digests": sorted(image.get("RepoDigests") or [])}
+
+
+def remote_digest(client, ref, credentials):
+    """The digest the registry serves for ``ref`` (asked through the engine); raises EngineError."""
+    answer = client.get("/distribution/%s/json" % quote(ref.local, safe=":@/"), headers=credentials.header())
+    return ((answer or {}).get("Descriptor") or {}).get("digest")
+
+
+def ensure_present(module, client, ref, result):
+    pull = module.params["pull"]
+    before = client.inspect("image", ref.local)
+    result["diff"]["before"] = view(before)
+    if before is not None and (pull == "missing" or ref.digest):
+        return before
+    credentials = Credentials(module, ref)
+    if module.check_mode:
+        return predict_pull(module, client, ref, before, credentials, result)
+
+    result["pulled"] = True
+    try:
+        for _event in client.stream("POST", "/images/create", params=ref.pull_params,
+                                    headers=credentials.header()):
+            pass
+    except EngineError as exc:
+        if exc.kind in ("http", "stream"):
+            message = pull_failure(ref, exc, credentials)
+        else:
+            message = "cannot pull image %s (name): %s" % (ref.familiar, exc)
+            if exc.kind == "timeout":
+                message += "; the registry or the engine is slow: raise timeout (seconds without progress)"
+        module.fail_json(msg=message, engine_error=exc.to_dict(), **result)
+    after = client.inspect("image", ref.local)
+    if after is None:
+        module.fail_json(msg="the engine reported a successful pull of %s (name) but has no image under that "
+                             "name afterwards" % ref.familiar, **result)
+    if before is None or before.get("Id") != after.get("Id"):
+        result["actions"].append("pulled")
+    return after
+
+
+def predict_pull(module, client, ref, before, credentials, result):
+    """Check mode: say whether a pull would happen and change anything, without pulling."""
+    result["pulled"] = True
+    try:
+        digest = remote_digest(client, ref, credentials)
+    except EngineError as exc:
+        said = (exc.daemon_message or "").lower()
+        if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in _NETWORK_WORDS)):
+            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True),
+                             engine_error=exc.to_dict(), **result)
+        if exc.kind != "http":
+            raise
+        module.warn("could not ask the registry about %s in check mode (%s); reporting that a pull would "
+                    "change it" % (ref.familiar, exc.daemon_message or exc))
+        digest = None
+    if before is not None and digest and knows_digest(before.get("RepoDigests"), ref, digest):
+        return before
+    result["actions"].append("pulled")
+    result["diff"]["after"] = {"present": True, "id": None,
+                               "repo_digests": ["%s@%s" % (ref.name, digest)] if digest else []}
+    return None
+
+
+def image_users(client, image_id):
+    """Names of the containers (running or not) created from the image."""
+    try:
+        listed = client.get("/containers/json", params={"all": True, "filters": {"ancestor": [image_id]}})
+    except EngineError:
+        return []
+    return sorted(c["Names"][0].lstrip("/") for c in listed or [] if c.get("Names"))
+
+
+def ensure_absent(module, client, ref, result):
+    before = client.inspect("image", ref.local)
+    result["diff"]["before"] = view(before)
+    result["diff"]["after"] = view(None)
+    if before is None:
+        return
+    result["actions"].append("removed")
+    if module.check_mode:
+        return
+    try:
+        answer = client.delete(image_path(ref.local), params={"force": module.params["force"]})
+    except EngineError as exc:
+        if exc.status != 409:
+            raise
+        users = image_users(client, before["Id"])
+        used_by = ", ".join(users) if users else "a container"
+        module.fail_json(
+            msg="cannot remove image %s (name): %s. It is used by %s; remove those containers first, or set "
+                "force: true to untag it anyway" % (ref.familiar, exc.daemon_message, used_by),
+            containers=users, engine_error=exc.to_dict(), **dict(result, actions=[]))
+    result["untagged"] = [item["Untagged"] for item in answer or [] if item.get("Untagged")]
+    result["deleted"] = [item["Deleted"] for item in answer or [] if item.get("Deleted")]
+    return
+
+
+def manage(module):
+    params = module.params
+    try:
+        ref = parse_reference(params["name"])
+    except ImageReferenceError as exc:
+        module.fail_json(msg="name: %s" % exc)
+    result = {"changed": False, "name": ref.full, "reference": ref.to_dict(), "pulled": False, "actions": [],
+              "id": None, "repo_tags": [], "repo_digests": [], "diff": {"before": {}, "after": {}}}
+    client = make_client(params)
+    try:
+        if params["state"] == "present":
+            image = ensure_present(module, client, ref, result)
+        else:
+            image = ensure_absent(module, client, ref, result)
+    finally:
+        client.close()
+    if image is not None:
+        result.update(id=image.get("Id"), repo_tags=image.get("RepoTags") or [],
+                      repo_digests=image.get("RepoDigests") or [])
+        if not result["diff"]["after"]:
+            result["diff"]["after"] = view(image)
+    result["changed"] = bool(result["actions"])
+    if not module._diff:
+        del result["diff"]
+    return result
+
+
+def main():
+    module = engine_module({
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        "pull": {"type": "str", "default": "missing", "choices": ["missing", "always"]},
+        "force": {"type": "bool", "default": False},
+        "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
+    })
+    run_module(module, manage)
+
+
+if __name__ == "__main__":
+    main()
