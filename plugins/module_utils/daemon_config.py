@@ -159,6 +159,8 @@ def load_current(path, on_invalid="fail"):
     except (DaemonJsonError, UnicodeDecodeError) as exc:
         if on_invalid == "backup_and_replace":
             return raw, {}, True
+        if isinstance(exc, UnicodeDecodeError):
+            exc = "%s is not UTF-8 text (byte %d)" % (path, exc.start)
         raise ChangeFailed("%s; the file was left as it is. Fix it, or set on_invalid: backup_and_replace "
                            "to keep a copy and start from an empty configuration" % exc) from None
 
@@ -173,7 +175,10 @@ def dockerd_validate(module, path, text):
     dockerd_bin = module.get_bin_path("dockerd")
     if not dockerd_bin or not os.path.isdir(directory):
         return False, None
-    handle, candidate = tempfile.mkstemp(prefix=".daemon.json.validate.", dir=directory)
+    try:
+        handle, candidate = tempfile.mkstemp(prefix=".daemon.json.validate.", dir=directory)
+    except OSError as exc:
+        raise ChangeFailed("cannot write %s: %s. Nothing was written." % (path, exc.strerror or exc)) from None
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
