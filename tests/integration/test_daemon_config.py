@@ -68,13 +68,13 @@ def fresh_daemon_json(docker_host, run_playbook):
     """A daemon.json with keys the tests never name, the packaged unit, and dockerd running with them."""
     original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "experimental": False,
                 "insecure-registries": [HUB]}
-    write = {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(original, indent=4)}}
-    run = run_playbook(play([write] + RESTORE_UNIT), inventory=docker_host)
+    run = run_playbook(play([write_task(original)] + RESTORE_UNIT), inventory=docker_host)
     assert run.rc == 0, str(run)
-    yield original
-    # the file may hold `hosts` now, which the packaged unit's -H fd:// conflicts with
-    restored = run_playbook(play([write] + RESTORE_UNIT), inventory=docker_host)
-    assert restored.rc == 0, str(restored)
+    return original
+
+
+def write_task(settings):
+    return {"name": "write", "ansible.builtin.copy": {"dest": DAEMON_JSON, "content": json.dumps(settings, indent=4)}}
 
 
 def test_mirror_switch_reloads_without_touching_containers(docker_host, fresh_daemon_json, run_playbook):
@@ -185,6 +185,15 @@ def test_bad_settings_change_nothing(docker_host, fresh_daemon_json, run_playboo
 
 def test_unit_flag_conflict_is_reported_then_fixed(docker_host, fresh_daemon_json, run_playbook):
     hosts = ["unix:///var/run/docker.sock"]
+    try:
+        run_conflict_and_fix(docker_host, run_playbook, hosts)
+    finally:
+        # `hosts` in the file conflicts with the packaged unit's -H fd://: restore both for later tests
+        restored = run_playbook(play([write_task(fresh_daemon_json)] + RESTORE_UNIT), inventory=docker_host)
+        assert restored.rc == 0, str(restored)
+
+
+def run_conflict_and_fix(docker_host, run_playbook, hosts):
     run = run_playbook(play([
         config("conflict", ignore_errors=True, settings={"hosts": hosts}),
         config("fixed", register="fixed", settings={"hosts": hosts}, fix_unit_conflicts=True),
