@@ -285,6 +285,35 @@ def demux_docker_stream(data):
 
 
 # --------------------------------------------------------------------------
+# Objects and values (pure)
+# --------------------------------------------------------------------------
+
+_OBJECT_COLLECTIONS = {"container": "/containers", "image": "/images", "network": "/networks",
+                       "volume": "/volumes", "distribution": "/distribution"}
+
+
+def object_path(kind, name, suffix=""):
+    """The API path of one engine object: ``object_path("image", "busybox:1.36", "/json")``.
+
+    Image references keep their ``/``, ``:`` and ``@``; other names are quoted whole.
+    """
+    safe = ":@/" if kind in ("image", "distribution") else ""
+    return "%s/%s%s" % (_OBJECT_COLLECTIONS[kind], quote(name, safe=safe), suffix)
+
+
+def as_text(value):
+    """An option or label value as the engine stores it: a string; booleans lower-case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def text_dict(value):
+    """A dict of option or label values as the engine stores them."""
+    return {str(key): as_text(item) for key, item in (value or {}).items()}
+
+
+# --------------------------------------------------------------------------
 # Transport
 # --------------------------------------------------------------------------
 
@@ -646,14 +675,8 @@ class EngineClient:
 
     def inspect(self, kind, name):
         """Inspect a container, image, network or volume; None when it does not exist."""
-        paths = {
-            "container": "/containers/%s/json",
-            "image": "/images/%s/json",
-            "network": "/networks/%s",
-            "volume": "/volumes/%s",
-        }
         try:
-            return self.get(paths[kind] % quote(name, safe=":@/"))
+            return self.get(object_path(kind, name, "/json" if kind in ("container", "image") else ""))
         except EngineError as exc:
             if exc.not_found:
                 return None

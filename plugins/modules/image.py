@@ -200,10 +200,9 @@ deleted:
   sample: ["sha256:079e7c5d5915a25ff43e272344ca4065f185e87e28e32e441b8592c54fa41978"]
 """
 
-from urllib.parse import quote
 
 from ansible_collections.dockhand.runtime.plugins.module_utils import registry_auth
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError, object_path
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
     make_client,
@@ -220,10 +219,6 @@ _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credent
 _MISSING_WORDS = ("not found", "manifest unknown", "does not exist", "name unknown", "no such")
 _NETWORK_WORDS = ("connection refused", "no such host", "i/o timeout", "timeout", "network is unreachable",
                   "no route to host", "http response to https client", "certificate", "tls:", "x509")
-
-
-def image_path(reference):
-    return "/images/%s" % quote(reference, safe=":@/")
 
 
 class Credentials:
@@ -306,7 +301,7 @@ def view(image):
 
 def remote_digest(client, ref, credentials):
     """The digest the registry serves for ``ref`` (asked through the engine); raises EngineError."""
-    answer = client.get("/distribution/%s/json" % quote(ref.local, safe=":@/"), headers=credentials.header())
+    answer = client.get(object_path("distribution", ref.local, "/json"), headers=credentials.header())
     return ((answer or {}).get("Descriptor") or {}).get("digest")
 
 
@@ -384,7 +379,7 @@ def ensure_absent(module, client, ref, result):
     if module.check_mode:
         return
     try:
-        answer = client.delete(image_path(ref.local), params={"force": module.params["force"]})
+        answer = client.delete(object_path("image", ref.local), params={"force": module.params["force"]})
     except EngineError as exc:
         if exc.status != 409:
             raise

@@ -157,9 +157,12 @@ containers:
 """
 
 import ipaddress
-from urllib.parse import quote
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
+    EngineError,
+    object_path,
+    text_dict,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
     make_client,
@@ -172,17 +175,6 @@ FLAGS = (("internal", "Internal"), ("attachable", "Attachable"), ("enable_ipv6",
 
 class InvalidInput(Exception):
     pass
-
-
-def as_text(value):
-    """Option and label values as the engine stores them: strings; booleans lower-case."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def text_dict(value):
-    return {str(k): as_text(v) for k, v in (value or {}).items()}
 
 
 def _network(value, where):
@@ -407,7 +399,7 @@ def ensure_present(module, client, result):
     result["actions"].append("recreated")
     if module.check_mode:
         return network
-    client.delete("/networks/%s" % quote(network["Id"], safe=""))
+    client.delete(object_path("network", network["Id"]))
     try:
         return create(client, name, wanted)
     except EngineError as exc:
@@ -435,7 +427,7 @@ def create(client, name, wanted):
         exc.message = ("cannot create network %s: %s; check driver, driver_options and ipam_config"
                        % (name, exc.daemon_message or exc.message))
         raise
-    return client.get("/networks/%s" % quote(created["Id"], safe=""))
+    return client.get(object_path("network", created["Id"]))
 
 
 def ensure_absent(module, client, result):
@@ -460,9 +452,9 @@ def ensure_absent(module, client, result):
     if module.check_mode:
         return
     for container_id in users:
-        client.post("/networks/%s/disconnect" % quote(network["Id"], safe=""),
+        client.post(object_path("network", network["Id"], "/disconnect"),
                     body={"Container": container_id, "Force": True})
-    client.delete("/networks/%s" % quote(network["Id"], safe=""))
+    client.delete(object_path("network", network["Id"]))
 
 
 def manage(module):

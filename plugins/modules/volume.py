@@ -122,24 +122,17 @@ containers:
   sample: ["db-1"]
 """
 
-from urllib.parse import quote
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
+    EngineError,
+    object_path,
+    text_dict,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
     make_client,
     run_module,
 )
-
-
-def as_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def text_dict(value):
-    return {str(k): as_text(v) for k, v in (value or {}).items()}
 
 
 def wanted_state(params):
@@ -169,10 +162,6 @@ def users(client, name):
     """Names of the containers (running or stopped) that mount the volume."""
     listed = client.get("/containers/json", params={"all": True, "filters": {"volume": [name]}})
     return sorted((c.get("Names") or ["/" + c["Id"][:12]])[0].lstrip("/") for c in listed or [])
-
-
-def volume_path(name):
-    return "/volumes/%s" % quote(name, safe="")
 
 
 def create(client, name, wanted):
@@ -220,7 +209,7 @@ def ensure_present(module, client, result):
     result["actions"].append("recreated")
     if module.check_mode:
         return volume
-    client.delete(volume_path(name))
+    client.delete(object_path("volume", name))
     try:
         return create(client, name, wanted)
     except EngineError as exc:
@@ -251,7 +240,7 @@ def ensure_absent(module, client, result):
                              "first" % (name, ", ".join(in_use)), **result)
     result["actions"].append("removed")
     if not module.check_mode:
-        client.delete(volume_path(name))
+        client.delete(object_path("volume", name))
 
 
 def manage(module):

@@ -14,11 +14,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils import engine_api
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
     EngineClient,
     EngineError,
+    as_text,
     demux_docker_stream,
     negotiate_version,
+    object_path,
     parse_docker_host,
     split_json_objects,
     stream_error,
+    text_dict,
 )
 
 
@@ -288,3 +291,13 @@ def test_ssl_context_verifies_by_default():
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     relaxed = engine_api.build_ssl_context(validate_certs=False)
     assert relaxed.verify_mode == ssl.CERT_NONE
+
+
+def test_object_paths_and_engine_text_values():
+    image_json = object_path("image", "localhost:5000/library/busybox@sha256:ab", "/json")
+    assert image_json == "/images/localhost:5000/library/busybox@sha256:ab/json"
+    assert object_path("network", "a b/c") == "/networks/a%20b%2Fc"
+    assert object_path("network", "n1", "/disconnect") == "/networks/n1/disconnect"
+    assert object_path("distribution", "busybox:latest", "/json") == "/distribution/busybox:latest/json"
+    assert [as_text(True), as_text(None), as_text(3)] == ["true", "", "3"]
+    assert text_dict({"a": False, 1: "x"}) == {"a": "false", "1": "x"}
