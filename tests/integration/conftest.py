@@ -122,12 +122,15 @@ def local_play(tasks, **extra):
     return [play]
 
 
-LAB_HOSTS = 4  # host1-3 for the fleet tests, host4 kept pristine for "before Docker is installed"
+# host1-3: the fleet tests; host4: kept pristine for "before Docker is installed";
+# host5, host6: the engine role (distro, docker_ce from the lab's apt mirror); host7: the cgroups role;
+# host8: the containers role.
+LAB_HOSTS = 8
 
 
 @pytest.fixture(scope="session")
 def lab():
-    """The lab's hosts, started fresh once per test session (tests/lab/lab up 4)."""
+    """The lab's hosts, started fresh once per test session (tests/lab/lab up LAB_HOSTS)."""
     if os.geteuid() != 0:
         pytest.fail("the lab needs root")
     fresh = os.environ.get("DOCKHAND_LAB_REUSE") != "1"
