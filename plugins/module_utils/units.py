@@ -62,8 +62,8 @@ def parse_cpus(value):
     try:
         amount = float(value)
     except (TypeError, ValueError):
-        raise UnitError("%r is not a number of CPUs; write a positive number such as 0.5 or 2" % (value,))
-    if not amount > 0 or amount != amount or amount == float("inf"):
+        raise UnitError("%r is not a number of CPUs; write a positive number such as 0.5 or 2" % (value,)) from None
+    if not 0 < amount < float("inf"):  # also refuses NaN
         raise UnitError("%r CPUs: the amount must be more than 0, for example 0.5 or 2" % (value,))
     nano = int(round(amount * NANO))
     if nano < 1:

@@ -201,95 +201,25 @@ deleted:
 """
 
 
-from ansible_collections.dockhand.runtime.plugins.module_utils import registry_auth
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError, object_path
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
     make_client,
     run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import (
+    NETWORK_WORDS,
+    Credentials,
+    pull,
+    pull_error_message,
+    pull_failure,
+    remote_digest,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.images import (
     ImageReferenceError,
     knows_digest,
     parse_reference,
 )
-
-_AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied",
-               "forbidden", "incorrect username or password")
-_MISSING_WORDS = ("not found", "manifest unknown", "does not exist", "name unknown", "no such")
-_NETWORK_WORDS = ("connection refused", "no such host", "i/o timeout", "timeout", "network is unreachable",
-                  "no route to host", "http response to https client", "certificate", "tls:", "x509")
-
-
-class Credentials:
-    """The stored credentials for the image's registry, read lazily (only when a pull needs them)."""
-
-    def __init__(self, module, ref):
-        self.module = module
-        self.ref = ref
-        self.path = None
-        self.found = None
-        self.problem = None
-        self._header = None
-        self._loaded = False
-
-    def header(self):
-        if not self._loaded:
-            self._loaded = True
-            self._load()
-        return {"X-Registry-Auth": self._header} if self._header else None
-
-    def _load(self):
-        self.path = self.module.params["config_path"] or registry_auth.default_config_path()
-        try:
-            _raw, config = registry_auth.read_config(self.path)
-            stored = registry_auth.find_credentials(config, self.ref.registry)
-        except registry_auth.AuthConfigError as exc:
-            self.problem = str(exc)
-            self.module.warn("pulling %s without credentials: %s" % (self.ref.familiar, exc))
-            return
-        self.found = stored is not None
-        if stored:
-            if stored["password"]:
-                self.module.no_log_values.add(stored["password"])
-            self._header = registry_auth.x_registry_auth(
-                stored, registry_auth.image_registry_key(self.ref.registry))
-
-    def describe(self):
-        """Words about the credentials, for a failure's message."""
-        if not self._loaded:
-            return ""
-        registry = self.ref.registry
-        if self.problem:
-            return " No credentials were sent: %s." % self.problem
-        if self.found:
-            return (" The credentials stored for %s in %s were sent; if they are outdated, log in again "
-                    "with dockhand.runtime.registry_login." % (registry, self.path))
-        return (" No credentials for %s were found in %s; if the image is private, log in first with "
-                "dockhand.runtime.registry_login (or set config_path)." % (registry, self.path))
-
-
-def pull_failure(ref, exc, credentials, check_mode=False):
-    """A message for a pull (or a check-mode registry query) that failed."""
-    said = exc.daemon_message or str(exc)
-    lowered = said.lower()
-    if any(word in lowered for word in _AUTH_WORDS) or exc.status in (401, 403):
-        why = "the registry refused access"
-        advice = credentials.describe() or " Log in with dockhand.runtime.registry_login if the image is private."
-    elif any(word in lowered for word in _MISSING_WORDS) or exc.status == 404:
-        why = "the registry has no such repository, tag or digest"
-        advice = " Check the name, tag and digest in name." + credentials.describe()
-    elif any(word in lowered for word in _NETWORK_WORDS):
-        why = "the engine cannot reach the registry %s" % ref.registry
-        advice = (" Check the registry host and port in name, the host's network, and, for a registry "
-                  "without TLS, the engine's insecure-registries.")
-    else:
-        why = "the engine could not pull it"
-        advice = ""
-    prefix = "cannot pull image %s (name)" % ref.familiar
-    if check_mode:
-        prefix = "image %s (name) would fail to pull (the registry was asked in check mode)" % ref.familiar
-    return "%s: %s: %s.%s" % (prefix, why, said.rstrip("."), advice)
 
 
 def view(image):
@@ -299,17 +229,10 @@ def view(image):
     return {"present": True, "id": image.get("Id"), "repo_digests": sorted(image.get("RepoDigests") or [])}
 
 
-def remote_digest(client, ref, credentials):
-    """The digest the registry serves for ``ref`` (asked through the engine); raises EngineError."""
-    answer = client.get(object_path("distribution", ref.local, "/json"), headers=credentials.header())
-    return ((answer or {}).get("Descriptor") or {}).get("digest")
-
-
 def ensure_present(module, client, ref, result):
-    pull = module.params["pull"]
     before = client.inspect("image", ref.local)
     result["diff"]["before"] = view(before)
-    if before is not None and (pull == "missing" or ref.digest):
+    if before is not None and (module.params["pull"] == "missing" or ref.digest):
         return before
     credentials = Credentials(module, ref)
     if module.check_mode:
@@ -317,18 +240,9 @@ def ensure_present(module, client, ref, result):
 
     result["pulled"] = True
     try:
-        for _event in client.stream("POST", "/images/create", params=ref.pull_params,
-                                    headers=credentials.header()):
-            pass
+        after = pull(client, ref, credentials)
     except EngineError as exc:
-        if exc.kind in ("http", "stream"):
-            message = pull_failure(ref, exc, credentials)
-        else:
-            message = "cannot pull image %s (name): %s" % (ref.familiar, exc)
-            if exc.kind == "timeout":
-                message += "; the registry or the engine is slow: raise timeout (seconds without progress)"
-        module.fail_json(msg=message, engine_error=exc.to_dict(), **result)
-    after = client.inspect("image", ref.local)
+        module.fail_json(msg=pull_error_message(ref, exc, credentials), engine_error=exc.to_dict(), **result)
     if after is None:
         module.fail_json(msg="the engine reported a successful pull of %s (name) but has no image under that "
                              "name afterwards" % ref.familiar, **result)
@@ -344,7 +258,7 @@ def predict_pull(module, client, ref, before, credentials, result):
         digest = remote_digest(client, ref, credentials)
     except EngineError as exc:
         said = (exc.daemon_message or "").lower()
-        if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in _NETWORK_WORDS)):
+        if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in NETWORK_WORDS)):
             module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True),
                              engine_error=exc.to_dict(), **result)
         if exc.kind != "http":
