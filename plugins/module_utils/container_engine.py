@@ -212,13 +212,13 @@ def failure_details(client, container):
 
 def describe_not_up(name, details, health_timeout):
     state = details["state"] or {}
-    if state.get("health") == "unhealthy":
+    if state.get("status") != "running":
+        why = "it exited with code %s%s" % (state.get("exit_code"),
+                                            " (%s)" % state["error"] if state.get("error") else "")
+    elif state.get("health") == "unhealthy":
         why = "it became unhealthy"
     elif state.get("health") == "starting":
         why = "it was not healthy within health_timeout (%ds)" % health_timeout
-    elif state.get("status") != "running":
-        why = "it exited with code %s%s" % (state.get("exit_code"),
-                                            " (%s)" % state["error"] if state.get("error") else "")
     else:
         why = "it did not come up"
     text = "the new container %s did not come up: %s" % (name, why)

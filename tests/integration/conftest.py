@@ -35,7 +35,7 @@ class PlaybookRun:
                  if (r["task"] == task or r["task"].endswith(" : " + task)) and (host is None or r["host"] == host)]
         assert found, "task %r%s did not run; output:\n%s" % (
             task, " on %s" % host if host else "", self.output[-3000:])
-        return found
+        return sorted(found, key=lambda record: record["status"] == "skipped")  # where it ran, first
 
     def result(self, task, host=None):
         return self.results(task, host)[0]["result"]

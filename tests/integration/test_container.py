@@ -1,0 +1,325 @@
+"""The container module through ansible-playbook against this machine's dockerd and the lab's hub.
+
+Every name this file creates starts with dh-ct- and is removed afterwards.
+"""
+
+import json
+import subprocess
+
+import pytest
+from conftest import assert_no_traceback, local_play
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import OPTIONS_BY_NAME
+
+pytestmark = pytest.mark.engine
+
+BUSYBOX = "127.0.0.1:5000/library/busybox:latest"
+HELLO = "127.0.0.1:5000/library/hello:latest"
+PREFIX = "dh-ct-"
+NETWORKS = [PREFIX + "net1", PREFIX + "net2"]
+VOLUME = PREFIX + "vol"
+# SIGKILL stops the sleeping PID 1 at once (sleep ignores SIGTERM as PID 1), so recreates are quick.
+BASE = {"image": BUSYBOX, "command": ["sleep", "3600"], "stop_signal": "SIGKILL"}
+
+# option -> (first value(s), changed value(s), the action the change takes). Extra keys in a dict
+# apply to both runs of that case. Every option of the table has a case (test_every_option_has_a_case).
+CASES = {
+    "command": ({"command": ["sleep", "3600"]}, {"command": "sleep 3601"}, "recreated"),
+    "entrypoint": ({"entrypoint": ["sleep"], "command": ["3600"]},
+                   {"entrypoint": ["/bin/sleep"], "command": ["3600"]}, "recreated"),
+    "env": ({"env": {"A": "1", "DB_PASSWORD": "s3cret"}}, {"env": {"A": "1", "DB_PASSWORD": "other"}}, "recreated"),
+    "labels": ({"labels": {"team": "a"}}, {"labels": {"team": "b"}}, "recreated"),
+    "published_ports": ({"published_ports": ["127.0.0.1:18101:80"]},
+                        {"ports": ["127.0.0.1:18102:80", "127.0.0.1::81/udp"]}, "recreated"),
+    "exposed_ports": ({"exposed_ports": ["8080"]}, {"exposed_ports": ["8080", "53/udp"]}, "recreated"),
+    "volumes": ({"volumes": ["/data"]}, {"volumes": [VOLUME + ":/data:ro"]}, "recreated"),
+    "mounts": ({"mounts": [{"type": "tmpfs", "target": "/scratch"}]},
+               {"mounts": [{"type": "volume", "source": VOLUME, "target": "/scratch", "read_only": True}]},
+               "recreated"),
+    "networks": ({"networks": [{"name": NETWORKS[0], "aliases": ["one"]}]},
+                 {"networks": [{"name": NETWORKS[0], "aliases": ["one"]}, {"name": NETWORKS[1]}]}, "recreated"),
+    "network_mode": ({"network_mode": "none"}, {"network_mode": "bridge"}, "recreated"),
+    "restart_policy": ({"restart_policy": "always"}, {"restart_policy": "unless-stopped"}, "updated"),
+    "restart_retries": ({"restart_policy": "on-failure", "restart_retries": 3},
+                        {"restart_policy": "on-failure", "restart_retries": 5}, "updated"),
+    "memory": ({"memory": "64m"}, {"memory": "128m"}, "updated"),
+    "memory_reservation": ({"memory_reservation": "32m"}, {"memory_reservation": "48m"}, "updated"),
+    "memory_swap": ({"memory": "64m", "memory_swap": "128m"}, {"memory": "64m", "memory_swap": "256m"}, "updated"),
+    "cpus": ({"cpus": 0.5}, {"cpus": 1}, "updated"),
+    "cpu_shares": ({"cpu_shares": 512}, {"cpu_shares": 1024}, "updated"),
+    "cpuset_cpus": ({"cpuset_cpus": "0"}, {"cpuset_cpus": "0-1"}, "updated"),
+    "pids_limit": ({"pids_limit": 100}, {"pids_limit": 200}, "updated"),
+    "ulimits": ({"ulimits": ["nofile:1024:2048"]}, {"ulimits": ["nofile:2048:4096"]}, "recreated"),
+    "healthcheck": ({"healthcheck": {"test": ["CMD", "true"], "interval": "1s"}},
+                    {"healthcheck": {"test": "true", "interval": "2s", "retries": 2}}, "recreated"),
+    "user": ({"user": "1000"}, {"user": "1000:1000"}, "recreated"),
+    "working_dir": ({"working_dir": "/tmp"}, {"working_dir": "/"}, "recreated"),
+    "hostname": ({"hostname": "alpha"}, {"hostname": "beta"}, "recreated"),
+    "capabilities": ({"capabilities": ["NET_ADMIN"]}, {"capabilities": ["cap_net_admin", "SYS_TIME"]}, "recreated"),
+    "cap_drop": ({"cap_drop": ["MKNOD"]}, {"cap_drop": ["MKNOD", "NET_RAW"]}, "recreated"),
+    "read_only": ({"read_only": True}, {"read_only": False}, "recreated"),
+    "tmpfs": ({"tmpfs": ["/run:size=1m"]}, {"tmpfs": ["/run:size=2m"]}, "recreated"),
+    "log_driver": ({"log_driver": "json-file"}, {"log_driver": "local"}, "recreated"),
+    "log_options": ({"log_options": {"max-size": "1m"}}, {"log_options": {"max-size": "2m", "max-file": 3}},
+                    "recreated"),
+    # privileged cannot start on this machine (CAP_SYS_RESOURCE is not in the bounding set): created only.
+    "privileged": ({"privileged": True, "state": "present"}, {"privileged": False, "state": "present"},
+                   "recreated"),
+    "init": ({"init": True}, {"init": False}, "recreated"),
+    "devices": ({"devices": ["/dev/null:/dev/xnull"]}, {"devices": ["/dev/zero:/dev/xnull:r"]}, "recreated"),
+    "sysctls": ({"sysctls": {"net.core.somaxconn": 1024}}, {"sysctls": {"net.core.somaxconn": "2048"}}, "recreated"),
+    "dns_servers": ({"dns_servers": ["10.0.0.1"]}, {"dns_servers": ["10.0.0.2", "10.0.0.1"]}, "recreated"),
+    "etc_hosts": ({"etc_hosts": {"db": "10.0.0.5"}}, {"etc_hosts": {"db": "10.0.0.6"}}, "recreated"),
+    "stop_signal": ({"stop_signal": "SIGKILL"}, {"stop_signal": "INT", "stop_timeout": 1}, "recreated"),
+    "stop_timeout": ({"stop_timeout": 1}, {"stop_timeout": 2}, "recreated"),
+    # state present: a cgroup_parent that is started creates cgroups on this machine.
+    "cgroup_parent": ({"cgroup_parent": "/dh-ct-a", "state": "present"},
+                      {"cgroup_parent": "/dh-ct-b", "state": "present"}, "recreated"),
+    "cgroupns_mode": ({"cgroupns_mode": "private"}, {"cgroupns_mode": "host"}, "recreated"),
+    "shm_size": ({"shm_size": "64m"}, {"shm_size": "128m"}, "recreated"),
+    "security_opts": ({"security_opts": ["no-new-privileges"]}, {"security_opts": ["no-new-privileges", "label=disable"]},
+                      "recreated"),
+    "auto_remove": ({"auto_remove": True}, {"auto_remove": False}, "recreated"),
+}
+
+
+def docker(*args, check=True):
+    return subprocess.run(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
+
+
+def inspect(name):
+    done = docker("inspect", "--type", "container", name, check=False)
+    return json.loads(done.stdout)[0] if done.returncode == 0 else None
+
+
+def container_task(task_name, name, register="out", **options):
+    spec = dict(BASE)
+    spec.update(options)
+    spec["name"] = name
+    return {"name": task_name, "dockhand.runtime.container": spec, "register": register}
+
+
+def remove_all():
+    names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    ours = [name for name in names if name.startswith(PREFIX)]
+    if ours:
+        docker("rm", "-f", "-v", *ours, check=False)
+    for network in NETWORKS:
+        docker("network", "rm", network, check=False)
+    docker("volume", "rm", VOLUME, check=False)
+
+
+@pytest.fixture
+def clean():
+    remove_all()
+    yield
+    remove_all()
+
+
+def setup_tasks():
+    return [{"name": "network %s" % net, "dockhand.runtime.network": {"name": net}} for net in NETWORKS] + [
+        {"name": "volume", "dockhand.runtime.volume": {"name": VOLUME}}]
+
+
+def test_every_option_has_a_case():
+    assert set(CASES) == set(OPTIONS_BY_NAME)
+
+
+WORKERS = 4  # the cases run on this many local "hosts" at once (strategy free)
+
+
+def test_every_option_round_trips(run_playbook, clean, tmp_path):
+    """apply (created), apply again (no change), change (updated in place or recreated), change again (no change)."""
+    workers = ["worker%d" % index for index in range(WORKERS)]
+    inventory = tmp_path / "workers.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {worker: {"ansible_connection": "local"} for worker in workers}}}))
+    setup = {"name": "networks and volume", "hosts": workers[0], "gather_facts": False, "tasks": setup_tasks(),
+             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
+    tasks = []
+    for index, (option, (first, second, _action)) in enumerate(CASES.items()):
+        name = PREFIX + option.replace("_", "-")
+        steps = [container_task("%s first" % option, name, **first),
+                 container_task("%s first again" % option, name, **first),
+                 container_task("%s second" % option, name, **second),
+                 container_task("%s second again" % option, name, **second)]
+        for step in steps:
+            step["when"] = "inventory_hostname == %r" % workers[index % WORKERS]
+        tasks += steps
+    cases = {"name": "cases", "hosts": "all", "gather_facts": False, "strategy": "free", "tasks": tasks,
+             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
+    run = run_playbook([setup, cases], inventory=str(inventory), diff=True)
+    assert_no_traceback(run)
+    assert run.rc == 0, run
+    problems = []
+    for option, (first, second, action) in CASES.items():
+        created = run.result("%s first" % option)
+        again = run.result("%s first again" % option)
+        changed = run.result("%s second" % option)
+        settled = run.result("%s second again" % option)
+        expected_first = ["created"] + ([] if first.get("state") == "present" else ["started"])
+        if created["actions"] != expected_first:
+            problems.append("%s: first run did %s" % (option, created["actions"]))
+        if again["changed"] or again["actions"]:
+            problems.append("%s: second run changed %s (%s)" % (option, again["differences"], again["actions"]))
+        if not changed["changed"] or action not in changed["actions"] or option not in changed["differences"]:
+            problems.append("%s: the change did %s for %s" % (option, changed["actions"], changed["differences"]))
+        same_id = changed["container"]["id"] == again["container"]["id"]
+        if same_id != (action == "updated"):
+            problems.append("%s: container ID %s after %s" % (option, "kept" if same_id else "changed", action))
+        if settled["changed"]:
+            problems.append("%s: the changed value does not settle: %s" % (option, settled["differences"]))
+    assert not problems, "\n".join(problems)
+    memory = inspect(PREFIX + "memory")
+    assert memory["HostConfig"]["Memory"] == 128 * 1024 * 1024 and memory["State"]["Running"]
+    env_diff = run.result("env second")["diff"]
+    assert env_diff["before"]["env"]["DB_PASSWORD"] == "********"
+    assert "s3cret" not in run.output and "other" not in json.dumps(env_diff)
+    networks = inspect(PREFIX + "networks")["NetworkSettings"]["Networks"]
+    assert set(networks) == set(NETWORKS)
+    assert "one" in networks[NETWORKS[0]]["Aliases"]
+
+
+def test_image_defaults_and_image_change(run_playbook, clean):
+    """The image's own labels, env and command never cause drift; a new image recreates."""
+    name = PREFIX + "image"
+    tasks = [
+        container_task("create", name, image=HELLO, labels={"extra": "yes"}),
+        container_task("again", name, image=HELLO, labels={"extra": "yes"}),
+        container_task("empty command means the image's", name, image=HELLO, command=[], state="present",
+                       labels={"extra": "yes"}),
+        container_task("image change", name, image=BUSYBOX, labels={"extra": "yes"}),
+        container_task("no image given", name, image=None, labels={"extra": "yes"}),
+    ]
+    tasks[2]["dockhand.runtime.container"]["command"] = []
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    assert run.rc == 0, run
+    assert run.result("create")["changed"]
+    assert not run.result("again")["changed"], run.result("again")
+    image_labels = inspect(name)["Config"]["Labels"]
+    assert image_labels["extra"] == "yes"
+    assert "recreated" in run.result("empty command means the image's")["actions"]
+    changed = run.result("image change")
+    assert changed["actions"] == ["recreated", "started"], changed
+    assert not run.result("no image given")["changed"]
+
+
+def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
+    """A new container that never becomes healthy is removed; the old one runs again under its name."""
+    name = PREFIX + "rollback"
+    healthy = {"healthcheck": {"test": ["CMD", "true"], "interval": "1s"}, "volumes": ["/data"],
+               "env": {"VERSION": "1"}}
+    tasks = [
+        container_task("old", name, **healthy),
+        {"name": "write to the anonymous volume", "ansible.builtin.command": "docker exec %s sh -c 'echo kept > "
+         "/data/file'" % name, "changed_when": False},
+        container_task("carry over", name, **dict(healthy, env={"VERSION": "2"})),
+        {"name": "read the anonymous volume", "ansible.builtin.command": "docker exec %s cat /data/file" % name,
+         "register": "out", "changed_when": False},
+        container_task("broken", name, health_timeout=15, volumes=["/data"], env={"VERSION": "3"},
+                       healthcheck={"test": "echo broken-check >&2; exit 1", "interval": "1s", "retries": 1}),
+        container_task("exits", name, command=["sh", "-c", "echo about to fail; exit 3"], volumes=["/data"],
+                       env={"VERSION": "4"}, healthcheck={"test": ["CMD", "true"], "interval": "1s"}),
+    ]
+    tasks[4]["ignore_errors"] = True
+    tasks[5]["ignore_errors"] = True
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    carried = run.result("carry over")
+    assert carried["actions"] == ["recreated", "started"] and carried["container"]["health"] == "healthy"
+    assert run.result("read the anonymous volume")["stdout"] == "kept"
+    broken = run.result("broken")
+    assert run.status("broken") == "failed"
+    assert "unhealthy" in broken["msg"] and "rolled_back" in broken["actions"], broken["msg"]
+    assert "broken-check" in json.dumps(broken["new_container"])
+    exits = run.result("exits")
+    assert run.status("exits") == "failed" and "exited with code 3" in exits["msg"] and "about to fail" in exits["msg"], exits["msg"]
+    after = inspect(name)
+    assert after["Id"] == carried["container"]["id"], "the old container is back under its name"
+    assert after["State"]["Running"]
+    assert "VERSION=2" in after["Config"]["Env"]
+    names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith(name)] == [name], names
+
+
+def test_check_mode_changes_nothing(run_playbook, clean):
+    name = PREFIX + "check"
+    run = run_playbook(local_play([container_task("create", name, env={"A": "1"})]), check=True, diff=True)
+    assert run.rc == 0, run
+    assert run.result("create")["actions"] == ["created", "started"]
+    assert inspect(name) is None
+    run_playbook(local_play([container_task("create", name, env={"A": "1"})]))
+    before = inspect(name)
+    tasks = [container_task("env", name, env={"A": "2"}), container_task("memory", name, env={"A": "1"}, memory="96m"),
+             container_task("stop", name, env={"A": "1"}, state="stopped"),
+             container_task("remove", name, state="absent")]
+    run = run_playbook(local_play(tasks), check=True, diff=True)
+    assert run.rc == 0, run
+    assert run.result("env")["actions"] == ["recreated", "started"]
+    assert run.result("env")["diff"]["after"]["env"] == {"A": "2"}
+    assert run.result("memory")["actions"] == ["updated"]
+    assert run.result("stop")["actions"] == ["stopped"]
+    assert run.result("remove")["actions"] == ["removed"]
+    after = inspect(name)
+    assert after["Id"] == before["Id"] and after["State"]["Running"] and after["HostConfig"]["Memory"] == 0
+
+
+def test_detach_false_returns_output_and_fails_on_exit_code(run_playbook, clean):
+    tasks = [container_task("job", PREFIX + "job", command=["sh", "-c", "echo hello job"], detach=False),
+             container_task("failing job", PREFIX + "job2", command=["sh", "-c", "echo nope; exit 2"], detach=False)]
+    tasks[1]["ignore_errors"] = True
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    job = run.result("job")
+    assert job["status"] == 0 and "hello job" in job["output"]
+    failing = run.result("failing job")
+    assert run.status("failing job") == "failed" and failing["status"] == 2 and "exited with code 2" in failing["msg"]
+
+
+BAD_INPUT = [
+    # (task name, options, words the message must contain)
+    ("bad port", {"published_ports": ["80:99999"]}, ["published_ports", "99999"]),
+    ("bad size", {"memory": "12xb"}, ["memory", "12xb"]),
+    ("negative cpus", {"cpus": -1}, ["cpus", "more than 0"]),
+    ("unknown restart policy", {"restart_policy": "sometimes"}, ["restart_policy", "sometimes"]),
+    ("bad image", {"image": "127.0.0.1:5000/Bad Name!"}, ["image", "white space"]),
+    ("bad image chars", {"image": "127.0.0.1:5000/library/bu$ybox"}, ["image", "bu$ybox"]),
+    ("network_mode and networks", {"network_mode": "host", "networks": [{"name": NETWORKS[0]}]},
+     ["network_mode", "networks"]),
+    ("unknown log option", {"log_options": {"no-such-option": "1"}}, ["log_options", "no-such-option"]),
+    ("image that does not exist", {"image": "127.0.0.1:5000/library/no-such-image:1"},
+     ["image", "no such repository"]),
+    ("retries with always", {"restart_policy": "always", "restart_retries": 2}, ["restart_retries", "on-failure"]),
+    ("swap below memory", {"memory": "128m", "memory_swap": "64m"}, ["memory_swap", "memory"]),
+    ("bad env value", {"env": {"DEBUG": True}}, ["env", "DEBUG", "quote"]),
+    ("bad volume", {"volumes": ["relative/path:/data"]}, ["volumes", "relative/path"]),
+    ("bad duration", {"healthcheck": {"test": "true", "interval": "soon"}}, ["healthcheck", "soon"]),
+    ("unknown mount key", {"mounts": [{"target": "/x", "sorce": "v"}]}, ["mounts", "sorce"]),
+    ("bad name", {"image": BUSYBOX, "name": "-x"}, ["name", "-x"]),
+]
+
+
+def test_bad_input_fails_clearly_and_changes_nothing(run_playbook, clean):
+    name = PREFIX + "sentinel"
+    run = run_playbook(local_play(setup_tasks() + [container_task("sentinel", name, env={"A": "1"})]))
+    assert run.rc == 0, run
+    before = inspect(name)
+    tasks = []
+    for task_name, options, _words in BAD_INPUT:
+        options = dict(options)
+        target = options.pop("name", name)
+        task = container_task(task_name, target, **dict({"env": {"A": "2"}}, **options))
+        task["ignore_errors"] = True
+        tasks.append(task)
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    for task_name, _options, words in BAD_INPUT:
+        result = run.result(task_name)
+        assert run.status(task_name) == "failed", (task_name, result)
+        for word in words:
+            assert word in result["msg"], (task_name, word, result["msg"])
+    after = inspect(name)
+    assert after["Id"] == before["Id"] and after["State"]["Running"]
+    assert after["State"]["StartedAt"] == before["State"]["StartedAt"]
+    names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith(PREFIX)] == [name], names
