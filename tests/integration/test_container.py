@@ -77,8 +77,8 @@ CASES = {
                       {"cgroup_parent": "/dh-ct-b", "state": "present"}, "recreated"),
     "cgroupns_mode": ({"cgroupns_mode": "private"}, {"cgroupns_mode": "host"}, "recreated"),
     "shm_size": ({"shm_size": "64m"}, {"shm_size": "128m"}, "recreated"),
-    "security_opts": ({"security_opts": ["no-new-privileges"]}, {"security_opts": ["no-new-privileges", "label=disable"]},
-                      "recreated"),
+    "security_opts": ({"security_opts": ["no-new-privileges"]},
+                      {"security_opts": ["no-new-privileges", "label=disable"]}, "recreated"),
     "auto_remove": ({"auto_remove": True}, {"auto_remove": False}, "recreated"),
 }
 
@@ -132,7 +132,8 @@ def test_every_option_round_trips(run_playbook, clean, tmp_path):
     """apply (created), apply again (no change), change (updated in place or recreated), change again (no change)."""
     workers = ["worker%d" % index for index in range(WORKERS)]
     inventory = tmp_path / "workers.yml"
-    inventory.write_text(json.dumps({"all": {"hosts": {worker: {"ansible_connection": "local"} for worker in workers}}}))
+    hosts = {worker: {"ansible_connection": "local"} for worker in workers}
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     setup = {"name": "networks and volume", "hosts": workers[0], "gather_facts": False, "tasks": setup_tasks(),
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
     tasks = []
@@ -151,7 +152,7 @@ def test_every_option_round_trips(run_playbook, clean, tmp_path):
     assert_no_traceback(run)
     assert run.rc == 0, run
     problems = []
-    for option, (first, second, action) in CASES.items():
+    for option, (first, _second, action) in CASES.items():
         created = run.result("%s first" % option)
         again = run.result("%s first again" % option)
         changed = run.result("%s second" % option)
@@ -233,7 +234,8 @@ def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
     assert "unhealthy" in broken["msg"] and "rolled_back" in broken["actions"], broken["msg"]
     assert "broken-check" in json.dumps(broken["new_container"])
     exits = run.result("exits")
-    assert run.status("exits") == "failed" and "exited with code 3" in exits["msg"] and "about to fail" in exits["msg"], exits["msg"]
+    assert run.status("exits") == "failed", exits
+    assert "exited with code 3" in exits["msg"] and "about to fail" in exits["msg"], exits["msg"]
     after = inspect(name)
     assert after["Id"] == carried["container"]["id"], "the old container is back under its name"
     assert after["State"]["Running"]
@@ -305,10 +307,10 @@ def test_bad_input_fails_clearly_and_changes_nothing(run_playbook, clean):
     assert run.rc == 0, run
     before = inspect(name)
     tasks = []
-    for task_name, options, _words in BAD_INPUT:
-        options = dict(options)
+    for task_name, bad, _words in BAD_INPUT:
+        options = dict({"env": {"A": "2"}}, **bad)
         target = options.pop("name", name)
-        task = container_task(task_name, target, **dict({"env": {"A": "2"}}, **options))
+        task = container_task(task_name, target, **options)
         task["ignore_errors"] = True
         tasks.append(task)
     run = run_playbook(local_play(tasks))
