@@ -262,7 +262,14 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
                 details = failure_details(client, current)
                 raise ContainerFailure(describe_not_up(name, details, health_timeout), new_container=details)
     except (ContainerFailure, EngineError) as exc:
-        rollback(client, old, new, name, steps, was_running)
+        try:
+            rollback(client, old, new, name, steps, was_running)
+        except EngineError as lost:
+            raise ContainerFailure(
+                "the engine stopped answering while recreating container %s (%s) and the rollback could not "
+                "finish (%s). %s Run the task again once the engine answers: it gives a container left as %s%s its "
+                "name back and removes %s%s." % (name, exc, lost, where_things_are(name, steps), name, OLD_SUFFIX,
+                                                  name, NEW_SUFFIX), engine_error=lost.to_dict()) from None
         if isinstance(exc, ContainerFailure):
             exc.details["rolled_back"] = True
             raise ContainerFailure("%s. Rolled back: the old container %s is back under its name%s."
@@ -275,6 +282,17 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
                                "its name." % (name, exc.daemon_message or exc, old["Id"][:12]), **details) from None
     remove(client, old["Id"], volumes=False)
     return client.inspect("container", new["Id"])
+
+
+def where_things_are(name, steps):
+    """Words for the state an interrupted recreate left behind."""
+    if "renamed new" in steps:
+        return "The new container has the name %s; the old one is %s%s, stopped." % (name, name, OLD_SUFFIX)
+    if "renamed old" in steps:
+        return "The old container is %s%s, stopped; the new one is %s%s." % (name, OLD_SUFFIX, name, NEW_SUFFIX)
+    if "stopped old" in steps:
+        return "The old container still has its name but was stopped; the new one is %s%s." % (name, NEW_SUFFIX)
+    return "The old container was not touched; the new one is %s%s." % (name, NEW_SUFFIX)
 
 
 def rollback(client, old, new, name, steps, was_running):

@@ -664,7 +664,10 @@ def manage(module):
         except engine.ContainerFailure as exc:
             if exc.details.get("rolled_back"):
                 result["actions"].append("rolled_back")
-            result["container"] = summary(engine.find(client, name))
+            try:
+                result["container"] = summary(engine.find(client, name))
+            except EngineError:
+                result["container"] = None
             module.fail_json(msg=str(exc), **dict(result, **exc.details))
         result["container"] = summary(after)
     except OptionError as exc:

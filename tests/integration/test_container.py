@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from conftest import assert_no_traceback, local_play
+from fault_daemon import VanishingProxy
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import OPTIONS_BY_NAME
 
@@ -325,3 +326,30 @@ def test_bad_input_fails_clearly_and_changes_nothing(run_playbook, clean):
     assert after["State"]["StartedAt"] == before["State"]["StartedAt"]
     names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert [n for n in names if n.startswith(PREFIX)] == [name], names
+
+
+def test_daemon_that_goes_away_mid_recreate(run_playbook, clean, tmp_path):
+    """The engine vanishes after the new container is created: the old one keeps running, a rerun cleans up."""
+    name = PREFIX + "vanish"
+    run = run_playbook(local_play([container_task("old", name, env={"V": "1"})]))
+    assert run.rc == 0, run
+    before = inspect(name)
+    proxy = VanishingProxy(str(tmp_path / "docker.sock"), rb"^POST /v[0-9.]+/containers/[^/ ]+/stop")
+    try:
+        task = container_task("recreate", name, env={"V": "2"}, docker_host="unix://%s" % proxy.path)
+        task["ignore_errors"] = True
+        run = run_playbook(local_play([task]))
+    finally:
+        proxy.close()
+    assert_no_traceback(run)
+    result = run.result("recreate")
+    assert run.status("recreate") == "failed"
+    assert "stopped answering" in result["msg"] and "Run the task again" in result["msg"], result["msg"]
+    assert any("/containers/create" in line for line in proxy.requests), proxy.requests
+    after = inspect(name)
+    assert after["Id"] == before["Id"] and after["State"]["Running"], "the old container keeps running"
+    rerun = run_playbook(local_play([container_task("rerun", name, env={"V": "2"})]))
+    assert rerun.rc == 0, rerun
+    assert rerun.result("rerun")["actions"] == ["recreated", "started"]
+    names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith(name)] == [name], names

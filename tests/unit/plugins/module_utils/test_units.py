@@ -1,6 +1,7 @@
 """Sizes and CPU amounts."""
 
 import pytest
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.units import (
     UnitError,
     format_size,
