@@ -9,8 +9,14 @@ import subprocess
 import pytest
 from conftest import assert_no_traceback, local_play
 from fault_daemon import VanishingProxy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import OPTIONS_BY_NAME
+from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
+    OPTIONS_BY_NAME,
+    OptionError,
+    parse_options,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -353,3 +359,49 @@ def test_daemon_that_goes_away_mid_recreate(run_playbook, clean, tmp_path):
     assert rerun.result("rerun")["actions"] == ["recreated", "started"]
     names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert [n for n in names if n.startswith(name)] == [name], names
+
+
+# Options whose values need this machine's cooperation to start (privileged, cgroup_parent) or that
+# decide the network (network_mode) stay out of random specs; their own cases above cover them.
+RANDOM_POOL = {option: [first, second] for option, (first, second, _action) in CASES.items()
+               if "state" not in first and option != "network_mode"}
+CONTAINERS_PER_EXAMPLE = 6
+
+
+def valid_spec(parts):
+    """One container spec from case values, or None when the options do not go together."""
+    spec = {}
+    for part in parts:
+        spec.update(part)
+    try:
+        parse_options(spec)
+    except OptionError:
+        return None
+    return spec
+
+
+spec_strategy = st.lists(st.sampled_from(sorted(RANDOM_POOL)), min_size=1, max_size=6, unique=True).flatmap(
+    lambda options: st.tuples(*[st.sampled_from(RANDOM_POOL[option]) for option in options])).map(valid_spec)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(spec_strategy.filter(lambda spec: spec is not None), min_size=CONTAINERS_PER_EXAMPLE,
+                      max_size=CONTAINERS_PER_EXAMPLE))
+def test_random_specs_settle_after_one_apply(run_playbook, specs):
+    """Any valid spec from the table, applied twice: the second run changes nothing."""
+    remove_all()
+    try:
+        tasks = setup_tasks()
+        for index, spec in enumerate(specs):
+            tasks.append(container_task("apply %d" % index, "%srandom-%d" % (PREFIX, index), **spec))
+        for index, spec in enumerate(specs):
+            tasks.append(container_task("again %d" % index, "%srandom-%d" % (PREFIX, index), **spec))
+        run = run_playbook(local_play(tasks))
+        assert_no_traceback(run)
+        assert run.rc == 0, run
+        for index, spec in enumerate(specs):
+            assert run.result("apply %d" % index)["changed"], spec
+            again = run.result("again %d" % index)
+            assert not again["changed"], (spec, again["differences"], again["actions"])
+    finally:
+        remove_all()
