@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 HOSTS ?= 3
 
-.PHONY: test provision lab-up lab-down venv lint unit integration sanity build link clean
+.PHONY: container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
 
 ## Run the whole test suite, installing everything it needs.
 test:
@@ -39,6 +39,10 @@ integration: venv
 
 sanity: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/sanity/run
+
+## Regenerate the container module's option documentation from container_options.OPTIONS.
+container-doc: venv
+	$(VENV)/bin/python tests/tools/container_doc.py
 
 ## Build the collection tarball (dockhand-runtime-<version>.tar.gz).
 build: venv
