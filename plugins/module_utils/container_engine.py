@@ -265,11 +265,12 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
         try:
             rollback(client, old, new, name, steps, was_running)
         except EngineError as lost:
+            where = where_things_are(name, steps)
             raise ContainerFailure(
                 "the engine stopped answering while recreating container %s (%s) and the rollback could not "
                 "finish (%s). %s Run the task again once the engine answers: it gives a container left as %s%s its "
-                "name back and removes %s%s." % (name, exc, lost, where_things_are(name, steps), name, OLD_SUFFIX,
-                                                  name, NEW_SUFFIX), engine_error=lost.to_dict()) from None
+                "name back and removes %s%s." % (name, exc, lost, where, name, OLD_SUFFIX, name, NEW_SUFFIX),
+                engine_error=lost.to_dict()) from None
         if isinstance(exc, ContainerFailure):
             exc.details["rolled_back"] = True
             raise ContainerFailure("%s. Rolled back: the old container %s is back under its name%s."
@@ -323,4 +324,3 @@ def wait_exit(client, container_id, timeout):
     answer = client.post(object_path("container", container_id, "/wait"), timeout=timeout)
     code = (answer or {}).get("StatusCode")
     return code, logs_tail(client, container_id, lines="all")
-

@@ -19,7 +19,7 @@ _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credent
                "forbidden", "incorrect username or password")
 _MISSING_WORDS = ("not found", "manifest unknown", "does not exist", "name unknown", "no such")
 NETWORK_WORDS = ("connection refused", "no such host", "i/o timeout", "timeout", "network is unreachable",
-                  "no route to host", "http response to https client", "certificate", "tls:", "x509")
+                 "no route to host", "http response to https client", "certificate", "tls:", "x509")
 
 
 class Credentials:
@@ -91,7 +91,6 @@ def pull_failure(ref, exc, credentials, check_mode=False, option="name"):
     if check_mode:
         prefix = "image %s (%s) would fail to pull (the registry was asked in check mode)" % (ref.familiar, option)
     return "%s: %s: %s.%s" % (prefix, why, said.rstrip("."), advice)
-
 
 
 def remote_digest(client, ref, credentials):

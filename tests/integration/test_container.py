@@ -221,7 +221,7 @@ def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
         container_task("old", name, **healthy),
         {"name": "write to the anonymous volume", "ansible.builtin.command": "docker exec %s sh -c 'echo kept > "
          "/data/file'" % name, "changed_when": False},
-        container_task("carry over", name, **dict(healthy, env={"VERSION": "2"})),
+        container_task("carry over", name, **{**healthy, "env": {"VERSION": "2"}}),
         {"name": "read the anonymous volume", "ansible.builtin.command": "docker exec %s cat /data/file" % name,
          "register": "out", "changed_when": False},
         container_task("broken", name, health_timeout=15, volumes=["/data"], env={"VERSION": "3"},
