@@ -9,8 +9,9 @@ next to keys this module never touches (``credsStore``, ``credHelpers``, ``proxi
 every other registry by its ``host[:port]``; a lookup also finds entries written
 with a scheme or a path, as the docker CLI does.
 
-The pure parts (keys, encoding, lookup, merge, masking) need no I/O; the edges
-read the file and write it atomically with mode 0600.
+This file is what a pull needs: keys, encoding, lookup, and reading the file.
+Changing the file (a login, a logout, masked views for diffs) is in
+registry_auth_store, which only registry_login uses.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,19 +20,15 @@ __metaclass__ = type
 
 import base64
 import binascii
-import copy
 import json
 import os
 from urllib.parse import urlsplit
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import FileError, atomic_write, read_bytes
+from ansible_collections.dockhand.runtime.plugins.module_utils.files import FileError, read_bytes
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 DOCKER_HUB_NAMES = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"))
 CONFIG_FILE_NAME = "config.json"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
-MASK = "********"
 
 
 class AuthConfigError(Exception):
@@ -155,11 +152,6 @@ def parse_config(data, path="config.json"):
     return config
 
 
-def render_config(config):
-    """The file's text, as the docker CLI writes it (tab indented), as bytes."""
-    return (json.dumps(config, indent="\t") + "\n").encode("utf-8")
-
-
 def matching_keys(config, hostname):
     """Keys of ``auths`` that belong to ``hostname`` (the exact key first)."""
     auths = config.get("auths") or {}
@@ -204,67 +196,6 @@ def credential_helper(config, hostname):
     return store or None
 
 
-def with_login(config, key, username, password):
-    """A copy of ``config`` whose ``auths[key]`` holds these credentials (other keys and entries kept)."""
-    new = copy.deepcopy(config)
-    auths = new.get("auths")
-    if not isinstance(auths, dict):
-        auths = {}
-    entry = auths.get(key) if isinstance(auths.get(key), dict) else {}
-    # Only the credential fields change; a stale identity token or a plain-text
-    # password of an older CLI would take precedence over or contradict the new auth.
-    entry = {k: v for k, v in entry.items() if k not in ("auth", "username", "password", "identitytoken",
-                                                         "registrytoken")}
-    entry["auth"] = encode_auth(username, password)
-    auths[key] = entry
-    new["auths"] = auths
-    return new
-
-
-def without_login(config, hostname):
-    """``(copy of config without hostname's entries, removed keys)``; other entries and keys kept."""
-    new = copy.deepcopy(config)
-    removed = matching_keys(new, hostname)
-    for key in removed:
-        del new["auths"][key]
-    return new, removed
-
-
-def masked(config):
-    """A copy for diffs and results: every ``auth`` becomes ``user:********``, tokens and passwords ``********``."""
-    new = copy.deepcopy(config)
-    auths = new.get("auths")
-    if not isinstance(auths, dict):
-        return new
-    for key, entry in auths.items():
-        if not isinstance(entry, dict):
-            continue
-        if entry.get("auth"):
-            try:
-                username = decode_auth(entry["auth"])[0]
-            except AuthConfigError:
-                username = "?"
-            entry["auth"] = "%s:%s" % (username, MASK)
-        for secret in ("password", "identitytoken", "registrytoken"):
-            if entry.get(secret):
-                entry[secret] = MASK
-        auths[key] = entry
-    return new
-
-
-def scrub(text, *secrets):
-    """``text`` with every non-empty secret replaced by ********."""
-    text = str(text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
-# --------------------------------------------------------------------------
-# Edges: where the file is, reading and writing it
-# --------------------------------------------------------------------------
-
 def default_config_path(environ=None, home=None):
     """``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` of the user running the module."""
     environ = os.environ if environ is None else environ
@@ -280,53 +211,3 @@ def read_config(path):
     except FileError as exc:
         raise AuthConfigError(str(exc)) from None
     return raw, parse_config(raw, path)
-
-
-def _nearest_existing_dir(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    while directory and not os.path.isdir(directory):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    return directory
-
-
-def write_config(path, config):
-    """Write ``config`` to ``path`` atomically with mode 0600; raises AuthConfigError.
-
-    A new directory gets mode 0700. Run as root for another user's home, a new
-    file and directory get the owner of the nearest existing directory, so the
-    user can read them. An existing file keeps its owner; its mode is
-    tightened to 0600 before the new content is written.
-    """
-    owner = None
-    try:
-        if not os.path.exists(path) and os.geteuid() == 0:
-            anchor = os.stat(_nearest_existing_dir(path))
-            if anchor.st_uid != 0:
-                owner = (anchor.st_uid, anchor.st_gid)
-        directory = os.path.dirname(os.path.abspath(path))
-        missing = []
-        while not os.path.isdir(directory):
-            missing.append(directory)
-            directory = os.path.dirname(directory)
-        for new_dir in reversed(missing):
-            os.mkdir(new_dir, DIR_MODE)
-            if owner is not None:
-                os.chown(new_dir, owner[0], owner[1])
-        if os.path.exists(path) and os.stat(path).st_mode & 0o7777 != FILE_MODE:
-            os.chmod(path, FILE_MODE)
-        atomic_write(path, render_config(config), mode=FILE_MODE, owner=owner)
-    except FileError as exc:
-        raise AuthConfigError(str(exc)) from None
-    except (IOError, OSError) as exc:
-        raise AuthConfigError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
-
-
-def file_mode(path):
-    """The permission bits of ``path``, or None when it does not exist."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        return None

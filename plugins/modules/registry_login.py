@@ -152,17 +152,19 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth import (
-    FILE_MODE,
-    MASK,
     AuthConfigError,
     credential_helper,
     default_config_path,
     encode_auth,
-    file_mode,
     find_credentials,
-    masked,
     normalize_registry,
     read_config,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth_store import (
+    FILE_MODE,
+    MASK,
+    file_mode,
+    masked,
     scrub,
     with_login,
     without_login,

@@ -1,6 +1,6 @@
-"""Render the container module's option documentation from container_options.OPTIONS.
+"""Render the container module's option documentation (a doc fragment) from container_options.OPTIONS.
 
-    python tests/tools/container_doc.py          # rewrite plugins/modules/container.py in place
+    python tests/tools/container_doc.py          # rewrite plugins/doc_fragments/container.py in place
     python tests/tools/container_doc.py --check  # exit 1 when the module's documentation is out of date
 
 The options of the table appear in DOCUMENTATION between the BEGIN and END
@@ -14,7 +14,7 @@ import textwrap
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULE = os.path.join(ROOT, "plugins", "modules", "container.py")
+MODULE = os.path.join(ROOT, "plugins", "doc_fragments", "container.py")
 BEGIN = "# BEGIN options from container_options.OPTIONS (make container-doc)\n"
 END = "# END options from container_options.OPTIONS\n"
 
@@ -56,13 +56,13 @@ def main(argv):
     new = updated(text, block)
     if "--check" in argv:
         if new != text:
-            print("plugins/modules/container.py: the option documentation is out of date; run make container-doc")
+            print("plugins/doc_fragments/container.py: the option documentation is out of date; run make container-doc")
             return 1
         return 0
     if new != text:
         with open(MODULE, "w", encoding="utf-8") as handle:
             handle.write(new)
-        print("updated plugins/modules/container.py")
+        print("updated plugins/doc_fragments/container.py")
     return 0
 
 

@@ -16,18 +16,20 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth imp
     encode_auth,
     find_credentials,
     image_registry_key,
-    masked,
     matching_keys,
     normalize_registry,
     parse_config,
     read_config,
     registry_hostname,
+    x_registry_auth,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth_store import (
+    masked,
     render_config,
     scrub,
     with_login,
     without_login,
     write_config,
-    x_registry_auth,
 )
 
 

@@ -1,0 +1,301 @@
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The container module's options.
+
+    The options between the BEGIN and END markers are generated from
+    plugins/module_utils/container_options.py (make container-doc); a unit test
+    fails when they are out of date. Kept out of the module file, the option
+    documentation does not travel to the managed hosts with every task.
+    """
+
+    DOCUMENTATION = r"""
+options:
+  name:
+    description:
+      - The container's name.
+    type: str
+    required: true
+  image:
+    description:
+      - The image, as C(docker pull) takes it, such as V(busybox:1.36) or
+        V(registry.example.com/team/app@sha256:<digest>).
+      - Required to create a container. For an existing container without O(image), the image is
+        not compared.
+    type: str
+  state:
+    description:
+      - V(started) creates the container if needed and makes sure it runs.
+      - V(present) creates it if needed and leaves its running state alone (a recreated container
+        that was running is started again).
+      - V(stopped) creates it if needed and makes sure it is stopped.
+      - V(absent) stops and removes it.
+    type: str
+    choices: [present, started, stopped, absent]
+    default: started
+  pull:
+    description:
+      - V(missing) pulls the image only when it is not on the host; V(always) pulls on every run (the
+        container is recreated when the image changed); V(never) fails when the image is not on the host.
+      - Pulls go through the engine, so its registry mirrors apply, with the credentials that
+        M(dockhand.runtime.registry_login) stored.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  recreate:
+    description:
+      - Recreate the container even when nothing differs (safely, as described above).
+    type: bool
+    default: false
+  restart:
+    description:
+      - Restart a running container that needed no recreate (with O(state=started)).
+    type: bool
+    default: false
+  detach:
+    description:
+      - With V(false), wait for the container to exit after starting it, return its output, and fail
+        when its exit code is not 0.
+    type: bool
+    default: true
+  health_timeout:
+    description:
+      - Seconds to wait, after this task started the container, for a container with a healthcheck
+        to become healthy. V(0) does not wait.
+      - A recreated container that is not healthy in time is rolled back.
+    type: int
+    default: 60
+  keep_volumes:
+    description:
+      - With O(state=absent), keep the container's anonymous volumes (named volumes are never removed).
+    type: bool
+    default: true
+  config_path:
+    description:
+      - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)
+        or C(config.json) in E(DOCKER_CONFIG).
+    type: path
+    aliases: [dockercfg_path]
+# BEGIN options from container_options.OPTIONS (make container-doc)
+  command:
+    description:
+    - The command to run, as a list or a string split like a shell would; an empty list means the image's
+      own C(CMD).
+    type: raw
+  entrypoint:
+    description:
+    - The entrypoint, as a list or a string; an empty list means the image's own.
+    type: raw
+  env:
+    description:
+    - 'Environment variables (a dict; values are strings, quote C(true) and numbers you mean as text). Compared
+      with the image''s own environment overlaid with these: a variable the container has that is in neither
+      is drift. Values of keys whose names contain PASSWORD, TOKEN, SECRET or KEY are masked in diffs.'
+    type: dict
+  labels:
+    description:
+    - Labels (a dict of strings). Compared with the image's labels overlaid with these.
+    type: dict
+  published_ports:
+    description:
+    - 'Ports to publish, in the C(docker run -p) format: V(8080:80), V(127.0.0.1:8080:80/udp), V(80) (a
+      random host port), V(8000-8001:80-81), V([::1]:8080:80).'
+    type: list
+    elements: str
+    aliases:
+    - ports
+  exposed_ports:
+    description:
+    - Ports to expose without publishing them, such as V(80) or V(53/udp). Compared with the image's exposed
+      ports plus these and the published ones.
+    type: list
+    elements: str
+    aliases:
+    - exposed
+    - expose
+  volumes:
+    description:
+    - 'Volumes in the C(docker run -v) format: V(/srv/data:/data:ro) (a host path), V(appdata:/data) (a
+      named volume) or V(/data) (an anonymous volume, carried over on recreate).'
+    type: list
+    elements: str
+  mounts:
+    description:
+    - 'Mounts as dicts: C(target) (required), C(source), C(type) (V(volume), V(bind), V(tmpfs); default
+      V(volume)), C(read_only), C(propagation), C(no_copy), C(tmpfs_size), C(tmpfs_mode).'
+    type: list
+    elements: dict
+  networks:
+    description:
+    - Networks to connect the container to, as dicts with C(name) and optionally C(aliases), C(ipv4_address),
+      C(ipv6_address), C(links). Without O(network_mode) the first one is the container's network mode,
+      so the container is on exactly these networks.
+    type: list
+    elements: raw
+  network_mode:
+    description:
+    - V(bridge), V(host), V(none), V(container:<name>) or a network's name. Cannot be V(host), V(none) or
+      V(container:...) together with O(networks).
+    type: str
+  restart_policy:
+    description:
+    - What the engine does when the container exits. Changed in place.
+    type: str
+    choices:
+    - 'no'
+    - always
+    - on-failure
+    - unless-stopped
+  restart_retries:
+    description:
+    - With O(restart_policy=on-failure), how many restarts at most. Changed in place.
+    type: int
+  memory:
+    description:
+    - Memory limit, such as V(512m) or V(1g) (binary units). Changed in place.
+    type: str
+  memory_reservation:
+    description:
+    - Soft memory limit, such as V(256m). Changed in place.
+    type: str
+  memory_swap:
+    description:
+    - Memory plus swap limit, such as V(1g), or V(-1) for unlimited swap. Changed in place.
+    type: str
+  cpus:
+    description:
+    - CPUs the container may use, such as V(0.5) or V(2). Changed in place.
+    type: float
+  cpu_shares:
+    description:
+    - Relative CPU weight (default 1024). Changed in place.
+    type: int
+  cpuset_cpus:
+    description:
+    - CPUs the container may run on, such as V(0-1) or V(0,2). Changed in place.
+    type: str
+  pids_limit:
+    description:
+    - Most processes in the container; V(-1) for unlimited. Changed in place.
+    type: int
+  ulimits:
+    description:
+    - Resource limits as V(name:soft[:hard]), such as V(nofile:1024:2048).
+    type: list
+    elements: str
+  healthcheck:
+    description:
+    - A dict with C(test) (a list such as V([CMD, curl, -f, http://localhost/]), or a string run by the
+      shell, or V(NONE) to turn the image's check off), C(interval), C(timeout), C(start_period) (durations
+      such as V(30s) or V(1m30s)) and C(retries). After a start or recreate the module waits up to O(health_timeout)
+      for V(healthy).
+    type: dict
+  user:
+    description:
+    - User (and group) to run as, V(name), V(uid) or V(uid:gid).
+    type: str
+  working_dir:
+    description:
+    - Working directory, an absolute path.
+    type: str
+  hostname:
+    description:
+    - Host name inside the container.
+    type: str
+  capabilities:
+    description:
+    - Capabilities to add, such as V(NET_ADMIN).
+    type: list
+    elements: str
+  cap_drop:
+    description:
+    - Capabilities to drop, such as V(ALL) or V(MKNOD).
+    type: list
+    elements: str
+  read_only:
+    description:
+    - Mount the root file system read-only.
+    type: bool
+  tmpfs:
+    description:
+    - tmpfs mounts as V(/path[:options]), such as V(/run:size=64m).
+    type: list
+    elements: str
+  log_driver:
+    description:
+    - Logging driver, such as V(json-file), V(local) or V(journald).
+    type: str
+  log_options:
+    description:
+    - 'Options of the logging driver (a dict of strings), such as C(max-size: 10m). An option the driver
+      does not know fails before anything running is touched.'
+    type: dict
+  privileged:
+    description:
+    - Give the container all capabilities and devices.
+    type: bool
+  init:
+    description:
+    - Run an init process as PID 1 that reaps zombies and forwards signals.
+    type: bool
+  devices:
+    description:
+    - Host devices as V(/dev/host[:/dev/container[:permissions]]).
+    type: list
+    elements: str
+  sysctls:
+    description:
+    - 'Namespaced kernel parameters (a dict of strings), such as C(net.core.somaxconn: 1024).'
+    type: dict
+  dns_servers:
+    description:
+    - DNS servers, in order.
+    type: list
+    elements: str
+  etc_hosts:
+    description:
+    - Extra /etc/hosts entries, a dict of host names to addresses.
+    type: dict
+  stop_signal:
+    description:
+    - Signal that stops the container, such as V(SIGTERM) or V(SIGQUIT).
+    type: str
+  stop_timeout:
+    description:
+    - Seconds to wait after the stop signal before the engine kills the container; also the wait this module
+      allows when it stops the container.
+    type: int
+  cgroup_parent:
+    description:
+    - The cgroup the container's cgroup is created under (a slice such as V(containers.slice) with the systemd
+      cgroup driver, a path with cgroupfs).
+    type: str
+  cgroupns_mode:
+    description:
+    - 'Cgroup namespace: V(private) or V(host). Needs API 1.41.'
+    type: str
+    choices:
+    - private
+    - host
+  shm_size:
+    description:
+    - Size of /dev/shm, such as V(64m).
+    type: str
+  security_opts:
+    description:
+    - Security options, such as V(no-new-privileges) or V(seccomp=unconfined).
+    type: list
+    elements: str
+  auto_remove:
+    description:
+    - Remove the container when it exits.
+    type: bool
+# END options from container_options.OPTIONS
+"""
