@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 HOSTS ?= 3
 
-.PHONY: container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
+.PHONY: bench container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
 
 ## Run the whole test suite, installing everything it needs.
 test:
@@ -40,9 +40,15 @@ integration: venv
 sanity: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/sanity/run
 
-## Regenerate the container module's option documentation from container_options.OPTIONS.
+## Per-task cost of no-op tasks against ansible.builtin.ping (figures, no assertions). BENCH_ARGS=--help.
+bench: venv link
+	$(VENV)/bin/python tests/bench/noop.py $(BENCH_ARGS)
+
+## Regenerate what comes from container_options.OPTIONS: the container module's option documentation
+## and the containers role's pass-through of every option.
 container-doc: venv
 	$(VENV)/bin/python tests/tools/container_doc.py
+	$(VENV)/bin/python tests/tools/containers_role.py
 
 ## Build the collection tarball (dockhand-runtime-<version>.tar.gz).
 build: venv

@@ -148,17 +148,37 @@ def cache(lab, tmp_path_factory):
     assert run.rc == 0, str(run)
     assert_no_traceback(run)
     print("\nregistry_cache: first deploy on %s took %.1f s" % (CACHE_HOST, run.seconds))
-    yield {"run": run, "ip": lab_ip(CACHE_HOST), "inventory": lab["inventory"]}
+    deployed = {"run": run, "ip": lab_ip(CACHE_HOST), "inventory": lab["inventory"], "runner": run_once,
+                "plain_config": sha256_on(CACHE_HOST, CONFIG)}
+    yield deployed
     # Leave the host as the role's defaults make it, whatever a failed test left behind.
-    run_once(cache_play(), lab["inventory"])
+    deploy_plain(deployed)
+
+
+def is_plain(cache):
+    """The host is as the plain deployment left it: its config, no htpasswd, anonymous pulls over HTTP."""
+    if sha256_on(CACHE_HOST, CONFIG) != cache["plain_config"]:
+        return False
+    if on(CACHE_HOST, "test", "-e", HTPASSWD, check=False)[0] == 0:
+        return False
+    _rc, status, _err = on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--max-time", "10", "--output",
+                           "/dev/null", "--write-out", "%{http_code}", "http://%s:%d/v2/" % (cache["ip"], PORT),
+                           check=False)
+    return status == b"200"
+
+
+def deploy_plain(cache):
+    """Deploy the plain cache again, unless the host is already so (a test that changes the
+    deployment leaves it for the next test that needs the plain one, and the last one)."""
+    if not is_plain(cache):
+        run = cache["runner"](cache_play(), cache["inventory"])
+        assert run.rc == 0, str(run)
 
 
 @pytest.fixture
-def restore(cache, run_playbook):
-    """After the test, deploy the plain cache again."""
-    yield
-    run = run_playbook(cache_play(), inventory=cache["inventory"])
-    assert run.rc == 0, str(run)
+def plain_deployment(cache):
+    """The cache as the role's defaults deploy it, before the test."""
+    deploy_plain(cache)
 
 
 def fetch_manifest(ip, repository="library/busybox", reference="latest", auth=()):
@@ -219,7 +239,7 @@ def test_serves_the_hub_through_the_cache(cache):
     assert "Restart=on-failure" in text_on(CACHE_HOST, "systemctl", "cat", "docker-registry")
 
 
-def test_second_run_changes_nothing_and_tags_cover_the_role(cache, run_playbook, monkeypatch):
+def test_second_run_changes_nothing_and_tags_cover_the_role(cache, plain_deployment, run_playbook, monkeypatch):
     pid = main_pid()
     again = run_playbook(cache_play(), inventory=cache["inventory"])
     assert again.rc == 0, str(again)
@@ -235,7 +255,7 @@ def test_second_run_changes_nothing_and_tags_cover_the_role(cache, run_playbook,
     assert changed_tasks(tagged) == []
 
 
-def test_check_mode_reports_and_touches_nothing(cache, run_playbook):
+def test_check_mode_reports_and_touches_nothing(cache, plain_deployment, run_playbook):
     pid = main_pid()
     before = sha256_on(CACHE_HOST, CONFIG)
     run = run_playbook(cache_play(registry_cache_log_level="debug"), inventory=cache["inventory"],
@@ -272,7 +292,7 @@ def test_check_mode_on_a_host_without_the_package(lab, run_playbook):
     assert_no_traceback(run)
 
 
-def test_basic_auth_and_no_secret_in_any_output(cache, run_playbook, monkeypatch, restore):
+def test_basic_auth_and_no_secret_in_any_output(cache, plain_deployment, run_playbook, monkeypatch):
     ip = cache["ip"]
     password = "pw-" + secrets.token_urlsafe(12)
     upstream_password = "up-" + secrets.token_urlsafe(12)
@@ -331,7 +351,7 @@ def test_basic_auth_and_no_secret_in_any_output(cache, run_playbook, monkeypatch
     assert on(CACHE_HOST, "test", "-e", HTPASSWD, check=False)[0] != 0
 
 
-def test_tls_from_content(cache, run_playbook, tmp_path, restore):
+def test_tls_from_content(cache, plain_deployment, run_playbook, tmp_path):
     ip = cache["ip"]
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -359,20 +379,8 @@ def test_tls_from_content(cache, run_playbook, tmp_path, restore):
     assert again.rc == 0 and changed_tasks(again) == [], str(again)
 
 
-def test_unreachable_upstream_is_refused_before_the_switch(cache, run_playbook):
-    """distribution 2.8 exits at start when its upstream does not answer: the old config stays."""
-    pid, before = main_pid(), sha256_on(CACHE_HOST, CONFIG)
-    run = run_playbook(cache_play(registry_cache_upstream_url="http://dockhand-lab-hub:5999"),
-                       inventory=cache["inventory"])
-    msg = failure(run)
-    assert "left as it was" in msg and "dockhand-lab-hub:5999" in msg and "connection refused" in msg, msg
-    assert sha256_on(CACHE_HOST, CONFIG) == before
-    assert main_pid() == pid
-    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
-    assert_no_traceback(run)
-
-
-def test_registry_that_does_not_come_up_is_explained(cache, run_playbook, restore):
+def test_registry_that_does_not_come_up_is_explained(cache, run_playbook):
+    """From whatever the previous test left; the next test that needs the plain cache redeploys it."""
     run = run_playbook(cache_play(registry_cache_upstream_url="http://dockhand-lab-hub:5999",
                                   registry_cache_validate=False, registry_cache_wait_timeout=6),
                        inventory=cache["inventory"])
@@ -385,7 +393,7 @@ def test_registry_that_does_not_come_up_is_explained(cache, run_playbook, restor
 SECRET = "never-" + secrets.token_hex(8)
 
 
-@pytest.mark.parametrize("role_vars, words", [
+BAD_INPUT = [
     ({"registry_cache_port": 70000}, "registry_cache_port must be a TCP port from 1 to 65535; got 70000"),
     ({"registry_cache_port": "http"}, "argument 'registry_cache_port' is of type"),
     ({"registry_cache_upstream_url": "dockhand-lab-hub:5000"}, "registry_cache_upstream_url must be an http://"),
@@ -411,13 +419,84 @@ SECRET = "never-" + secrets.token_hex(8)
      "the password of fleet must be non-empty, on one line and at most 72 bytes"),
     ({"registry_cache_auth_users": [{"name": "fleet", "password": SECRET}, {"name": "fleet", "password": "x"}]},
      "each name may appear once; repeated: fleet."),
-])
-def test_bad_input_fails_early_and_names_the_variable(cache, run_playbook, role_vars, words):
-    before = sha256_on(CACHE_HOST, CONFIG)
-    run = run_playbook(cache_play(**role_vars), inventory=cache["inventory"])
-    msg = failure(run)
+]
+UNREACHABLE = {"registry_cache_upstream_url": "http://dockhand-lab-hub:5999"}
+FAILING_CASES = [role_vars for role_vars, _words in BAD_INPUT] + [UNREACHABLE]
+
+
+def failing_play():
+    """One play for every case that must fail and change nothing: each case includes the role in a
+    block whose rescue notes the failure; after each case the controller reads the config's checksum
+    and the registry's PID with docker exec (a lookup: no extra task on the host)."""
+    probe = "%s exec %s sh -c 'sha256sum %s; systemctl show --property MainPID --value docker-registry'" % (
+        shutil.which("docker"), CACHE_HOST, CONFIG)
+    tasks = []
+    for index, role_vars in enumerate(FAILING_CASES):
+        wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}"}
+        wanted.update(role_vars)
+        tasks.append({"name": "case %d" % index, "block": [
+            {"name": "case %d: begin" % index, "ansible.builtin.set_fact": {"dockhand_case": index}},
+            {"name": "case %d: the role" % index, "ansible.builtin.include_role": {"name": ROLE}, "vars": wanted},
+        ], "rescue": [
+            {"name": "case %d: rescued" % index, "ansible.builtin.set_fact": {"dockhand_case_failed": index}},
+        ], "always": [
+            {"name": "case %d: end" % index,
+             "ansible.builtin.set_fact": {"dockhand_case_state": "{{ lookup('ansible.builtin.pipe', probe) }}"}},
+        ]})
+    return [{"name": "failing cases", "hosts": CACHE_HOST, "gather_facts": False, "vars": {"probe": probe},
+             "tasks": tasks}]
+
+
+@pytest.fixture(scope="module")
+def failing_run(cache):
+    """All the failing cases in one ansible-playbook run, with the state they all must leave alone."""
+    deploy_plain(cache)
+    before = (sha256_on(CACHE_HOST, CONFIG), main_pid())
+    run = cache["runner"](failing_play(), cache["inventory"])
+    print("\nregistry_cache: %d failing cases in one run took %.1f s" % (len(FAILING_CASES), run.seconds))
+    return {"run": run, "before": before}
+
+
+def case_records(run, index):
+    """The records of one case of failing_play, from its first task to its last."""
+    names = [r["task"] for r in run.records]
+    for marker in ("case %d: begin" % index, "case %d: end" % index):
+        assert marker in names, "%s did not run:\n%s" % (marker, run.output[-3000:])
+    return run.records[names.index("case %d: begin" % index):names.index("case %d: end" % index) + 1]
+
+
+def case_failure(run, index):
+    """The message of the failure that stopped the case (a failure rescued inside the role comes before it)."""
+    records = case_records(run, index)
+    failed = [r for r in records if r["status"] == "failed"]
+    assert failed and records[-2]["task"] == "case %d: rescued" % index, run.output[-3000:]
+    return failed[-1]["result"].get("msg", "")
+
+
+def case_state(run, index):
+    """(checksum of the config, PID of the registry) right after the case."""
+    words = case_records(run, index)[-1]["result"]["ansible_facts"]["dockhand_case_state"].split()
+    return words[0], words[-1]
+
+
+def test_unreachable_upstream_is_refused_before_the_switch(cache, failing_run):
+    """distribution 2.8 exits at start when its upstream does not answer: the old config stays."""
+    run, index = failing_run["run"], FAILING_CASES.index(UNREACHABLE)
+    msg = case_failure(run, index)
+    assert "left as it was" in msg and "dockhand-lab-hub:5999" in msg and "connection refused" in msg, msg
+    assert case_state(run, index) == failing_run["before"]  # the config and the registry's PID
+    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
+    assert_no_traceback(run)
+
+
+@pytest.mark.parametrize("index, words", [(index, words) for index, (_vars, words) in enumerate(BAD_INPUT)],
+                         ids=["%d-%s" % (index, words[:60]) for index, (_vars, words) in enumerate(BAD_INPUT)])
+def test_bad_input_fails_early_and_names_the_variable(failing_run, index, words):
+    run = failing_run["run"]
+    msg = case_failure(run, index)
     assert words in msg, msg
-    assert changed_tasks(run) == []
-    assert sha256_on(CACHE_HOST, CONFIG) == before
+    records = case_records(run, index)
+    assert [r["task"] for r in records if r["status"] == "changed"] == []
+    assert case_state(run, index) == failing_run["before"]  # the config and the registry's PID
     assert SECRET not in run.output and SECRET not in json.dumps(run.records)
     assert_no_traceback(run)
