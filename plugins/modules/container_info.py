@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: container_info
+short_description: Find containers by label, or look at one container by name
+version_added: 0.1.0
+description:
+  - With O(name), inspects that one container (one request) and says whether it exists.
+  - With O(labels), lists the containers that carry all of the given labels (one
+    C(GET /containers/json) with a label filter, stopped containers included unless O(all=false)),
+    for example the containers that the P(dockhand.runtime.containers#role) role manages.
+  - Reads only; never changes anything.
+author:
+  - dockhand.runtime team (@dockhand-runtime)
+extends_documentation_fragment:
+  - dockhand.runtime.engine
+attributes:
+  check_mode:
+    support: full
+    description: Runs in check mode as in normal mode; it only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+options:
+  name:
+    description:
+      - Name of one container to inspect. A container whose ID merely starts with O(name) is not a match.
+      - Exactly one of O(name) and O(labels) is required.
+    type: str
+  labels:
+    description:
+      - List the containers that carry every one of these labels.
+      - A label whose value is V(null) matches any value (the label only has to be there); any other
+        value must match exactly (as a string).
+      - Exactly one of O(name) and O(labels) is required.
+    type: dict
+  all:
+    description:
+      - With O(labels), include containers that are not running (created, exited, paused).
+    type: bool
+    default: true
+notes:
+  - Environment variables of containers are not returned (they may hold secrets).
+seealso:
+  - module: dockhand.runtime.container
+"""
+
+EXAMPLES = r"""
+- name: Find the containers this collection's containers role manages
+  dockhand.runtime.container_info:
+    labels:
+      dockhand.runtime.managed-by: containers
+      dockhand.runtime.containers-instance: default
+  register: managed
+
+- name: Show their names
+  ansible.builtin.debug:
+    msg: "{{ managed.names }}"
+
+- name: Does the container web exist, and does it run?
+  dockhand.runtime.container_info:
+    name: web
+  register: web
+
+- name: Say so
+  ansible.builtin.debug:
+    msg: "{{ web.exists and web.containers[0].running }}"
+"""
+
+RETURN = r"""
+exists:
+  description: With O(name), whether the container exists; with O(labels), whether any container matched.
+  returned: always
+  type: bool
+  sample: true
+names:
+  description: Names of the containers found, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [api, web]
+containers:
+  description: The containers found, sorted by name (at most one with O(name)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Container ID.
+      type: str
+    name:
+      description: Container name (without the leading slash).
+      type: str
+    image:
+      description: The image name the container was created from.
+      type: str
+    image_id:
+      description: The image ID.
+      type: str
+    state:
+      description: The engine's state, such as V(running), V(exited), V(created) or V(paused).
+      type: str
+    running:
+      description: Whether it runs.
+      type: bool
+    labels:
+      description: All labels of the container.
+      type: dict
+  sample:
+    - id: 4c01db0b339c
+      name: web
+      image: busybox:1.36
+      image_id: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      state: running
+      running: true
+      labels: {dockhand.runtime.managed-by: containers}
+"""
+
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import as_text, text_dict
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+    engine_module,
+    make_client,
+    run_module,
+)
+
+
+def label_filter(labels):
+    """The engine's label filter for {key: value}: ``key=value``, or ``key`` when the value is null."""
+    return sorted(str(key) if value is None else "%s=%s" % (key, as_text(value)) for key, value in labels.items())
+
+
+def from_listing(entry):
+    """One entry of ``GET /containers/json`` in the module's result shape."""
+    names = entry.get("Names") or ["/" + entry.get("Id", "")[:12]]
+    state = entry.get("State") or ""
+    return {"id": entry.get("Id"), "name": names[0].lstrip("/"), "image": entry.get("Image"),
+            "image_id": entry.get("ImageID"), "state": state, "running": state == "running",
+            "labels": text_dict(entry.get("Labels"))}
+
+
+def from_inspect(container):
+    """A container inspect in the module's result shape."""
+    state = container.get("State") or {}
+    config = container.get("Config") or {}
+    return {"id": container.get("Id"), "name": (container.get("Name") or "").lstrip("/"),
+            "image": config.get("Image"), "image_id": container.get("Image"), "state": state.get("Status"),
+            "running": bool(state.get("Running")), "labels": text_dict(config.get("Labels"))}
+
+
+def check_params(module):
+    name, labels = module.params["name"], module.params["labels"]
+    if (name is None) == (labels is None):
+        module.fail_json(msg="give exactly one of name (one container) and labels (containers carrying the labels); "
+                             "this task gives %s" % ("both" if name is not None else "neither"))
+    if name is not None and not name.strip():
+        module.fail_json(msg="name is empty; give a container's name")
+    if labels is not None and not labels:
+        module.fail_json(msg="labels is empty; give at least one label, such as dockhand.runtime.managed-by: "
+                             "containers (an empty filter would match every container)")
+    for key in labels or {}:
+        if not str(key).strip():
+            module.fail_json(msg="labels has an empty key; give the label names to filter on")
+
+
+def find(module):
+    check_params(module)
+    client = make_client(module.params)
+    try:
+        if module.params["name"] is not None:
+            name = module.params["name"].strip().lstrip("/")
+            container = client.inspect("container", name)
+            if container is not None and (container.get("Name") or "").lstrip("/") != name:
+                container = None  # found by ID prefix: not the container named so
+            found = [from_inspect(container)] if container is not None else []
+        else:
+            listed = client.get("/containers/json", params={
+                "all": module.params["all"], "filters": {"label": label_filter(module.params["labels"])}})
+            found = [from_listing(entry) for entry in listed or []]
+    finally:
+        client.close()
+    found.sort(key=lambda item: item["name"])
+    return {"changed": False, "exists": bool(found), "names": [item["name"] for item in found],
+            "containers": found}
+
+
+def main():
+    module = engine_module({
+        "name": {"type": "str"},
+        "labels": {"type": "dict"},
+        "all": {"type": "bool", "default": True},
+    })
+    run_module(module, find)
+
+
+if __name__ == "__main__":
+    main()

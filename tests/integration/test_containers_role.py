@@ -1,0 +1,139 @@
+"""The containers role on the lab's host8: its Molecule scenario, bad input, and check mode.
+
+The scenario (roles/containers/molecule/default) prepares host8 (docker.io), deploys two
+networks, a volume and three containers, converges again (nothing may change), verifies every
+option with docker inspect, then prunes one container and checks that exactly that one went.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from conftest import BIN_DIR, ansible_env, assert_no_traceback, tool
+from paths import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+HOST = "dockhand-lab-host8"
+ROLE_DIR = os.path.join(REPO_ROOT, "roles", "containers")
+DEPLOY = os.path.join(REPO_ROOT, "playbooks", "deploy.yml")
+IMAGE = "dockhand-lab-hub:5000/library/busybox:latest"
+ENGINE_MODULES = {"dockhand.runtime." + name
+                  for name in ("network", "volume", "image", "container", "container_info")}
+
+
+def task_records(records, task):
+    return [r for r in records if r["task"].endswith(" : " + task) or r["task"] == task]
+
+
+@pytest.fixture(scope="module")
+def scenario(lab, tmp_path_factory):
+    """`molecule test` of the role's scenario, with its own ephemeral directory (fresh state)."""
+    work = tmp_path_factory.mktemp("molecule")
+    record = work / "record.jsonl"
+    record.write_text("")
+    env = ansible_env(str(record))
+    env.update({"PATH": BIN_DIR + os.pathsep + env.get("PATH", ""),
+                "MOLECULE_EPHEMERAL_DIRECTORY": str(work / "ephemeral"), "NO_COLOR": "1"})
+    started = time.monotonic()
+    proc = subprocess.run([tool("molecule"), "test"], cwd=ROLE_DIR, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=1500, check=False)
+    seconds = time.monotonic() - started
+    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return {"rc": proc.returncode, "output": proc.stdout, "records": records, "seconds": seconds}
+
+
+def test_molecule_scenario_passes(scenario):
+    output = scenario["output"]
+    assert scenario["rc"] == 0, output[-6000:]
+    for step in ("prepare", "converge", "idempotence", "verify", "side_effect", "cleanup"):
+        assert "[default > %s] Executed: Successful" % step in output, step
+    assert "Traceback (most recent call last)" not in output
+    records = scenario["records"]
+
+    # converge, idempotence, then twice in side_effect: created once, then never changed again
+    deploys = task_records(records, "Deploy the containers")
+    assert [r["status"] for r in deploys] == ["changed", "ok", "ok", "ok"]
+    first = deploys[0]["result"]["results"]
+    assert [r["item"]["name"] for r in first] == ["dockhand-mol-web", "dockhand-mol-app", "dockhand-mol-worker"]
+    assert all(r["actions"] == ["created", "started"] and r["container"]["running"] for r in first)
+    networks = task_records(records, "Create the networks")
+    assert [r["status"] for r in networks] == ["changed", "ok", "ok", "ok"]
+
+    # pruning: skipped while containers_prune is false; then exactly the dropped container, then nothing
+    prunes = task_records(records, "Remove the containers that are no longer listed")
+    assert [r["status"] for r in prunes] == ["skipped", "skipped", "changed", "skipped"]  # the last: no items
+    assert [(r["item"], r["actions"]) for r in prunes[2]["result"]["results"]] == [
+        ("dockhand-mol-worker", ["removed"])]
+    found = task_records(records, "Find the containers this role instance deployed")
+    assert found[2]["result"]["names"] == ["dockhand-mol-app", "dockhand-mol-web", "dockhand-mol-worker"]
+    print("molecule test of the containers role: %.0f s" % scenario["seconds"])
+
+
+def role_play(variables, name="containers role", **play):
+    entry = {"name": name, "hosts": HOST, "gather_facts": False,
+             "roles": [{"role": "dockhand.runtime.containers", "vars": variables}]}
+    entry.update(play)
+    return [entry]
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"containers_list": [{"name": "dockhand-bad-a", "image": IMAGE, "memory_limit": "1g"}]}, "memory_limit"),
+    ({"containers_list": [{"name": "dockhand-bad-a", "image": IMAGE, "cpus": "lots"}]}, "cpus"),
+    ({"containers_list": [{"name": "dockhand-bad-a", "image": IMAGE, "restart_policy": "sometimes"}]},
+     "restart_policy"),
+    ({"containers_list": [{"image": IMAGE}]}, "missing required arguments: name"),
+    ({"containers_networks": [{"name": "dockhand-bad-net", "driver_opts": {}}]}, "driver_opts"),
+    ({"containers_prune": "sometimes"}, "containers_prune"),
+    ({"containers_pull": "daily"}, "containers_pull"),
+    ({"containers_list": [{"name": "dockhand-bad-a", "image": IMAGE}, {"name": "dockhand-bad-a", "image": IMAGE}]},
+     "containers_list lists dockhand-bad-a more than once"),
+])
+def test_bad_input_fails_before_anything_changes(scenario, lab, run_playbook, variables, message):
+    run = run_playbook(role_play(variables), inventory=lab["inventory"])
+    assert run.rc != 0, str(run)
+    assert_no_traceback(run)
+    failed = [r for r in run.records if r["status"] == "failed"]
+    assert failed, str(run)
+    assert message in json.dumps(failed[0]["result"]), failed[0]["result"]
+    assert not [r for r in run.records if r["action"] in ENGINE_MODULES], "a module ran before the failure"
+
+
+def test_check_mode_creates_and_removes_nothing(scenario, lab, run_playbook):
+    old = {"name": "dockhand-check-old", "image": IMAGE, "command": ["sleep", "3600"]}
+    new = {"name": "dockhand-check-new", "image": IMAGE, "command": ["sleep", "3600"],
+           "networks": [{"name": "dockhand-check-net"}], "volumes": ["dockhand-check-vol:/data"], "memory": "32m"}
+    common = {"deploy_hosts": HOST, "containers_instance": "checkmode"}
+    try:
+        run = run_playbook(DEPLOY, inventory=lab["inventory"], extra_vars=dict(common, containers_list=[old]))
+        assert run.rc == 0, str(run)
+
+        run = run_playbook(DEPLOY, inventory=lab["inventory"], check=True, diff=True, extra_vars=dict(
+            common, containers_list=[new], containers_prune=True,
+            containers_networks=[{"name": "dockhand-check-net"}], containers_volumes=[{"name": "dockhand-check-vol"}]))
+        assert run.rc == 0, str(run)
+        assert_no_traceback(run)
+        assert run.result("Create the networks")["results"][0]["actions"] == ["created"]
+        assert run.result("Create the volumes")["results"][0]["actions"] == ["created"]
+        pruned = run.result("Remove the containers that are no longer listed")["results"]
+        assert [(r["item"], r["actions"]) for r in pruned] == [("dockhand-check-old", ["removed"])]
+        deployed = run.result("Deploy the containers")["results"][0]
+        assert deployed["actions"] == ["created", "started"] and deployed["changed"]
+        assert deployed["diff"]["after"]["memory"] == 32 * 1024 * 1024
+
+        after = run_playbook([{"name": "look", "hosts": HOST, "gather_facts": False, "tasks": [
+            {"name": "managed", "dockhand.runtime.container_info": {"labels": {
+                "dockhand.runtime.containers-instance": "checkmode"}}},
+            {"name": "objects", "ansible.builtin.command": {"argv": [
+                "sh", "-c", "docker network ls -q --filter name=dockhand-check-; "
+                            "docker volume ls -q --filter name=dockhand-check-"]}, "changed_when": False},
+        ]}], inventory=lab["inventory"])
+        assert after.rc == 0, str(after)
+        assert after.result("managed")["names"] == ["dockhand-check-old"]  # not removed, nothing created
+        assert after.result("objects")["stdout"] == ""
+    finally:
+        cleanup = run_playbook(DEPLOY, inventory=lab["inventory"], extra_vars=dict(
+            common, containers_list=[dict(old, state="absent"), dict(new, state="absent")]))
+        assert cleanup.rc == 0, str(cleanup)

@@ -1,0 +1,26 @@
+"""container_info's pure parts: the label filter and the result shape."""
+
+from ansible_collections.dockhand.runtime.plugins.modules.container_info import (
+    from_inspect,
+    from_listing,
+    label_filter,
+)
+
+
+def test_label_filter_matches_values_as_strings_and_presence_for_null():
+    assert label_filter({"b": None, "a": "x", "n": 1, "t": True}) == ["a=x", "b", "n=1", "t=true"]
+
+
+def test_listing_and_inspect_give_the_same_shape():
+    listed = from_listing({"Id": "abc123", "Names": ["/web"], "Image": "busybox:1.36", "ImageID": "sha256:1",
+                           "State": "running", "Labels": {"k": "v"}})
+    inspected = from_inspect({"Id": "abc123", "Name": "/web", "Image": "sha256:1",
+                              "Config": {"Image": "busybox:1.36", "Labels": {"k": "v"}},
+                              "State": {"Status": "running", "Running": True}})
+    assert listed == inspected == {"id": "abc123", "name": "web", "image": "busybox:1.36", "image_id": "sha256:1",
+                                   "state": "running", "running": True, "labels": {"k": "v"}}
+
+
+def test_listing_of_a_stopped_container_without_labels():
+    entry = from_listing({"Id": "0123456789abcdef", "Names": None, "State": "exited", "Labels": None})
+    assert entry["name"] == "0123456789ab" and entry["running"] is False and entry["labels"] == {}
