@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cgroup_info
+short_description: The host's cgroup hierarchy and controllers, and where a process sits in it
+version_added: 0.1.0
+description:
+  - Reports the cgroup hierarchy of the host (V(v1), V(hybrid), V(v2)) read from its mounts, the
+    controllers containers can be limited by, whether PID 1 is systemd (which decides the cgroup
+    driver), and whether the kernel command line asks for the unified hierarchy.
+  - With O(pid), also where that process sits (its cgroup paths and innermost slice), the memory
+    limit that holds it (its own, or a parent's such as a slice's, whichever is smaller) and its
+    resource limits (ulimits). This is how the P(dockhand.runtime.cgroups#role) role proves that a
+    container runs under the slice with the slice's limit.
+  - Reads files only; never changes anything.
+author:
+  - dockhand.runtime team (@dockhand-runtime)
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+options:
+  pid:
+    description: A process to report on, such as a container's (C(docker inspect -f '{{.State.Pid}}')).
+    type: int
+seealso:
+  - module: dockhand.runtime.cgroup_slice
+  - module: dockhand.runtime.engine_info
+"""
+
+EXAMPLES = r"""
+- name: Learn the hierarchy
+  dockhand.runtime.cgroup_info:
+  register: cg
+
+- name: Use the systemd driver where PID 1 is systemd
+  ansible.builtin.debug:
+    msg: "{{ 'systemd' if cg.systemd else 'cgroupfs' }} on a {{ cg.host_cgroup.version }} hierarchy"
+
+- name: Where does a container's process sit
+  dockhand.runtime.cgroup_info:
+    pid: "{{ container_pid | int }}"
+  register: where
+
+- name: It is under containers.slice and held to 512 MiB
+  ansible.builtin.assert:
+    that:
+      - where.process.slice == 'containers.slice'
+      - where.process.effective_memory_limit == 536870912
+"""
+
+RETURN = r"""
+host_cgroup:
+  description: The host's cgroup hierarchy, as M(dockhand.runtime.engine_info) reports it.
+  returned: always
+  type: dict
+  contains:
+    version:
+      description: V(v1), V(hybrid) (v1 controllers plus a cgroup2 mount), V(v2), or V(none).
+      type: str
+      sample: hybrid
+    mountpoint:
+      description: Where the hierarchy is mounted.
+      type: str
+      sample: /sys/fs/cgroup
+    unified_mount:
+      description: Where cgroup2 is mounted, or null.
+      type: str
+      sample: /sys/fs/cgroup/unified
+    controllers:
+      description: Controllers containers can be limited by.
+      type: list
+      elements: str
+      sample: ["cpu", "memory", "pids"]
+    unified_controllers:
+      description: Controllers of the cgroup2 root.
+      type: list
+      elements: str
+      sample: []
+systemd:
+  description: Whether PID 1 is systemd (the systemd cgroup driver needs it).
+  returned: always
+  type: bool
+  sample: true
+init:
+  description: The name of PID 1.
+  returned: always
+  type: str
+  sample: systemd
+kernel_unified_arg:
+  description: The value of C(systemd.unified_cgroup_hierarchy) on the running kernel's command line, or null.
+  returned: always
+  type: str
+  sample: "1"
+process:
+  description: Where O(pid) sits, or null when there is no such process.
+  returned: when O(pid) is given
+  type: dict
+  contains:
+    pid:
+      description: The process.
+      type: int
+      sample: 4242
+    cgroups:
+      description: Its cgroup path per controller (the unified one under the empty key).
+      type: dict
+      sample: {"memory": "/containers.slice/docker-1f0e.scope", "": "/containers.slice/docker-1f0e.scope"}
+    cgroup:
+      description: The path of its memory cgroup (the unified one on v2).
+      type: str
+      sample: /containers.slice/docker-1f0e.scope
+    slice:
+      description: The innermost slice in that path, or null.
+      type: str
+      sample: containers.slice
+    memory_limit:
+      description: Its own cgroup's memory limit in bytes, or null when unlimited.
+      type: int
+      sample: null
+    effective_memory_limit:
+      description: The memory limit that holds it, its own or a parent's, in bytes, or null when unlimited.
+      type: int
+      sample: 536870912
+    ulimits:
+      description: Its resource limits from C(/proc/<pid>/limits), by the names dockerd uses; -1 is unlimited.
+      type: dict
+      sample: {"nofile": {"soft": 1024, "hard": 65536}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import host_cgroup, process_cgroup
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.kernel_cmdline import arg_value
+from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def gather(module):
+    result = {
+        "changed": False,
+        "host_cgroup": host_cgroup(),
+        "systemd": runs_systemd(),
+        "init": _read("/proc/1/comm") or "unknown",
+        "kernel_unified_arg": arg_value(_read("/proc/cmdline") or "", "systemd.unified_cgroup_hierarchy"),
+    }
+    pid = module.params["pid"]
+    if pid is not None:
+        if pid < 1:
+            module.fail_json(msg="pid: %d is not a process ID; give a positive number" % pid)
+        result["process"] = process_cgroup(pid)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(pid=dict(type="int")), supports_check_mode=True)
+    run_module(module, gather)
+
+
+if __name__ == "__main__":
+    main()
