@@ -62,6 +62,7 @@ def molecule(scenario, tmp_path):
     env["PATH"] = os.path.dirname(tool("ansible-playbook")) + os.pathsep + env.get("PATH", "")
     env["NO_COLOR"] = "1"
     env["MOLECULE_NO_LOG"] = "false"
+    env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(tmp_path / ("molecule-%s" % scenario))  # no state from earlier runs
     started = time.monotonic()
     proc = subprocess.run([tool("molecule"), "test", "--scenario-name", scenario], cwd=ROLE_DIR, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800, check=False)
