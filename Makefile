@@ -12,7 +12,7 @@ test:
 ## Bring up a $(HOSTS)-host lab and run playbooks/provision.yml against it.
 provision: venv link
 	tests/lab/lab up $(HOSTS)
-	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml playbooks/provision.yml
+	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml -e @tests/lab/provision-vars.yml playbooks/provision.yml
 
 lab-up:
 	tests/lab/lab up $(HOSTS)
