@@ -1041,7 +1041,10 @@ def build_docker_ce_repo(fingerprint):
 def ensure_docker_ce_mirror():
     """Build the repository if needed and serve it with nginx (the lab's nginx image, its own config)."""
     build_docker_ce_repo(docker_ce_key())
-    config = short_hash(image_id(IMG_NGINX), DOCKER_CE_NGINX_CONF, local_port(DOCKER_CE_PORT), str(DOCKER_CE_DIR))
+    # The directory's inode is part of the config: a rebuilt (or deleted and rebuilt) repository is a
+    # new directory, which a running container's bind mount would not see.
+    config = short_hash(image_id(IMG_NGINX), DOCKER_CE_NGINX_CONF, local_port(DOCKER_CE_PORT), str(DOCKER_CE_DIR),
+                        str(os.stat(DOCKER_CE_DIR).st_ino))
     ensure_container(APT_NAME, config, lambda: run_mirror(
         APT_NAME, config, IMG_NGINX, [DOCKER_CE_PORT],
         extra=["--volume", "%s:/srv/mirror:ro" % DOCKER_CE_DIR],
