@@ -125,16 +125,19 @@ def start(client, container_id):
     client.post(object_path("container", container_id, "/start"))
 
 
-def stop(client, container_id, timeout=None):
+def _stop_call(client, container_id, action, timeout):
+    """POST /containers/{id}/stop or /restart, waiting the stop timeout (the engine's 10 s by default) and more."""
     params = {"t": timeout} if timeout is not None else None
     wait = (timeout if timeout is not None else 10) + client.timeout
-    client.post(object_path("container", container_id, "/stop"), params=params, timeout=wait)
+    client.post(object_path("container", container_id, "/" + action), params=params, timeout=wait)
+
+
+def stop(client, container_id, timeout=None):
+    _stop_call(client, container_id, "stop", timeout)
 
 
 def restart(client, container_id, timeout=None):
-    params = {"t": timeout} if timeout is not None else None
-    wait = (timeout if timeout is not None else 10) + client.timeout
-    client.post(object_path("container", container_id, "/restart"), params=params, timeout=wait)
+    _stop_call(client, container_id, "restart", timeout)
 
 
 def remove(client, container_id, volumes=False):

@@ -532,6 +532,11 @@ def same(wanted, current, _image, _wanted_all):
     return wanted == current
 
 
+def same_flag(wanted, current, _image, _wanted_all):
+    """A boolean the engine reports as false or leaves out when it is off."""
+    return wanted == bool(current)
+
+
 def same_set(wanted, current, _image, _wanted_all):
     return set(wanted or ()) == set(current or ())
 
@@ -705,10 +710,10 @@ class Option:
     """One container option: how it is read, where it goes, how it is compared and updated."""
 
     __slots__ = ("name", "type", "elements", "aliases", "choices", "parse", "create", "inspect", "compare",
-                 "update", "doc", "minimum_api", "suboptions")
+                 "update", "doc", "minimum_api")
 
     def __init__(self, name, doc, type="str", elements=None, aliases=(), choices=None, parse=None,
-                 create=None, inspect=None, compare=same, update=None, minimum_api=None, suboptions=None):
+                 create=None, inspect=None, compare=same, update=None, minimum_api=None):
         self.name = name
         self.doc = doc
         self.type = type
@@ -721,7 +726,6 @@ class Option:
         self.compare = compare
         self.update = update
         self.minimum_api = minimum_api
-        self.suboptions = suboptions
 
     def argument_spec(self):
         spec = {"type": self.type}
@@ -881,7 +885,7 @@ OPTIONS = (
     Option("cap_drop", "Capabilities to drop, such as V(ALL) or V(MKNOD).", parse=parse_capabilities,
            create="HostConfig.CapDrop", compare=same_capabilities, **_LIST),
     Option("read_only", "Mount the root file system read-only.", type="bool", parse=parse_bool,
-           create="HostConfig.ReadonlyRootfs", compare=lambda w, c, i, a: w == bool(c)),
+           create="HostConfig.ReadonlyRootfs", compare=same_flag),
     Option("tmpfs", "tmpfs mounts as V(/path[:options]), such as V(/run:size=64m).", parse=parse_tmpfs,
            create="HostConfig.Tmpfs", compare=same_text_dict, **_LIST),
     Option("log_driver", "Logging driver, such as V(json-file), V(local) or V(journald).",
@@ -890,9 +894,9 @@ OPTIONS = (
            "option the driver does not know fails before anything running is touched.", type="dict",
            parse=parse_text_dict, create="HostConfig.LogConfig.Config", compare=same_text_dict),
     Option("privileged", "Give the container all capabilities and devices.", type="bool", parse=parse_bool,
-           create="HostConfig.Privileged", compare=lambda w, c, i, a: w == bool(c)),
+           create="HostConfig.Privileged", compare=same_flag),
     Option("init", "Run an init process as PID 1 that reaps zombies and forwards signals.", type="bool",
-           parse=parse_bool, create="HostConfig.Init", compare=lambda w, c, i, a: w == bool(c)),
+           parse=parse_bool, create="HostConfig.Init", compare=same_flag),
     Option("devices", "Host devices as V(/dev/host[:/dev/container[:permissions]]).", parse=parse_devices,
            create="HostConfig.Devices", compare=same_dict_list, **_LIST),
     Option("sysctls", "Namespaced kernel parameters (a dict of strings), such as C(net.core.somaxconn: 1024).",
@@ -916,7 +920,7 @@ OPTIONS = (
            parse=lambda value: sorted(str(item) for item in value), create="HostConfig.SecurityOpt",
            compare=same_set, **_LIST),
     Option("auto_remove", "Remove the container when it exits.", type="bool", parse=parse_bool,
-           create="HostConfig.AutoRemove", compare=lambda w, c, i, a: w == bool(c)),
+           create="HostConfig.AutoRemove", compare=same_flag),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -987,7 +991,7 @@ def create_body(wanted, image):
         if callable(target):
             target(body, value)
         else:
-            set_path(body, target if target.startswith("HostConfig.") else target, value)
+            set_path(body, target, value)
     return body
 
 

@@ -39,10 +39,6 @@ class Plan:
         self.image_changed = image_changed
         self.mode = mode  # create | update | recreate | remove | None
 
-    @property
-    def changed(self):
-        return bool(self.actions)
-
     def __repr__(self):
         return "Plan(%s, %s)" % (self.mode, self.actions)
 

@@ -173,6 +173,7 @@ new_container:
 
 from ansible_collections.dockhand.runtime.plugins.module_utils import container_engine as engine
 from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
+    OPTIONS_BY_NAME,
     OptionError,
     argument_spec,
     create_body,
@@ -200,7 +201,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.images import kno
 
 # Options whose comparison needs the image's own defaults.
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")
-_MINIMUM_API = {"cgroupns_mode": "1.41"}
 
 
 def resolve_image(module, client, ref, result):
@@ -238,8 +238,9 @@ def resolve_image(module, client, ref, result):
 
 
 def check_api(client, wanted):
-    for name, minimum in _MINIMUM_API.items():
-        if name in wanted and not client.api_at_least(minimum):
+    for name in wanted:
+        minimum = OPTIONS_BY_NAME[name].minimum_api
+        if minimum and not client.api_at_least(minimum):
             raise OptionError("%s: needs engine API %s; this engine speaks %s" % (name, minimum, client.api_version))
 
 
@@ -325,10 +326,8 @@ def execute(module, client, name, current_plan, container, wanted, ref, result):
             run_attached(module, client, new["Id"], result)
         return client.inspect("container", new["Id"])
     if "started" in current_plan.actions:
-        if params["detach"]:
-            new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
-        else:
-            start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
+        new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
+        if not params["detach"]:
             run_attached(module, client, new["Id"], result)
             new = client.inspect("container", new["Id"])
     elif "stopped" in current_plan.actions:
