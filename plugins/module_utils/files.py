@@ -9,8 +9,10 @@ __metaclass__ = type
 
 import contextlib
 import errno
+import fcntl
+import hashlib
 import os
-import shutil
+import re
 import tempfile
 import time
 
@@ -85,20 +87,79 @@ def backup_path(path, now=None):
     return "%s.%s~" % (path, stamp)
 
 
-def backup(path):
-    """Copy ``path`` next to itself with a timestamp; returns the copy's path, or None if there was no file."""
-    if not os.path.exists(path):
-        return None
-    target = backup_path(path)
-    suffix = 0
-    while os.path.exists(target):
-        suffix += 1
-        target = "%s.%d~" % (backup_path(path)[:-1], suffix)
+DEFAULT_KEEP_BACKUPS = 3
+
+
+def backup(path, keep=DEFAULT_KEEP_BACKUPS):
+    """Copy ``path`` next to itself with a timestamp; returns the copy's path, or None if there was no file.
+
+    The copy is created with O_EXCL and O_NOFOLLOW and the original's mode from
+    the first byte, so a symlink planted at the predictable name is refused and a
+    file holding secrets is never readable by others, not even for a moment. Then
+    only the newest ``keep`` backups of ``path`` are kept (0 keeps them all).
+    """
     try:
-        shutil.copy2(path, target)
-    except (IOError, OSError) as exc:
-        raise FileError("cannot back up %s to %s: %s" % (path, target, exc.strerror or exc)) from None
+        source = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise FileError("cannot back up %s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        info = os.fstat(source)
+        for attempt in range(100):
+            target = backup_path(path) if attempt == 0 else "%s.%d~" % (backup_path(path)[:-1], attempt)
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                             info.st_mode & 0o7777)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
+        else:
+            raise FileError("cannot back up %s: 100 backups with this timestamp exist" % path)
+        try:
+            os.fchmod(fd, info.st_mode & 0o7777)  # the umask may have narrowed it
+            with contextlib.suppress(OSError):
+                os.fchown(fd, info.st_uid, info.st_gid)
+            while True:
+                chunk = os.read(source, 1 << 16)
+                if not chunk:
+                    break
+                os.write(fd, chunk)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise FileError("cannot back up %s: %s" % (path, exc.strerror or exc)) from None
+    finally:
+        os.close(source)
+    prune_backups(path, keep)
     return target
+
+
+def backups_of(path):
+    """The backups :func:`backup` made of ``path``, oldest first."""
+    directory = os.path.dirname(path) or "."
+    prefix = os.path.basename(path) + "."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    pattern = re.compile(re.escape(prefix) + r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d(\.\d+)?~$")
+    found = [os.path.join(directory, name) for name in names if pattern.match(name)]
+    return sorted(found, key=lambda name: (os.lstat(name).st_mtime, name))
+
+
+def prune_backups(path, keep=DEFAULT_KEEP_BACKUPS):
+    """Remove all but the newest ``keep`` backups of ``path`` (0 keeps all); returns the removed paths."""
+    if not keep:
+        return []
+    removed = []
+    for old in backups_of(path)[:-keep]:
+        with contextlib.suppress(OSError):
+            os.unlink(old)
+            removed.append(old)
+    return removed
 
 
 def restore(path, previous):
@@ -111,3 +172,50 @@ def restore(path, previous):
                 raise FileError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
         return
     atomic_write(path, previous)
+
+
+LOCK_DIRS = ("/run/lock", "/var/lock", "/tmp")
+DEFAULT_LOCK_TIMEOUT = 60
+
+
+def lock_path(path):
+    """The lock file that guards ``path``: in /run/lock, named after the path, never next to it."""
+    real = os.path.abspath(path)
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", real.strip("/"))[-80:]
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    for directory in LOCK_DIRS:
+        if os.path.isdir(directory) and os.access(directory, os.W_OK):
+            return os.path.join(directory, "dockhand.%s.%s.lock" % (readable, digest))
+    return os.path.join(tempfile.gettempdir(), "dockhand.%s.%s.lock" % (readable, digest))
+
+
+@contextlib.contextmanager
+def locked(path, timeout=DEFAULT_LOCK_TIMEOUT):
+    """Hold an exclusive lock on ``path`` from the read through the write, apply and rollback.
+
+    Every dockhand.runtime change to a host file takes it, so two runs that change
+    the same file (two plays, forks on one host, a watchdog) take turns instead of
+    losing each other's change. Raises FileError naming the file and the lock after
+    ``timeout`` seconds.
+    """
+    lock_file = lock_path(path)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        raise FileError("cannot lock %s (lock file %s): %s" % (path, lock_file, exc.strerror or exc)) from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise FileError("cannot lock %s: %s" % (path, exc.strerror or exc)) from None
+            if time.monotonic() >= deadline:
+                raise FileError("another run has been changing %s for more than %d s (it holds %s); let it "
+                                "finish and run again, or raise lock_timeout" % (path, timeout, lock_file))
+            time.sleep(0.05)
+        yield lock_file
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
