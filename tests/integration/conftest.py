@@ -122,21 +122,39 @@ def local_play(tasks, **extra):
     return [play]
 
 
-# host1-3: the fleet tests; host4: kept pristine for "before Docker is installed";
+# Each test file has hosts of its own, so files can run in any order (and at once) without sharing state:
+# host1-3: switch_mirrors (a fleet); host4: engine_info, kept pristine ("before Docker is installed");
 # host5, host6: the engine role (distro, docker_ce from the lab's apt mirror); host7: the cgroups role;
-# host8: the containers role.
-LAB_HOSTS = 8
+# host8: the containers role; host9: daemon_config; host10: mirror_probe; host11, host12: registry_mirrors
+# (Docker; containerd and Podman); host13, host14: registry_cache (the cache, a client);
+# host15, host16: provision.yml with its defaults. Hosts from EDGE_FROM on reach registries only through
+# the lab's mirrors: the hub (the stand-in for Docker Hub) is unreachable from them.
+LAB_HOSTS = 16
+
+
+def lab_hosts_up(path):
+    """How many hosts the lab's inventory lists (0 when there is none)."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as handle:
+        data = yaml.safe_load(handle) or {}
+    hosts = data.get("all", {}).get("children", {}).get("lab", {}).get("children", {})
+    return len((hosts.get("lab_hosts") or {}).get("hosts") or {})
 
 
 @pytest.fixture(scope="session")
 def lab():
-    """The lab's hosts, started fresh once per test session (tests/lab/lab up LAB_HOSTS)."""
+    """The lab's hosts, started fresh once per test session (tests/lab/lab up LAB_HOSTS).
+
+    DOCKHAND_LAB_REUSE=1 keeps a running lab, and leaves it alone when it already has LAB_HOSTS hosts.
+    """
     if os.geteuid() != 0:
         pytest.fail("the lab needs root")
-    fresh = os.environ.get("DOCKHAND_LAB_REUSE") != "1"
-    if fresh:
+    reuse = os.environ.get("DOCKHAND_LAB_REUSE") == "1"
+    if not reuse:
         subprocess.run([LAB, "down"], check=True)
-    subprocess.run([LAB, "up", str(LAB_HOSTS)], check=True)
+    if not reuse or lab_hosts_up(LAB_INVENTORY) < LAB_HOSTS:
+        subprocess.run([LAB, "up", str(LAB_HOSTS)], check=True)
     with open(LAB_INVENTORY) as handle:
         inventory = yaml.safe_load(handle)
     return {"inventory": LAB_INVENTORY, "data": inventory}

@@ -8,7 +8,7 @@ from conftest import assert_no_traceback
 
 pytestmark = pytest.mark.lab
 
-HOST = "dockhand-lab-host1"
+HOST = "dockhand-lab-host9"
 HUB = "dockhand-lab-hub:5000"
 DAEMON_JSON = "/etc/docker/daemon.json"
 

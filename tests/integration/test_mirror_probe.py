@@ -15,7 +15,7 @@ TIMEOUT = 3
 IMAGE = "library/busybox:latest"
 PACKAGES_FILE = "dists/bookworm/main/binary-all/Packages"  # about 1 MiB, made by the lab
 SLOW_CEILING = 200 * 1024  # bytes/s: 64 KB/s plus nginx's first 64 KB at once, with room to spare
-LAB_HOST = "dockhand-lab-host1"  # any host: the module only reads
+LAB_HOST = "dockhand-lab-host10"  # any host: the module only reads
 
 
 def probe_task(name, **options):

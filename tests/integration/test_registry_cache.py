@@ -20,8 +20,8 @@ from conftest import PlaybookRun, ansible_env, assert_no_traceback, tool
 
 pytestmark = pytest.mark.lab
 
-CACHE_HOST = "dockhand-lab-host3"
-CLIENT_HOST = "dockhand-lab-host1"
+CACHE_HOST = "dockhand-lab-host13"
+CLIENT_HOST = "dockhand-lab-host14"
 LAB_NETWORK = "dockhand-lab"
 UPSTREAM = "http://dockhand-lab-hub:5000"
 HUB_LOCAL = "http://127.0.0.1:5000"
@@ -271,7 +271,7 @@ def test_check_mode_reports_and_touches_nothing(cache, plain_deployment, run_pla
 
 def test_check_mode_on_a_host_without_the_package(lab, run_playbook):
     """Check mode before the package exists: it says what it would do and writes nothing."""
-    host = "dockhand-lab-host2"
+    host = CLIENT_HOST
 
     def state():
         return on(host, "sh", "-c", "dpkg-query --show --showformat '${db:Status-Status}' docker-registry; "

@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 from conftest import assert_no_traceback, local_play
 
-DOCKER_HOST = "dockhand-lab-host2"
-RUNTIMES_HOST = "dockhand-lab-host3"
+DOCKER_HOST = "dockhand-lab-host11"
+RUNTIMES_HOST = "dockhand-lab-host12"
 HUB = "http://dockhand-lab-hub:5000"  # the hub by name, as hosts see it
 HUB_BY_IP = "http://{{ lab_hub_registry }}"  # the same registry by its lab address
 LOCAL_HUB = "http://127.0.0.1:5000"  # the same registry, from this machine

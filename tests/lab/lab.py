@@ -55,6 +55,9 @@ SSH_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_SSH_PORT_BASE", "2200"))
 DEBIAN_MIRROR = os.environ.get("DOCKHAND_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
 BOOT_TIMEOUT = int(os.environ.get("DOCKHAND_LAB_BOOT_TIMEOUT", "240"))
+# Hosts with this index and above are "edge" hosts: the hub (the stand-in for Docker Hub) is unreachable
+# from them, so they reach registries only through the lab's mirrors, as this collection's users do.
+EDGE_FROM = int(os.environ.get("DOCKHAND_LAB_EDGE_FROM", "15"))
 
 LABEL = "dockhand.lab"
 LABEL_ROLE = "dockhand.lab.role"
@@ -1099,6 +1102,22 @@ def ensure_host(i, pubkey):
     return ensure_container(name, config, create)
 
 
+def cut_off_hub(i):
+    """Make the hub unreachable from host ``i`` (an edge host): an 'unreachable' route to its address.
+
+    Pulls from inside the host, from its dockerd and from its containers then fail at once with
+    "no route to host", unless they go through a mirror. Applied again on every `lab up`.
+    """
+    address = hub_ip()
+    if not address:
+        raise LabError("the hub has no address on %s; run `lab setup`" % NETWORK)
+    docker("exec", host_name(i), "ip", "route", "replace", "unreachable", "%s/32" % address)
+    probe = docker("exec", host_name(i), "curl", "--silent", "--max-time", "3", "--output", "/dev/null",
+                   "http://%s:5000/v2/" % address, check=False)
+    if probe.returncode == 0:
+        raise LabError("%s still reaches the hub at %s" % (host_name(i), address))
+
+
 def ssh_base(port):
     return ["ssh", "-F", "/dev/null", "-i", str(SSH_KEY), "-p", str(port),
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
@@ -1162,6 +1181,7 @@ def collect_state():
             "index": int(labels.get(LABEL_INDEX, "0") or 0),
             "running": bool(info["State"]["Running"]),
             "ssh_port": port,
+            "edge": int(labels.get(LABEL_INDEX, "0") or 0) >= EDGE_FROM,
             "lab_ip": container_ip(info),
             "image_current": labels.get(LABEL_CONFIG) is not None
             and (info.get("Image") == image_id(IMG_HOST)),
@@ -1232,7 +1252,13 @@ def write_inventory(state):
             "              ansible_port: %s" % yaml_scalar(h["ssh_port"]),
             "              lab_ip: %s" % yaml_scalar(h["lab_ip"] or ""),
             "              lab_container: %s" % yaml_scalar(h["name"]),
+            "              lab_edge: %s" % yaml_scalar(bool(h.get("edge"))),
         ]
+    edge = [h["name"] for h in state["hosts"] if h.get("edge")]
+    # lab_edge: the hosts that reach registries only through the lab's mirrors (the hub is cut off).
+    out_lines.append("        lab_edge:")
+    out_lines.append("          hosts:" + ("" if edge else " {}"))
+    out_lines += ["            %s: {}" % name for name in edge]
     out_lines.append("      vars:")
     out_lines += ["        %s: %s" % (k, yaml_scalar(v)) for k, v in group_vars]
     # A JSON object is a valid YAML flow mapping.
@@ -1283,6 +1309,8 @@ def cmd_up(args):
         for i in range(1, n + 1):
             ensure_host(i, pubkey)
         wait_hosts({host_name(i): SSH_PORT_BASE + i for i in range(1, n + 1)})
+        for i in range(EDGE_FROM, n + 1):
+            cut_off_hub(i)
         prune_superseded_images()
         state = collect_state()
         write_inventory(state)
