@@ -55,9 +55,10 @@ SSH_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_SSH_PORT_BASE", "2200"))
 DEBIAN_MIRROR = os.environ.get("DOCKHAND_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
 BOOT_TIMEOUT = int(os.environ.get("DOCKHAND_LAB_BOOT_TIMEOUT", "240"))
-# Hosts with this index and above are "edge" hosts: the hub (the stand-in for Docker Hub) is unreachable
-# from them, so they reach registries only through the lab's mirrors, as this collection's users do.
-EDGE_FROM = int(os.environ.get("DOCKHAND_LAB_EDGE_FROM", "15"))
+# "Edge" hosts, by index: the hub (the stand-in for Docker Hub) is unreachable from them, so they reach
+# registries only through the lab's mirrors, as this collection's users do. The roles' and playbooks'
+# tests with defaults run on them: host7 (cgroups), host8 (containers), host15 and host16 (provision.yml).
+EDGE_HOSTS = frozenset(int(i) for i in os.environ.get("DOCKHAND_LAB_EDGE", "7,8,15,16").split(",") if i.strip())
 
 LABEL = "dockhand.lab"
 LABEL_ROLE = "dockhand.lab.role"
@@ -1181,7 +1182,7 @@ def collect_state():
             "index": int(labels.get(LABEL_INDEX, "0") or 0),
             "running": bool(info["State"]["Running"]),
             "ssh_port": port,
-            "edge": int(labels.get(LABEL_INDEX, "0") or 0) >= EDGE_FROM,
+            "edge": int(labels.get(LABEL_INDEX, "0") or 0) in EDGE_HOSTS,
             "lab_ip": container_ip(info),
             "image_current": labels.get(LABEL_CONFIG) is not None
             and (info.get("Image") == image_id(IMG_HOST)),
@@ -1309,8 +1310,9 @@ def cmd_up(args):
         for i in range(1, n + 1):
             ensure_host(i, pubkey)
         wait_hosts({host_name(i): SSH_PORT_BASE + i for i in range(1, n + 1)})
-        for i in range(EDGE_FROM, n + 1):
-            cut_off_hub(i)
+        for i in sorted(EDGE_HOSTS):
+            if i <= n:
+                cut_off_hub(i)
         prune_superseded_images()
         state = collect_state()
         write_inventory(state)
