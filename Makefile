@@ -3,11 +3,19 @@ SHELL := /bin/bash
 VENV := .venv
 HOSTS ?= 3
 
-.PHONY: bench container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
+# The fast tier, for iteration: lint and unit tests (a couple of minutes, no daemon, no lab).
+.PHONY: bench check container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
 
 ## Run the whole test suite, installing everything it needs.
 test:
 	tests/run
+
+## Lint and unit tests only: what to run while iterating.
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ansible-lint -q
+	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/python -m pytest -q tests/unit
 
 ## Bring up a $(HOSTS)-host lab and run playbooks/provision.yml against it.
 provision: venv link

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import yaml
-from paths import COLLECTIONS_DIR, LAB, LAB_INVENTORY
+from paths import COLLECTIONS_DIR, LAB, LAB_HOSTS, LAB_INVENTORY
 
 INTEGRATION_DIR = os.path.dirname(os.path.abspath(__file__))
 BIN_DIR = os.path.dirname(sys.executable)
@@ -129,7 +129,7 @@ def local_play(tasks, **extra):
 # (Docker; containerd and Podman); host13, host14: registry_cache (the cache, a client);
 # host15, host16: provision.yml with its defaults. The edge hosts (7, 8, 15, 16; tests/lab/lab.py EDGE_HOSTS)
 # reach registries only through the lab's mirrors: the hub (the stand-in for Docker Hub) is cut off.
-LAB_HOSTS = 16
+# LAB_HOSTS (tests/paths.py) is their number.
 
 
 def lab_hosts_up(path):
@@ -151,6 +151,9 @@ def lab():
     if os.geteuid() != 0:
         pytest.fail("the lab needs root")
     reuse = os.environ.get("DOCKHAND_LAB_REUSE") == "1"
+    if not reuse and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("with pytest -n, start the lab once first (tests/lab/lab down; tests/lab/lab up %d) and set "
+                    "DOCKHAND_LAB_REUSE=1, as tests/run does: each worker would otherwise restart it" % LAB_HOSTS)
     if not reuse:
         subprocess.run([LAB, "down"], check=True)
     if not reuse or lab_hosts_up(LAB_INVENTORY) < LAB_HOSTS:

@@ -74,7 +74,9 @@ def test_load_create_start_logs_remove(podman_socket, docker_cli):
     client = EngineClient("unix://" + podman_socket, timeout=60)
     loaded = list(client.stream("POST", "/images/load", body=busybox_image_tar(docker_cli),
                                 headers={"Content-Type": "application/x-tar"}))
-    assert loaded
+    messages = "".join(str(item.get("stream", "")) for item in loaded if isinstance(item, dict))
+    assert "Loaded image" in messages, loaded
+    assert client.inspect("image", "dockhand-lab/busybox:latest") is not None
     created = client.post("/containers/create", params={"name": "dockhand-podman-probe"},
                           body={"Image": "dockhand-lab/busybox:latest", "Cmd": ["sh", "-c", "echo out; echo err >&2"],
                                 "HostConfig": {"Ulimits": lowered_ulimits()}})
