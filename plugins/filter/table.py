@@ -48,6 +48,8 @@ _value:
   elements: str
 """
 
+import re
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
@@ -81,6 +83,17 @@ def table(rows, columns=None):
     return [line(headers)] + [line(values) for values in cells]
 
 
+def _natural_key(value):
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", to_text(value))]
+
+
+def natural_sort(values):
+    """Strings in natural order: host2 before host10."""
+    if not isinstance(values, (list, tuple)):
+        raise AnsibleFilterError("natural_sort expects a list, got %s" % type(values).__name__)
+    return sorted(values, key=_natural_key)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"table": table}
+        return {"table": table, "natural_sort": natural_sort}

@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dockhand.runtime.plugins.filter.mirror_url import mirror_url
-from ansible_collections.dockhand.runtime.plugins.filter.table import table
+from ansible_collections.dockhand.runtime.plugins.filter.table import natural_sort, table
 
 
 def test_aligned_columns_with_headers():
@@ -32,3 +32,10 @@ def test_mirror_url_of_both_forms():
     assert mirror_url({"url": "http://b:5000", "insecure": True}) == "http://b:5000"
     with pytest.raises(AnsibleFilterError):
         mirror_url({"insecure": True})
+
+
+def test_natural_sort_reads_numbers_as_numbers():
+    hosts = ["host10", "host9", "host1", "db2", "host10b", "host2"]
+    assert natural_sort(hosts) == ["db2", "host1", "host2", "host9", "host10", "host10b"]
+    with pytest.raises(AnsibleFilterError):
+        natural_sort("host1")
