@@ -23,7 +23,8 @@ def table_lines(run):
 
 def inventory_with_ghosts(lab, path):
     """The lab's inventory plus two hosts that never answer (nothing listens on their ports)."""
-    data = yaml.safe_load(open(lab["inventory"]))
+    with open(lab["inventory"]) as handle:
+        data = yaml.safe_load(handle)
     hosts = data["all"]["children"]["lab"]["children"]["lab_hosts"]["hosts"]
     for name in ("ghost9", "ghost10"):
         hosts[name] = {"ansible_host": "127.0.0.1", "ansible_port": 9, "lab_edge": True}
