@@ -516,6 +516,7 @@ def build_source(base, target, channel=DEFAULT_CHANNEL, name=DEFAULT_NAME, key_u
         "path": source_file,
         "family": target["family"],
         "channel": channel,
+        "key_fingerprint": None,
     }
     if target["family"] == FAMILY_APT:
         key_path = key_file or default_key_file
