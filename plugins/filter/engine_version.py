@@ -13,8 +13,8 @@ version_added: 0.1.0
 description:
   - Reads the versions a package source offers, from C(apt-cache madison NAME) or
     C(dnf list --showduplicates NAME), and returns the newest one that O(version) names.
-  - O(version) is a full version (the epoch may be left out) or its upstream part, such as
-    V(27.3.1) or V(27.3) for the newest 27.3.x.
+  - O(version) is a full version (the epoch may be left out), which must match exactly, or its
+    upstream part, such as V(27.3.1), or V(27.3) for the newest 27.3.x.
   - Fails, listing what the source has, when no version matches.
 author:
   - dockhand.runtime team (@dockhand-runtime)
@@ -35,6 +35,12 @@ options:
     description: The package, for dnf's output and for the error message.
     type: str
     required: true
+  origin:
+    description:
+      - Take only the versions of this repository - its URL for apt (as C(apt-cache madison) prints it),
+        its repository id for dnf. Empty takes every source.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -60,12 +66,12 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources i
 )
 
 
-def engine_version(text, version, family, name):
+def engine_version(text, version, family, name, origin=""):
     """The newest version in ``text`` that ``version`` names; AnsibleFilterError when none does."""
     if family == FAMILY_APT:
-        available = parse_apt_versions(text)
+        available = parse_apt_versions(text, origin or None)
     else:
-        available = parse_dnf_versions(text, name)
+        available = parse_dnf_versions(text, name, origin or None)
     found = match_version(available, version)
     if found is None:
         if available:
@@ -86,12 +92,12 @@ def engine_off_version(pinned, installed, version):
             and match_version([installed[name]], version) is None]
 
 
-def engine_package_specs(packages, family, outputs, version):
+def engine_package_specs(packages, family, outputs, version, origin=""):
     """``packages`` as install specs: those in ``outputs`` (name -> version listing) pinned to ``version``."""
     specs = []
     for name in packages or []:
         if version and name in (outputs or {}):
-            specs.append(package_spec(family, name, engine_version(outputs[name], version, family, name)))
+            specs.append(package_spec(family, name, engine_version(outputs[name], version, family, name, origin)))
         else:
             specs.append(name)
     return specs

@@ -23,6 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
 import re
 import shlex
 from urllib.parse import urlsplit
@@ -157,7 +159,18 @@ DEFAULT_NAME = "docker"
 
 WRITTEN_BY = "# Written by dockhand.runtime (engine_repo); changes here are overwritten."
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Every value that goes into a .sources or .repo file passes one of these with re.fullmatch (never
+# re.match with "$", which lets a trailing newline through). Both formats are line based and deb822
+# splits URIs, Suites and Components on whitespace: a newline would add a field (``Trusted: yes``,
+# ``gpgcheck=0``), a space a second URI. dnf expands ``$name`` in URLs, so ``$`` is refused too.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_RELEASE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST_RE = r"(?:%s(?:\.%s)*|\[[0-9A-Fa-f:.]+\])" % (_LABEL, _LABEL)
+_URL_RE = re.compile(r"https?://" + _HOST_RE + r"(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!&'()*+,;=:@/-]*)?",
+                     re.IGNORECASE)
+_PATH_RE = re.compile(r"/[A-Za-z0-9._~+@/-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\s]")
 
 
 class SourceError(ValueError):
@@ -212,6 +225,13 @@ def host_target(os_release, machine, distribution=None, release=None):
     release this table does not list yet): they are taken as given, without the support check.
     Raises SourceError naming the option to change.
     """
+    if distribution:
+        refuse_control(distribution, "distribution", "it names a directory of the source")
+    if release:
+        refuse_control(release, "release")
+        if not _RELEASE_RE.fullmatch(release):
+            raise SourceError("release %r must be letters, digits, '.', '_' or '-' (a codename such as bookworm, "
+                              "or a release directory such as 9)" % (release,))
     distro_id = distribution or os_release.get("ID", "")
     info = DISTRIBUTIONS.get(distro_id)
     if info is None:
@@ -279,48 +299,92 @@ def host_target(os_release, machine, distribution=None, release=None):
 # Mirrors
 # --------------------------------------------------------------------------
 
-def check_base_url(url, option="mirror"):
-    """A mirror base URL, without a trailing slash; raises SourceError naming ``option``."""
-    if not isinstance(url, str) or not url.strip():
-        raise SourceError("%s is empty: give a preset name (%s), auto, or a URL such as "
-                          "https://mirror.example.com/docker-ce" % (option, ", ".join(PRESETS)))
-    url = url.strip()
+def _shown(value):
+    """A value for an error message: repr, so a newline or a space shows as what it is."""
+    return repr(value)
+
+
+def refuse_control(value, option, what="it goes into the package source file"):
+    """SourceError when ``value`` holds a control character or whitespace (refused, never stripped)."""
+    found = _CONTROL_RE.search(value)
+    if found:
+        char = found.group(0)
+        name = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", " ": "a space"}.get(
+            char, "the control character %r" % char)
+        raise SourceError("%s %s holds %s: %s, where it would split a field or start a new line. Remove it "
+                          "(nothing was changed)" % (option, _shown(_mask_text(value)), name, what))
+    return value
+
+
+def _mask_text(value):
+    """``value`` with the credentials of any URL in it masked (before any parsing)."""
+    return re.sub(r"(://)[^/@\s]*@", r"\1***@", value)
+
+
+def check_url(url, option, allow_http=True):
+    """A strict http(s) URL (no credentials, query, fragment, whitespace or control characters)."""
+    if not isinstance(url, str) or not url:
+        raise SourceError("%s is empty: give an http:// or https:// URL" % option)
+    refuse_control(url, option)
     if "://" not in url:
         raise SourceError(
             "%s %r is neither a preset nor a URL: a URL needs its scheme (http:// or https://), for example "
             "https://%s; the presets are %s" % (option, url, url.rstrip("/"), ", ".join(PRESETS)))
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        raise SourceError("%s %r has the scheme %s: use http:// or https://" % (option, _mask_text(url), scheme))
+    netloc = url.split("://", 1)[1].split("/", 1)[0]
+    if "@" in netloc:
+        raise SourceError("%s %r holds credentials: apt and dnf would write them to their logs; "
+                          "use a mirror that needs none" % (option, _mask_text(url)))
+    if "?" in url or "#" in url:
+        raise SourceError("%s %r has a query or fragment; give the base URL only" % (option, url))
     parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise SourceError("%s %r has the scheme %s: use http:// or https://" % (option, url, parts.scheme))
     if not parts.hostname:
         raise SourceError("%s %r has no host name" % (option, url))
-    if parts.username or parts.password:
-        raise SourceError("%s %r holds credentials: apt and dnf would write them to their logs; "
-                          "use a mirror that needs none" % (option, _mask(url)))
-    if parts.query or parts.fragment:
-        raise SourceError("%s %r has a query or fragment; give the base URL only" % (option, url))
     try:
         _port = parts.port
     except ValueError:
         raise SourceError("%s %r has an invalid port" % (option, url)) from None
+    if not _URL_RE.fullmatch(url):
+        raise SourceError(
+            "%s %r has characters an apt or dnf source cannot take: a host name, an optional port, and a path "
+            "of letters, digits and - . _ ~ %% / (write others %%-encoded; $ is refused, dnf would expand it)"
+            % (option, url))
+    if scheme == "http" and not allow_http:
+        raise SourceError("%s %r is plain http: anyone on the path could swap it. Use https://, or allow it "
+                          "explicitly" % (option, url))
+    return url
+
+
+def check_base_url(url, option="mirror"):
+    """A mirror base URL, without a trailing slash; raises SourceError naming ``option``."""
+    if not isinstance(url, str) or not url:
+        raise SourceError("%s is empty: give a preset name (%s), auto, or a URL such as "
+                          "https://mirror.example.com/docker-ce" % (option, ", ".join(PRESETS)))
+    check_url(url, option)
+    parts = urlsplit(url)
     return "%s://%s%s" % (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
 
 
-def _mask(url):
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += ":%d" % parts.port
-    return "%s://***@%s%s" % (parts.scheme, host, parts.path)
+def check_fingerprint(value, option="key_fingerprint"):
+    """An OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits; spaces between groups are allowed."""
+    if not isinstance(value, str) or not value:
+        raise SourceError("%s is empty: give the key's fingerprint (40 or 64 hex digits)" % option)
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[0-9A-F]{40}|[0-9A-F]{64}", compact):
+        raise SourceError("%s %r is not an OpenPGP fingerprint: give its 40 (or, for a v6 key, 64) hex digits, "
+                          "as `gpg --show-keys` prints them" % (option, value))
+    return compact
 
 
 def resolve_mirror(value, option="mirror"):
     """A preset name or a URL -> the base URL. ``auto`` is the caller's to resolve."""
-    if isinstance(value, str) and value.strip() in PRESETS:
-        return PRESETS[value.strip()]
-    if isinstance(value, str) and value.strip() == AUTO:
+    if isinstance(value, str) and value in PRESETS:
+        return PRESETS[value]
+    if isinstance(value, str) and value == AUTO:
         raise SourceError("%s=auto must be resolved by probing first (mirror_probe); pass the chosen URL" % option)
-    if isinstance(value, str) and "://" not in value and re.match(r"^[a-z0-9_]+$", value.strip() or "-"):
+    if isinstance(value, str) and "://" not in value and re.fullmatch(r"[a-z0-9_]+", value):
         raise SourceError("%s %r is not a known preset; use one of %s, auto, or a URL with its scheme"
                           % (option, value, ", ".join(PRESETS)))
     return check_base_url(value, option)
@@ -363,7 +427,7 @@ def probe_path(target, channel=DEFAULT_CHANNEL):
 
 
 def check_name(name):
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise SourceError("name %r must be letters, digits, '.', '_' or '-' (it names the source file)" % (name,))
     return name
 
@@ -377,8 +441,26 @@ def source_paths(family, name=DEFAULT_NAME, key_format="asc"):
     return ("%s/%s.repo" % (DNF_REPOS_DIR, name), "%s/%s-ce.asc" % (RPM_KEYS_DIR, name))
 
 
+def _field(name, value, pattern):
+    """The last check before a value goes into a file: the whole value must match ``pattern``."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise SourceError("%s %r cannot go into the package source file: it must match %s (nothing was "
+                          "changed)" % (name, value, pattern.pattern))
+    return value
+
+
+_SUITE_OR_ARCH_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DESCRIPTION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._$-]*")
+
+
 def render_deb822(url, suite, components, arch, signed_by):
-    """A deb822 .sources file for one apt repository."""
+    """A deb822 .sources file for one apt repository; every field is checked before it is written."""
+    _field("URIs", url, _URL_RE)
+    _field("Suites", suite, _SUITE_OR_ARCH_RE)
+    for component in components:
+        _field("Components", component, _SUITE_OR_ARCH_RE)
+    _field("Architectures", arch, _SUITE_OR_ARCH_RE)
+    _field("Signed-By", signed_by, _PATH_RE)
     lines = [
         WRITTEN_BY,
         "Types: deb",
@@ -392,7 +474,14 @@ def render_deb822(url, suite, components, arch, signed_by):
 
 
 def render_dnf_repo(section, description, baseurl, gpgkey):
-    """A .repo file with one enabled repository, gpgcheck on."""
+    """A .repo file with one enabled repository, gpgcheck on; every value is checked before it is written."""
+    _field("section", section, _NAME_RE)
+    _field("name", description, _DESCRIPTION_RE)
+    _field("baseurl", baseurl.replace("$releasever", "releasever").replace("$basearch", "basearch"), _URL_RE)
+    if gpgkey.startswith("file://"):
+        _field("gpgkey", gpgkey[len("file://"):], _PATH_RE)
+    else:
+        _field("gpgkey", gpgkey, _URL_RE)
     lines = [
         WRITTEN_BY,
         "[%s]" % section,
@@ -427,10 +516,12 @@ def build_source(base, target, channel=DEFAULT_CHANNEL, name=DEFAULT_NAME, key_u
         "path": source_file,
         "family": target["family"],
         "channel": channel,
+        "key_fingerprint": None,
     }
     if target["family"] == FAMILY_APT:
         key_path = key_file or default_key_file
         result["key_path"] = key_path
+        result["origin"] = url
         result["content"] = render_deb822(url, target["release"], [channel], target["arch"], key_path)
     else:
         key_path = key_file
@@ -438,6 +529,7 @@ def build_source(base, target, channel=DEFAULT_CHANNEL, name=DEFAULT_NAME, key_u
         result["key_path"] = key_path
         baseurl = "%s/%s/$basearch/%s" % (url, target["release"], channel)
         section = "%s-ce-%s" % (name, channel)
+        result["origin"] = section
         result["content"] = render_dnf_repo(section, "Docker CE %s - $basearch" % channel.capitalize(),
                                             baseurl, gpgkey)
     return result
@@ -448,6 +540,18 @@ def build_source(base, target, channel=DEFAULT_CHANNEL, name=DEFAULT_NAME, key_u
 # --------------------------------------------------------------------------
 
 ARMOR_BEGIN = b"-----BEGIN PGP PUBLIC KEY BLOCK-----"
+ARMOR_END = b"-----END PGP PUBLIC KEY BLOCK-----"
+
+# Docker's published release keys (docs.docker.com, "Install Docker Engine" for Debian/Ubuntu and for
+# CentOS/RHEL/Fedora): the key a mirror's linux/<distribution>/gpg must be, unless the user pins another.
+DOCKER_KEY_FINGERPRINTS = {
+    FAMILY_APT: "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",  # Docker Release (CE deb) <docker@docker.com>
+    FAMILY_DNF: "060A61C51B558A7F742B77AAC52FEB6B621E9F35",  # Docker Release (CE rpm) <docker@docker.com>
+}
+
+_TAG_PUBLIC_KEY = 6
+_TAG_PUBLIC_SUBKEY = 14
+_SECRET_TAGS = (5, 7)
 
 
 def key_format(data):
@@ -456,7 +560,7 @@ def key_format(data):
         raise SourceError("the key is empty")
     stripped = data.lstrip()
     if stripped.startswith(ARMOR_BEGIN):
-        if b"-----END PGP PUBLIC KEY BLOCK-----" not in stripped:
+        if ARMOR_END not in stripped:
             raise SourceError("the key is cut short: its ASCII armor has no END line")
         return "asc"
     first = data[0] if isinstance(data[0], int) else ord(data[0])
@@ -466,6 +570,107 @@ def key_format(data):
     head = stripped[:60].decode("utf-8", "replace")
     raise SourceError("this is not an OpenPGP public key (it begins %r); give the mirror's gpg file or an "
                       "ASCII-armored key" % head)
+
+
+def dearmor(data):
+    """The binary packets of an OpenPGP key: ASCII armor decoded (every block), binary data as it is."""
+    if key_format(data) == "gpg":
+        return bytes(data)
+    packets = b""
+    text = data.replace(b"\r\n", b"\n")
+    for block in text.split(ARMOR_BEGIN)[1:]:
+        lines = [line.strip() for line in block.split(ARMOR_END, 1)[0].split(b"\n")][1:]
+        if b"" in lines:  # armor headers ("Comment: ...") end at the first empty line
+            blank = lines.index(b"")
+            if all(b": " in line for line in lines[:blank]):
+                lines = lines[blank + 1:]
+        payload = b"".join(line for line in lines if line and not line.startswith(b"="))  # "=" starts the CRC
+        try:
+            packets += base64.b64decode(payload, validate=True)
+        except (ValueError, TypeError):
+            raise SourceError("the key's ASCII armor is not valid base64") from None
+    return packets
+
+
+def _packets(data):
+    """(tag, body) of each OpenPGP packet (RFC 9580 4.2: old and new packet headers)."""
+    pos = 0
+    while pos < len(data):
+        head = data[pos]
+        if not head & 0x80:
+            raise SourceError("the key is not OpenPGP data (byte %d is not a packet header)" % pos)
+        if head & 0x40:  # new format
+            tag = head & 0x3F
+            first = data[pos + 1] if pos + 1 < len(data) else None
+            if first is None:
+                raise SourceError("the key is cut short")
+            if first < 192:
+                length, pos = first, pos + 2
+            elif first < 224:
+                if pos + 2 >= len(data):
+                    raise SourceError("the key is cut short")
+                length, pos = ((first - 192) << 8) + data[pos + 2] + 192, pos + 3
+            elif first == 255:
+                length, pos = int.from_bytes(data[pos + 2:pos + 6], "big"), pos + 6
+            else:
+                raise SourceError("the key uses partial packet lengths, which a key never needs")
+        else:  # old format
+            tag = (head >> 2) & 0x0F
+            size = head & 0x03
+            if size == 3:
+                length, pos = len(data) - pos - 1, pos + 1
+            else:
+                count = (1, 2, 4)[size]
+                length = int.from_bytes(data[pos + 1:pos + 1 + count], "big")
+                pos += 1 + count
+        body = data[pos:pos + length]
+        if len(body) != length:
+            raise SourceError("the key is cut short")
+        yield tag, body
+        pos += length
+
+
+def _fingerprint(body):
+    version = body[0] if body else 0
+    if version == 4:
+        return hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).hexdigest().upper()
+    if version == 5:
+        return hashlib.sha256(b"\x9a" + len(body).to_bytes(4, "big") + body).hexdigest().upper()
+    if version == 6:
+        return hashlib.sha256(b"\x9b" + len(body).to_bytes(4, "big") + body).hexdigest().upper()
+    raise SourceError("the key is an OpenPGP version %d key, which apt and dnf no longer accept" % version)
+
+
+def key_fingerprints(data):
+    """The fingerprints of the primary keys in ``data`` (armored or binary), in order."""
+    primaries = []
+    for tag, body in _packets(dearmor(data)):
+        if tag in _SECRET_TAGS:
+            raise SourceError("this is a secret key: give the public key only (gpg --armor --export)")
+        if tag == _TAG_PUBLIC_KEY:
+            primaries.append(_fingerprint(body))
+    if not primaries:
+        raise SourceError("the key holds no OpenPGP public key")
+    return primaries
+
+
+def spaced(fingerprint):
+    """A fingerprint in groups of four, as gpg prints it."""
+    return " ".join(fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4))
+
+
+def check_key(data, fingerprint, where):
+    """Refuse a key whose primary key is not ``fingerprint`` (a key file with any other key is refused too:
+    apt and dnf would trust every key in it)."""
+    found = key_fingerprints(data)
+    strangers = [fpr for fpr in found if fpr != fingerprint]
+    if strangers:
+        raise SourceError(
+            "the signing key from %s is %s, not the pinned key %s: refusing it (nothing was changed). If this "
+            "mirror is signed with a key of its own, set key_fingerprint (the engine role's "
+            "engine_repo_key_fingerprint) to that key's fingerprint, learnt from its owner, not from the mirror"
+            % (where, ", ".join(spaced(fpr) for fpr in strangers), spaced(fingerprint)))
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -517,23 +722,35 @@ def conflicting_packages(engine_source, family, packages):
     return [name for name in CONFLICTS[(family, engine_source)] if name not in packages]
 
 
-def parse_apt_versions(text):
-    """Versions from `apt-cache madison NAME` output, in its order (newest first)."""
+def parse_apt_versions(text, origin=None):
+    """Versions from `apt-cache madison NAME` output, in its order (newest first).
+
+    ``origin``: keep only the lines of that repository (its URL, as the source file names it), so a
+    version from another source (Debian's archive, another mirror) is never taken for the chosen one's.
+    """
     versions = []
     for line in (text or "").splitlines():
         parts = [part.strip() for part in line.split("|")]
-        if len(parts) >= 3 and parts[1] and parts[1] not in versions:
-            versions.append(parts[1])
+        if len(parts) < 3 or not parts[1] or parts[1] in versions:
+            continue
+        if origin and (parts[2].split() or [""])[0].rstrip("/") != origin.rstrip("/"):
+            continue
+        versions.append(parts[1])
     return versions
 
 
-def parse_dnf_versions(text, name):
-    """Versions from `dnf list --showduplicates NAME` output, newest first ('epoch:version-release')."""
+def parse_dnf_versions(text, name, origin=None):
+    """Versions from `dnf list --showduplicates NAME` output, newest first ('epoch:version-release').
+
+    ``origin``: keep only the versions of that repository id (``docker-ce-stable``).
+    """
     versions = []
     for line in (text or "").splitlines():
         parts = line.split()
-        if (len(parts) >= 2 and parts[0].rsplit(".", 1)[0] == name and re.match(r"^[0-9]", parts[1])
+        if (len(parts) >= 2 and parts[0].rsplit(".", 1)[0] == name and re.match(r"[0-9]", parts[1])
                 and parts[1] not in versions):
+            if origin and (len(parts) < 3 or parts[2].lstrip("@") != origin):
+                continue
             versions.append(parts[1])
     return sorted(versions, key=_version_key, reverse=True)
 
@@ -547,15 +764,22 @@ def _version_key(version):
 
 
 def _strip_epoch(version):
-    return version.split(":", 1)[1] if re.match(r"^[0-9]+:", version) else version
+    return version.split(":", 1)[1] if re.match(r"[0-9]+:", version) else version
+
+
+def is_full_version(wanted):
+    """A full version has a revision (``-1~debian.12~bookworm``, ``-1.el9``) or an epoch; the rest is an
+    upstream version or a prefix of one (``27.3.1``, ``27.3``, ``20.10.24+dfsg1``)."""
+    return "-" in wanted or bool(re.match(r"[0-9]+:", wanted))
 
 
 def match_version(available, wanted):
     """The first of ``available`` (newest first) that ``wanted`` names, or None.
 
-    ``wanted`` is a full version (with or without its epoch: ``5:27.3.1-1~debian.12~bookworm``
-    or ``27.3.1-1~debian.12~bookworm``) or its upstream part (``27.3.1``, or ``27.3`` for the
-    newest 27.3.x): the next character must be a separator (``-``, ``~``, ``+``, ``.``).
+    A full version (``5:27.3.1-1~debian.12~bookworm``, the epoch may be left out) names exactly that
+    version: ``20.10.24+dfsg1-1+deb12u1+b6`` is not ``20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1``. An
+    upstream version names the newest build of it, and a prefix the newest of its series (``27.3``:
+    the newest 27.3.x): the next character must be a separator (``-``, ``~``, ``+``, ``.``).
     """
     wanted = (wanted or "").strip()
     if not wanted:
@@ -563,12 +787,91 @@ def match_version(available, wanted):
     for version in available:
         if wanted in (version, _strip_epoch(version)):
             return version
+    if is_full_version(wanted):
+        return None
     for version in available:
         bare = _strip_epoch(version)
-        for candidate in (version, bare):
-            if candidate.startswith(wanted) and candidate[len(wanted):len(wanted) + 1] in ("-", "~", "+", "."):
-                return version
+        if bare.startswith(wanted) and bare[len(wanted):len(wanted) + 1] in ("-", "~", "+", "."):
+            return version
     return None
+
+
+def same_version(installed, wanted):
+    """Whether two full versions are the same (an epoch of 0 is the same as none)."""
+    def bare(version):
+        return version[2:] if version.startswith("0:") else version
+    return bare(installed or "") == bare(wanted or "")
+
+
+def version_plan(packages, family, listings, version, origin=None, installed=None):
+    """What pinning ``packages`` to ``version`` means, from the chosen source's listings.
+
+    ``listings``: name -> `apt-cache madison` / `dnf list --showduplicates` output, for the packages
+    that carry the version. ``installed``: name -> installed version. Returns a dict: ``specs`` (the
+    install specs), ``resolved`` (name -> the source's version), ``missing`` (one sentence per package
+    the source lacks the version of, listing what it has) and ``moves`` (installed packages that are
+    not at the resolved version, whichever source they came from).
+    """
+    plan = {"specs": [], "resolved": {}, "missing": [], "moves": []}
+    where = origin or "the package source"
+    for name in packages or []:
+        if not version or name not in (listings or {}):
+            plan["specs"].append(name)
+            continue
+        if family == FAMILY_APT:
+            available = parse_apt_versions(listings[name], origin)
+        else:
+            available = parse_dnf_versions(listings[name], name, origin)
+        found = match_version(available, version)
+        if found is None:
+            if available:
+                more = len(available) - 15
+                has = "it has %s%s" % (", ".join(available[:15]), " and %d more" % more if more > 0 else "")
+            else:
+                has = "it has no %s at all" % name
+            plan["missing"].append("%s has no %s %s (%s)" % (where, name, version, has))
+            plan["specs"].append(name)
+            continue
+        plan["resolved"][name] = found
+        plan["specs"].append(package_spec(family, name, found))
+        current = (installed or {}).get(name)
+        if current is not None and not same_version(current, found):
+            plan["moves"].append(name)
+    return plan
+
+
+# --------------------------------------------------------------------------
+# What the packages need, and what a removal would take
+# --------------------------------------------------------------------------
+
+# `apt-cache depends` options for "everything these packages need to be installed".
+APT_DEPENDS_ARGS = ["--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+                    "--no-replaces", "--no-enhances"]
+
+
+def parse_apt_depends(text):
+    """The packages in `apt-cache depends --recurse` output: every package the named ones need, directly
+    or not, alternatives and providers of virtual packages included (so nothing they might use is
+    counted as removable). Names only, without ``:arch`` and the ``<>`` of virtual packages."""
+    names = []
+    for line in (text or "").splitlines():
+        if not line or line[0] in " \t|":
+            continue
+        name = line.strip().strip("<>").split(":", 1)[0]
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def parse_apt_removals(text):
+    """The packages an `apt-get -s remove` would remove (its ``Remv NAME [VERSION]`` lines), in order."""
+    names = []
+    for line in (text or "").splitlines():
+        found = re.match(r"Remv (\S+)", line)
+        name = found.group(1).split(":", 1)[0] if found else None
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
 def package_spec(family, name, version):

@@ -22,9 +22,16 @@ description:
   - Before writing anything, fetches the file that proves the mirror serves this host
     (C(dists/<codename>/Release) for apt, C(repodata/repomd.xml) for dnf) and the signing key.
     If either does not answer, the task fails and nothing on the host changes.
+  - The signing key is pinned. Its primary key must have the fingerprint O(key_fingerprint) - by default
+    Docker's published release key (C(9DC8 5822 9FC7 DD38 854A  E2D8 8D81 803C 0EBF CD88) for apt,
+    C(060A 61C5 1B55 8A7F 742B  77AA C52F EB6B 621E 9F35) for dnf) - or nothing is written. A key fetched
+    over plain http is refused unless O(allow_http_key=true).
+  - Every value that goes into the source file (URLs, release, name) is checked against a strict pattern
+    first; a control character, or whitespace where the format splits on it, is refused, never stripped.
   - For apt it writes a deb822 file C(/etc/apt/sources.list.d/<name>.sources) with C(Signed-By)
     and the key under C(/etc/apt/keyrings). For dnf it writes C(/etc/yum.repos.d/<name>.repo) with
-    C(gpgcheck=1); the key stays a URL unless it is given as content or a file.
+    C(gpgcheck=1) and the checked key under C(/etc/pki/rpm-gpg) (C(gpgkey=file://...)).
+  - Holds a lock on the source file from the read through the write, so two runs take turns.
   - With O(state=query) it only reports the host's target and the mirror URLs (presets resolved),
     for probing candidates with M(dockhand.runtime.mirror_probe) first.
   - It does not refresh the package cache or install anything; M(ansible.builtin.apt) and
@@ -77,12 +84,25 @@ options:
     description:
       - Where the signing key comes from instead of the mirror's C(linux/<distribution>/gpg) - an
         C(http://) or C(https://) URL, or an absolute path of a key file on the target.
-      - For dnf a URL goes into C(gpgkey=) as it is (dnf fetches it); a file is copied under C(/etc/pki/rpm-gpg).
+      - Whatever its origin, the key is checked against O(key_fingerprint) and written to a file on the host.
     type: str
   key_content:
     description:
       - The signing key itself, ASCII-armored. Takes precedence over O(key).
     type: str
+  key_fingerprint:
+    description:
+      - The fingerprint the signing key's primary key must have (40 hex digits, or 64 for a v6 key; spaces
+        between groups are allowed). A key file holding any other primary key is refused.
+      - Defaults to Docker's published release key for the host's family. Set it for a private mirror signed
+        with a key of its own, from the key's owner (never from the mirror that serves the key).
+    type: str
+  allow_http_key:
+    description:
+      - Fetch the key over plain C(http://) (the mirror's key on an http mirror, or an http O(key) URL). The
+        fingerprint check still applies.
+    type: bool
+    default: false
   distribution:
     description:
       - Use this C(/etc/os-release) ID instead of the host's, for a derivative that uses another
@@ -95,8 +115,9 @@ options:
     type: str
   validate_mirror:
     description:
-      - Fetch the mirror's Release or repomd.xml (and the key) before writing, and fail without changing
-        anything when they do not answer. Turn it off only for a mirror the host cannot reach yet.
+      - Fetch the mirror's Release or repomd.xml before writing, and fail without changing anything when it
+        does not answer. Turn it off only for a mirror the host cannot reach yet (the key is fetched and
+        checked all the same).
     type: bool
     default: true
   timeout:
@@ -126,12 +147,18 @@ EXAMPLES = r"""
   dockhand.runtime.engine_repo:
     mirror: tuna
 
-- name: Docker CE from our own mirror of download.docker.com, with our copy of the key
+- name: Docker CE from our own mirror of download.docker.com, with our copy of Docker's key
   dockhand.runtime.engine_repo:
     mirror: http://mirror.internal/docker-ce
     key: https://mirror.internal/keys/docker.asc
     backup: true
   register: repo
+
+- name: A private mirror signed with its own key (the fingerprint comes from its owner)
+  dockhand.runtime.engine_repo:
+    mirror: http://apt.lan/docker-ce
+    key_fingerprint: "0A1B 2C3D 4E5F 6071 8293  A4B5 C6D7 E8F9 0A1B 2C3D"
+    allow_http_key: true
 
 - name: Refresh apt's cache when the source changed
   ansible.builtin.apt:
@@ -203,6 +230,16 @@ source:
       description: Where the key came from (a URL), or null when it was given as content or a file.
       type: str
       sample: https://mirrors.tuna.tsinghua.edu.cn/docker-ce/linux/debian/gpg
+    key_fingerprint:
+      description: The fingerprint the key was checked against (null for O(state=query)).
+      type: str
+      sample: 9DC858229FC7DD38854AE2D88D81803C0EBFCD88
+    origin:
+      description:
+        - What the package manager's listings call this source - the repository URL (apt, as
+          C(apt-cache madison) prints it) or the repository id (dnf).
+      type: str
+      sample: https://mirrors.tuna.tsinghua.edu.cn/docker-ce/linux/debian
     probe_path:
       description: The file under the base URL that proves the mirror serves this host.
       type: str
@@ -216,7 +253,7 @@ source:
       type: str
       sample: /etc/apt/sources.list.d/docker.sources
     key_path:
-      description: The key file on the host, or null (dnf with a key URL).
+      description: The key file on the host (null for dnf with O(state=query)).
       type: str
       sample: /etc/apt/keyrings/docker.asc
     content:
@@ -263,6 +300,14 @@ files:
     backup:
       description: The copy of the previous file (O(backup=true)), or null.
       type: str
+created_directories:
+  description:
+    - The directories this run created (or, in check mode, would create) for its files, such as
+      C(/etc/apt/keyrings) on releases whose apt does not ship it; a later failure removes them again when empty.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/apt/keyrings]
 """
 
 import hashlib
@@ -279,27 +324,38 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     FileError,
     atomic_write,
     backup,
+    locked,
     read_bytes,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources import (
     CONFLICTS,
     DOCKER_CE_PACKAGES,
+    DOCKER_KEY_FINGERPRINTS,
     ENGINE_SOURCES,
     FAMILY_APT,
     SourceError,
     build_source,
+    check_fingerprint,
+    check_key,
     check_release,
+    check_url,
     host_target,
+    key_fingerprints,
     key_format,
     parse_os_release,
     probe_path,
     resolve_candidates,
     resolve_mirror,
     source_paths,
+    spaced,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 MAX_BYTES = 4 * 1024 * 1024
+# Options whose names hold "key" but whose values are public (a public key, its URL, a fingerprint).
+PUBLIC_KEY_OPTIONS = ("key", "key_content", "key_fingerprint", "allow_http_key")
+LOCK_TIMEOUT = 60
 
 
 class FetchError(Exception):
@@ -342,41 +398,50 @@ def fetch(url, timeout, validate_certs):
 
 
 def key_label(data):
+    """The key as a diff shows it: its fingerprints first, then the armor (or a digest of binary data)."""
     if data is None:
         return ""
+    try:
+        head = "# OpenPGP key %s\n" % ", ".join(spaced(fpr) for fpr in key_fingerprints(data))
+    except SourceError:
+        head = ""
     if data.lstrip().startswith(b"-----BEGIN"):
-        return data.decode("utf-8", "replace")
-    return "<binary OpenPGP key, %d bytes, sha256 %s>\n" % (len(data), hashlib.sha256(data).hexdigest())
+        return head + data.decode("utf-8", "replace")
+    return head + "<binary OpenPGP key, %d bytes, sha256 %s>\n" % (len(data), hashlib.sha256(data).hexdigest())
 
 
-def load_key(module, source, family):
-    """(key bytes or None, key_url or None). None bytes: dnf fetches the URL itself."""
+def load_key(module, source, fingerprint):
+    """(key bytes, key_url or None): the key from key_content, a file on the target or a URL, checked
+    against ``fingerprint`` before anything is written."""
     p = module.params
-    if p["key_content"]:
-        return p["key_content"].encode("utf-8"), None
     key = p["key"]
-    if key and "://" not in key:
+    if p["key_content"]:
+        data, url, where = p["key_content"].encode("utf-8"), None, "key_content"
+    elif key and "://" not in key:
         if not key.startswith("/"):
             raise SourceError("key %r must be an http(s) URL or an absolute path on the target" % key)
         data = read_bytes(key)
         if data is None:
             raise SourceError("key %s does not exist on the target; give the path of a key file there, or a URL"
                               % key)
-        return data, None
-    url = key or source["key_url"]
-    if key and not key.lower().startswith(("http://", "https://")):
-        raise SourceError("key %r has an unsupported scheme: use http://, https:// or an absolute path" % key)
-    if not p["validate_mirror"] and family != FAMILY_APT:
-        return None, url
-    try:
-        data = fetch(url, p["timeout"], p["validate_certs"])
-    except FetchError as exc:
-        raise SourceError("the signing key %s did not come: %s. %s" % (
-            url, exc, "Check key" if key else "Check mirror (or give key)")) from None
-    if family == FAMILY_APT:
-        return data, url
-    key_format(data)  # dnf: check that it is a key, keep the URL in the .repo
-    return None, url
+        url, where = None, key
+    else:
+        url = check_url(key, "key") if key else source["key_url"]
+        if url.lower().startswith("http://") and not p["allow_http_key"]:
+            raise SourceError(
+                "the signing key %s would come over plain http, where anyone on the path could swap it (together "
+                "with the packages): use an https:// %s, or set allow_http_key (the engine role's "
+                "engine_repo_allow_http_key) to true for a mirror you trust on this network; the key is still "
+                "checked against its fingerprint (nothing was changed)" % (url, "key URL" if key else "mirror"))
+        try:
+            data = fetch(url, p["timeout"], p["validate_certs"])
+        except FetchError as exc:
+            raise SourceError("the signing key %s did not come: %s. %s" % (
+                url, exc, "Check key" if key else "Check mirror (or give key)")) from None
+        where = url
+    key_format(data)
+    check_key(data, fingerprint, where)
+    return data, url
 
 
 def check_mirror(module, source, target):
@@ -398,6 +463,23 @@ def plan_file(path, wanted):
     before = read_bytes(path)
     return {"path": path, "before": before, "after": wanted, "changed": before != wanted,
             "existed": before is not None}
+
+
+def missing_directories(plans):
+    """The parent directories the changed files need and that do not exist yet, outermost first."""
+    missing = []
+    for plan in plans:
+        if not plan["changed"] or plan["after"] is None:
+            continue
+        directory = os.path.dirname(plan["path"])
+        chain = []
+        while directory and directory != "/" and not os.path.isdir(directory):
+            chain.append(directory)
+            directory = os.path.dirname(directory)
+        for path in reversed(chain):
+            if path not in missing:
+                missing.append(path)
+    return missing
 
 
 def apply_files(module, plans):
@@ -428,50 +510,71 @@ def diffs_for(plans):
             for plan in plans if plan["changed"]]
 
 
+def wanted_fingerprint(module, family):
+    given = module.params["key_fingerprint"]
+    if given:
+        return check_fingerprint(given, "key_fingerprint")
+    return DOCKER_KEY_FINGERPRINTS[family]
+
+
+def plan_present(module, target):
+    """The files to write (key first, then the source), all checked; raises SourceError."""
+    p = module.params
+    base = resolve_mirror(p["mirror"])
+    fingerprint = wanted_fingerprint(module, target["family"])
+    source = build_source(base, target, p["channel"], p["name"])
+    if p["validate_mirror"]:
+        check_mirror(module, source, target)
+    data, key_url = load_key(module, source, fingerprint)
+    fmt = key_format(data)
+    key_file = source_paths(target["family"], p["name"], fmt)[1]
+    source = build_source(base, target, p["channel"], p["name"], key_url=key_url, key_file=key_file,
+                          key_format=fmt)
+    source["key_url"] = key_url
+    source["key_fingerprint"] = fingerprint
+    plans = [dict(plan_file(key_file, data), key=True),
+             plan_file(source["path"], source["content"].encode("utf-8"))]
+    return source, plans
+
+
 def engine_repo(module):
     p = module.params
+    protect(module, skip_keys=PUBLIC_KEY_OPTIONS)
     result = {"changed": False, "target": None, "source": None, "candidates": [], "files": [],
-              "probe_path": None, "packages": {}, "conflicts": {}}
+              "probe_path": None, "packages": {}, "conflicts": {}, "created_directories": []}
     try:
         target = host_target(read_os_release(), platform.machine(), p["distribution"], p["release"])
         result["target"] = target
         result["probe_path"] = probe_path(target, p["channel"])
         result["packages"] = {"docker_ce": list(DOCKER_CE_PACKAGES), "distro": list(target["distro_packages"])}
         result["conflicts"] = {source: list(CONFLICTS[(target["family"], source)]) for source in ENGINE_SOURCES}
+        if p["key_fingerprint"]:
+            check_fingerprint(p["key_fingerprint"], "key_fingerprint")
+        source_file = source_paths(target["family"], p["name"])[0]
         if p["state"] == "query":
             if p["candidates"]:
                 result["candidates"] = resolve_candidates(p["candidates"], "candidates")
             if p["mirror"] and p["mirror"] != "auto":
                 result["source"] = build_source(resolve_mirror(p["mirror"]), target, p["channel"], p["name"])
             return result
-        if p["state"] == "absent":
-            paths = list(source_paths(target["family"], p["name"]))
-            if target["family"] == FAMILY_APT:
-                paths.append(source_paths(target["family"], p["name"], "gpg")[1])
-            plans = [plan_file(path, None) for path in paths]
-            plans = [dict(plan, changed=plan["existed"], key=path != paths[0]) for plan, path in zip(plans, paths)]
-        else:
-            base = resolve_mirror(p["mirror"])
-            source = build_source(base, target, p["channel"], p["name"])
-            if p["validate_mirror"]:
-                check_mirror(module, source, target)
-            data, key_url = load_key(module, source, target["family"])
-            fmt = key_format(data) if data is not None else "asc"
-            key_file = None
-            if data is not None:
-                key_file = source_paths(target["family"], p["name"], fmt)[1]
-            source = build_source(base, target, p["channel"], p["name"], key_url=key_url, key_file=key_file,
-                                  key_format=fmt)
-            source["key_url"] = key_url
-            result["source"] = source
-            plans = []
-            if key_file:
-                plans.append(dict(plan_file(key_file, data), key=True))
-            plans.append(plan_file(source["path"], source["content"].encode("utf-8")))
     except SourceError as exc:
         module.fail_json(msg=str(exc), **result)
     try:
-        result["files"] = apply_files(module, plans)
+        with locked(source_file, LOCK_TIMEOUT):
+            try:
+                if p["state"] == "absent":
+                    paths = list(source_paths(target["family"], p["name"]))
+                    if target["family"] == FAMILY_APT:
+                        paths.append(source_paths(target["family"], p["name"], "gpg")[1])
+                    plans = [plan_file(path, None) for path in paths]
+                    plans = [dict(plan, changed=plan["existed"], key=path != paths[0])
+                             for plan, path in zip(plans, paths)]
+                else:
+                    result["source"], plans = plan_present(module, target)
+            except SourceError as exc:
+                module.fail_json(msg=str(exc), **result)
+            result["created_directories"] = missing_directories(plans)
+            result["files"] = apply_files(module, plans)
     except (FileError, OSError) as exc:
         module.fail_json(msg="could not write the package source: %s" % exc, **result)
     result["changed"] = any(entry["changed"] for entry in result["files"])
@@ -490,6 +593,8 @@ def main():
             "name": {"type": "str", "default": "docker"},
             "key": {"type": "str", "no_log": False},
             "key_content": {"type": "str", "no_log": False},
+            "key_fingerprint": {"type": "str", "no_log": False},
+            "allow_http_key": {"type": "bool", "default": False, "no_log": False},
             "distribution": {"type": "str"},
             "release": {"type": "str"},
             "validate_mirror": {"type": "bool", "default": True},

@@ -3,6 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.dockhand.runtime.plugins.filter.engine_packages import FilterModule as Packages
 from ansible_collections.dockhand.runtime.plugins.filter.engine_version import (
     FilterModule,
     engine_off_version,
@@ -37,3 +38,27 @@ def test_specs_and_off_version():
     assert engine_off_version(["docker-ce", "docker-ce-cli", "docker.io"], installed, "27.3") == []
     assert engine_off_version(["docker-ce", "docker.io"], installed, "27.4") == ["docker-ce"]
     assert set(FilterModule().filters()) == {"engine_version", "engine_off_version", "engine_package_specs"}
+
+
+LAB = "http://dockhand-lab-apt:5006/docker-ce/linux/debian"
+
+
+def test_a_version_only_another_source_has_is_not_taken():
+    assert engine_version(MADISON, "20.10.24", "apt", "docker.io", LAB) == "20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"
+    with pytest.raises(AnsibleFilterError, match="has no docker.io 20.10.24[+]dfsg1-1[+]deb12u1[+]b6 "):
+        engine_version(MADISON, "20.10.24+dfsg1-1+deb12u1+b6", "apt", "docker.io", LAB)
+    # installed ...+dockhandlab1 is not "20.10.24+dfsg1-1+deb12u1+b6": it must move (issue: a full pin was a prefix)
+    installed = {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"}
+    assert engine_off_version(["docker.io"], installed, "20.10.24+dfsg1-1+deb12u1+b6") == ["docker.io"]
+    assert engine_off_version(["docker.io"], installed, "20.10.24") == []
+
+
+def test_the_plan_filter_reports_instead_of_failing():
+    filters = Packages().filters()
+    assert set(filters) == {"engine_version_plan", "engine_apt_needs", "engine_apt_removals"}
+    plan = filters["engine_version_plan"](["docker.io"], "apt", {"docker.io": MADISON}, "99.1", LAB, {})
+    assert plan["missing"] == ["%s has no docker.io 99.1 (it has 20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1)" % LAB]
+    plan = filters["engine_version_plan"](["docker.io"], "apt", {"docker.io": MADISON}, "20.10.24", "", {})
+    assert plan["specs"] == ["docker.io=20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"]
+    assert filters["engine_apt_needs"]("docker.io\n  Depends: runc\nrunc\n") == ["docker.io", "runc"]
+    assert filters["engine_apt_removals"]("Remv runc [1.1]\nRemv docker.io [20]\n") == ["runc", "docker.io"]

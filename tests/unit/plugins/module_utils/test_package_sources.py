@@ -2,6 +2,7 @@
 supported distribution, release and architecture (the RHEL family and Ubuntu are covered here only:
 the lab runs Debian hosts)."""
 
+import base64
 import itertools
 
 import pytest
@@ -11,23 +12,34 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources i
     AUTO_CANDIDATES,
     CONFLICTS,
     DISTRIBUTIONS,
+    DOCKER_KEY_FINGERPRINTS,
     PRESETS,
     SourceError,
     build_source,
     check_base_url,
+    check_fingerprint,
+    check_key,
+    check_name,
     check_release,
+    check_url,
     conflicting_packages,
     default_packages,
     host_target,
+    key_fingerprints,
     key_format,
     match_version,
     package_spec,
+    parse_apt_depends,
+    parse_apt_removals,
     parse_apt_versions,
     parse_dnf_versions,
     parse_os_release,
     probe_path,
+    render_deb822,
+    render_dnf_repo,
     resolve_candidates,
     resolve_mirror,
+    version_plan,
 )
 
 OS_RELEASES = {
@@ -325,3 +337,269 @@ def test_probe_paths():
         path = probe_path(target)
         assert path.startswith("linux/%s/" % target["repo"])
         assert "$" not in path
+
+
+# --------------------------------------------------------------------------
+# Line injection: every value that goes into a .sources or .repo file is refused, never altered
+# --------------------------------------------------------------------------
+
+DEBIAN = host_target(parse_os_release(OS_RELEASES["debian"]), "x86_64")
+ROCKY = host_target(parse_os_release(OS_RELEASES["rocky"]), "x86_64")
+
+
+@pytest.mark.parametrize("release,words", [
+    ("bookworm\nTrusted: yes", "holds a newline"),
+    ("bookworm\n", "holds a newline"),
+    ("bookworm stable", "holds a space"),
+    ("bookworm\tx", "holds a tab"),
+    ("book\x00worm", "the control character"),
+    ("../bookworm", "must be letters, digits"),
+    ("$releasever", "must be letters, digits"),
+])
+def test_release_with_a_line_break_or_blank_is_refused(release, words):
+    with pytest.raises(SourceError) as info:
+        host_target(parse_os_release(OS_RELEASES["debian"]), "x86_64", release=release)
+    assert "release" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize("url,words", [
+    ("http://mirror.lan/docker ce", "holds a space"),
+    ("http://mirror.lan/docker-ce\nTrusted: yes", "holds a newline"),
+    ("http://mirror.lan/docker-ce\n", "holds a newline"),
+    (" http://mirror.lan/docker-ce", "holds a space"),
+    ("http://mirror.lan/docker-ce\r", "holds a carriage return"),
+    ("http://mirror.lan/$releasever", "$ is refused"),
+    ("http://mirror.lan/a\"b", "has characters an apt or dnf source cannot take"),
+    ("http://mirror_lan/docker-ce", "has characters an apt or dnf source cannot take"),
+])
+def test_mirror_with_whitespace_or_control_characters_is_refused(url, words):
+    with pytest.raises(SourceError) as info:
+        resolve_mirror(url, "engine_repo_mirror")
+    assert "engine_repo_mirror" in str(info.value) and words in str(info.value), str(info.value)
+
+
+def test_key_url_with_a_newline_is_refused_and_http_needs_opting_in():
+    with pytest.raises(SourceError, match="key .* holds a newline"):
+        check_url("https://mirror.lan/gpg\ngpgcheck=0", "key")
+    with pytest.raises(SourceError, match="is plain http"):
+        check_url("http://mirror.lan/gpg", "key", allow_http=False)
+    assert check_url("http://mirror.lan/gpg", "key") == "http://mirror.lan/gpg"
+
+
+def test_credentials_never_show_in_the_refusal():
+    with pytest.raises(SourceError) as info:
+        resolve_mirror("https://user:s3cret-pw@mirror.lan/a b", "engine_repo_mirror")
+    assert "s3cret-pw" not in str(info.value)
+    with pytest.raises(SourceError) as info:
+        resolve_mirror("https://user:s3cret-pw@mirror.lan/docker-ce", "engine_repo_mirror")
+    assert "s3cret-pw" not in str(info.value) and "holds credentials" in str(info.value)
+
+
+def test_name_with_a_trailing_newline_is_refused():
+    assert check_name("docker") == "docker"
+    for bad in ("docker\n", "docker ce", "../docker", ""):
+        with pytest.raises(SourceError, match="name"):
+            check_name(bad)
+
+
+def test_renderers_refuse_what_the_format_would_split():
+    with pytest.raises(SourceError, match="Suites"):
+        render_deb822("http://m.lan/linux/debian", "bookworm\nTrusted: yes", ["stable"], "amd64", "/k.asc")
+    with pytest.raises(SourceError, match="URIs"):
+        render_deb822("http://m.lan/a b", "bookworm", ["stable"], "amd64", "/k.asc")
+    with pytest.raises(SourceError, match="Components"):
+        render_deb822("http://m.lan/a", "bookworm", ["stable main"], "amd64", "/k.asc")
+    with pytest.raises(SourceError, match="Signed-By"):
+        render_deb822("http://m.lan/a", "bookworm", ["stable"], "amd64", "/k.asc\nTrusted: yes")
+    with pytest.raises(SourceError, match="gpgkey"):
+        render_dnf_repo("docker-ce-stable", "Docker CE", "http://m.lan/a", "http://m.lan/gpg\ngpgcheck=0")
+    with pytest.raises(SourceError, match="baseurl"):
+        render_dnf_repo("docker-ce-stable", "Docker CE", "http://m.lan/a b", "file:///etc/pki/rpm-gpg/k.asc")
+    with pytest.raises(SourceError, match="section"):
+        render_dnf_repo("docker]\n[x", "Docker CE", "http://m.lan/a", "file:///etc/pki/rpm-gpg/k.asc")
+    # what the module renders for real still passes
+    assert "Suites: bookworm\n" in build_source(PRESETS["tuna"], DEBIAN)["content"]
+    assert "gpgcheck=1\n" in build_source(PRESETS["tuna"], ROCKY, key_file="/etc/pki/rpm-gpg/docker-ce.asc")["content"]
+
+
+# --------------------------------------------------------------------------
+# The pinned signing key
+# --------------------------------------------------------------------------
+
+# Two throwaway ed25519 keys made with gpg 2.2 for these tests; the fingerprints are gpg's own
+# (gpg --show-keys --with-colons), so the parser is checked against an independent implementation.
+KEY_ONE = b"""-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEaw7fRBYJKwYBBAHaRw8BAQdAz8cG0muo/OND0LiQyefWXGK+1H9wh51/PBjY
+ja6bBfK0MWRvY2toYW5kIHVuaXQgdGVzdCBrZXkgb25lIDxvbmVAZG9ja2hhbmQu
+aW52YWxpZD6IkAQTFggAOBYhBLyDeXZlWfbVKXOCw3m9QwkpXdX7BQJrDt9EAhsD
+BQsJCAcCBhUKCQgLAgQWAgMBAh4BAheAAAoJEHm9QwkpXdX7tmIBAJaNsJMUXH+S
+SFETEZxq+tcFkvNSXFTYMHEfxcySET8oAP9EQH9DSMALY1CSeE9Gvl/+3r2jJnqF
+7mps2kTnU8rhCQ==
+=Dxyj
+-----END PGP PUBLIC KEY BLOCK-----
+"""
+KEY_ONE_FPR = "BC8379766559F6D5297382C379BD4309295DD5FB"
+KEY_TWO = b"""-----BEGIN PGP PUBLIC KEY BLOCK-----
+Comment: a header line, as some exports carry
+
+mDMEaw7fRBYJKwYBBAHaRw8BAQdAkUuDjaqhYcVKCgl55C67XB/L8v+RnynYpnCE
+3O3/vlG0MWRvY2toYW5kIHVuaXQgdGVzdCBrZXkgdHdvIDx0d29AZG9ja2hhbmQu
+aW52YWxpZD6IkAQTFggAOBYhBL3yE2DJqlMXAA+tQWGP+20NduW+BQJrDt9EAhsD
+BQsJCAcCBhUKCQgLAgQWAgMBAh4BAheAAAoJEGGP+20NduW+P/sA/2TWMawkrAOE
+uklfPKL8d2jOetWJHdoljYYUuUHDRNWXAPsGmhQtf8ElOnE7/HuGYZg6ZvKDTzCf
+IrYeXN3kZj2+Dw==
+=+CNB
+-----END PGP PUBLIC KEY BLOCK-----
+"""
+KEY_TWO_FPR = "BDF21360C9AA5317000FAD41618FFB6D0D76E5BE"
+KEY_ONE_BINARY = base64.b64decode(
+    "mDMEaw7fRBYJKwYBBAHaRw8BAQdAz8cG0muo/OND0LiQyefWXGK+1H9wh51/PBjYja6bBfK0MWRvY2toYW5kIHVuaXQgdGVzdCBrZXkgb25lIDxv"
+    "bmVAZG9ja2hhbmQuaW52YWxpZD6IkAQTFggAOBYhBLyDeXZlWfbVKXOCw3m9QwkpXdX7BQJrDt9EAhsDBQsJCAcCBhUKCQgLAgQWAgMBAh4BAheAAAoJ"
+    "EHm9QwkpXdX7tmIBAJaNsJMUXH+SSFETEZxq+tcFkvNSXFTYMHEfxcySET8oAP9EQH9DSMALY1CSeE9Gvl/+3r2jJnqF7mps2kTnU8rhCQ==")
+
+
+def test_fingerprints_match_gpgs_for_armored_and_binary_keys():
+    assert key_fingerprints(KEY_ONE) == [KEY_ONE_FPR]
+    assert key_fingerprints(KEY_TWO) == [KEY_TWO_FPR]
+    assert key_fingerprints(KEY_ONE_BINARY) == [KEY_ONE_FPR]
+    assert key_fingerprints(KEY_ONE.replace(b"\n", b"\r\n")) == [KEY_ONE_FPR]
+    assert key_fingerprints(KEY_ONE + KEY_TWO) == [KEY_ONE_FPR, KEY_TWO_FPR]
+
+
+def test_docker_fingerprints_are_the_published_ones():
+    # docs.docker.com: "9DC8 5822 9FC7 DD38 854A  E2D8 8D81 803C 0EBF CD88" (Debian, Ubuntu) and
+    # "060A 61C5 1B55 8A7F 742B  77AA C52F EB6B 621E 9F35" (CentOS, RHEL, Fedora)
+    assert {
+        "apt": check_fingerprint("9DC8 5822 9FC7 DD38 854A  E2D8 8D81 803C 0EBF CD88"),
+        "dnf": check_fingerprint("060A 61C5 1B55 8A7F 742B  77AA C52F EB6B 621E 9F35"),
+    } == DOCKER_KEY_FINGERPRINTS
+
+
+def test_the_pinned_key_passes_and_any_other_is_refused():
+    assert check_key(KEY_ONE, KEY_ONE_FPR, "u") == [KEY_ONE_FPR]
+    with pytest.raises(SourceError) as info:
+        check_key(KEY_TWO, KEY_ONE_FPR, "http://m.lan/linux/debian/gpg")
+    message = str(info.value)
+    assert "BDF2 1360 C9AA 5317 000F  AD41 618F FB6D 0D76 E5BE".replace("  ", " ") in message
+    assert "not the pinned key" in message and "key_fingerprint" in message
+    # a key file that adds a second key next to the pinned one is refused too (apt would trust both)
+    with pytest.raises(SourceError, match="BDF2"):
+        check_key(KEY_ONE + KEY_TWO, KEY_ONE_FPR, "u")
+    with pytest.raises(SourceError, match="BC83"):
+        check_key(KEY_ONE, DOCKER_KEY_FINGERPRINTS["apt"], "u")
+
+
+@pytest.mark.parametrize("data,words", [
+    (b"<html>404</html>", "not an OpenPGP public key"),
+    (b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n", "not valid base64"),
+    (KEY_ONE_BINARY[:40], "cut short"),
+    (b"\x95\x01\x00", "not an OpenPGP public key"),  # a secret-key packet (tag 5) does not even look like a key
+    (b"\x99\x00\x01\x03", "version 3 key"),
+])
+def test_bad_keys_are_refused(data, words):
+    with pytest.raises(SourceError, match=words):
+        key_fingerprints(data)
+
+
+def test_a_secret_key_is_refused():
+    secret = KEY_ONE_BINARY[:53] + b"\x94\x01\x04"  # the public-key packet, then a secret-key packet (tag 5)
+    with pytest.raises(SourceError, match="secret key"):
+        key_fingerprints(secret)
+
+
+@pytest.mark.parametrize("value", ["", "9DC8", "9DC85822\n9FC7DD38854AE2D88D81803C0EBFCD88", "0x9DC858229FC7DD38854A"
+                                   "E2D88D81803C0EBFCD88", "ZZC858229FC7DD38854AE2D88D81803C0EBFCD88"])
+def test_bad_fingerprints_are_refused(value):
+    with pytest.raises(SourceError, match="key_fingerprint"):
+        check_fingerprint(value)
+
+
+# --------------------------------------------------------------------------
+# Versions from the chosen source only; full versions match exactly
+# --------------------------------------------------------------------------
+
+LAB_MADISON = (
+    " docker.io | 20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1 | http://dockhand-lab-apt:5006/docker-ce/linux/debian"
+    " bookworm/stable amd64 Packages\n"
+    " docker.io | 20.10.24+dfsg1-1+deb12u1+b6 | http://deb.debian.org/debian bookworm/main amd64 Packages\n")
+LAB_ORIGIN = "http://dockhand-lab-apt:5006/docker-ce/linux/debian"
+
+
+def test_a_full_version_matches_exactly():
+    versions = ["20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"]
+    assert match_version(versions, "20.10.24+dfsg1-1+deb12u1+b6") is None
+    assert match_version(versions, "20.10.24+dfsg1-1+deb12u1") is None
+    assert match_version(versions, "20.10.24") == versions[0]
+    assert match_version(versions, "20.10.24+dfsg1") == versions[0]
+    assert match_version(["5:27.3.1-1~debian.12~bookworm"], "5:27.3.1-1") is None
+
+
+def test_versions_are_taken_from_the_chosen_source_only():
+    assert parse_apt_versions(LAB_MADISON, LAB_ORIGIN) == ["20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"]
+    assert parse_apt_versions(LAB_MADISON, LAB_ORIGIN + "/") == ["20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"]
+    assert len(parse_apt_versions(LAB_MADISON)) == 2
+    assert parse_dnf_versions(DNF_LIST + "docker-ce.x86_64  3:28.0.0-1.el9  other-repo\n", "docker-ce",
+                              "docker-ce-stable")[0] == "3:27.3.1-1.el9"
+
+
+def test_version_plan_fails_a_version_only_another_source_has():
+    plan = version_plan(["docker.io", "containerd"], "apt", {"docker.io": LAB_MADISON},
+                        "20.10.24+dfsg1-1+deb12u1+b6", LAB_ORIGIN,
+                        {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"})
+    assert plan["resolved"] == {}
+    assert plan["missing"] == ["%s has no docker.io 20.10.24+dfsg1-1+deb12u1+b6 (it has "
+                               "20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1)" % LAB_ORIGIN]
+
+
+def test_version_plan_moves_a_package_installed_from_another_source():
+    installed = {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6"}  # Debian's build: "20.10.24" names it too
+    plan = version_plan(["docker.io", "containerd"], "apt", {"docker.io": LAB_MADISON}, "20.10.24", LAB_ORIGIN,
+                        installed)
+    assert plan["specs"] == ["docker.io=20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1", "containerd"]
+    assert plan["moves"] == ["docker.io"] and plan["missing"] == []
+    same = version_plan(["docker.io"], "apt", {"docker.io": LAB_MADISON}, "20.10.24", LAB_ORIGIN,
+                        {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1"})
+    assert same["moves"] == []
+    dnf = version_plan(["docker-ce"], "dnf", {"docker-ce": DNF_LIST}, "27.3.1", "docker-ce-stable",
+                       {"docker-ce": "3:27.3.1-1.el9"})
+    assert dnf["specs"] == ["docker-ce-27.3.1-1.el9"] and dnf["moves"] == []
+    assert version_plan(["docker-ce"], "apt", {}, "", None, {})["specs"] == ["docker-ce"]
+
+
+# --------------------------------------------------------------------------
+# What the engine packages need, and what a removal would take
+# --------------------------------------------------------------------------
+
+APT_DEPENDS = """docker.io
+  PreDepends: init-system-helpers
+  Depends: containerd
+  Depends: runc
+  Depends: lsb-base
+    sysvinit-utils
+init-system-helpers
+ |Depends: usrmerge
+  Depends: usr-is-merged
+    usrmerge
+containerd
+  Depends: runc
+runc
+  Depends: libc6
+usrmerge
+  Depends: <perl:any>
+<perl:any>
+libc6:amd64
+"""
+APT_SIMULATION = """NOTE: This is only a simulation!
+Reading package lists...
+Remv docker.io [20.10.24+dfsg1-1+deb12u1+b6+dockhandlab1]
+Remv containerd [1.6.20~ds1-1+b1]
+Remv runc [1.1.5+ds1-1+deb12u1]
+"""
+
+
+def test_what_the_engine_packages_need_and_what_a_removal_takes():
+    needed = parse_apt_depends(APT_DEPENDS)
+    assert needed == ["docker.io", "init-system-helpers", "containerd", "runc", "usrmerge", "perl", "libc6"]
+    assert parse_apt_removals(APT_SIMULATION) == ["docker.io", "containerd", "runc"]
+    assert parse_apt_removals("Remv podman-docker:all [4.3]\n") == ["podman-docker"]
