@@ -405,3 +405,170 @@ def test_random_specs_settle_after_one_apply(run_playbook, specs):
             assert not again["changed"], (spec, again["differences"], again["actions"])
     finally:
         remove_all()
+
+
+# --- limits and the restart policy through each transition, in check mode and for real -----------------
+
+MIB = 1024 * 1024
+NO_LIMIT = "no limit"  # what the memory cgroup holds without a limit (a huge number)
+
+# (case, first options, second options, what the change must do, {inspect path: value after}, cgroup memory
+# limit after (bytes, NO_LIMIT or None to skip)). "unset" is the option not given; "no limit" its zero value.
+TRANSITIONS = [
+    ("memory-unset-set", {}, {"memory": "96m"}, "updated",
+     {"HostConfig.Memory": 96 * MIB, "HostConfig.MemorySwap": 192 * MIB}, 96 * MIB),
+    ("memory-set-other", {"memory": "64m"}, {"memory": "128m"}, "updated",
+     {"HostConfig.Memory": 128 * MIB, "HostConfig.MemorySwap": 256 * MIB}, 128 * MIB),
+    ("memory-set-lower", {"memory": "128m"}, {"memory": "64m"}, "updated", {"HostConfig.Memory": 64 * MIB}, 64 * MIB),
+    ("memory-set-none", {"memory": "128m"}, {"memory": "0"}, "recreated",
+     {"HostConfig.Memory": 0, "HostConfig.MemorySwap": 0}, NO_LIMIT),
+    ("memory-unlimited-swap-raise", {"memory": "64m", "memory_swap": -1}, {"memory": "96m", "memory_swap": -1},
+     "updated", {"HostConfig.Memory": 96 * MIB, "HostConfig.MemorySwap": -1}, 96 * MIB),
+    ("reservation-unset-set", {}, {"memory_reservation": "32m"}, "updated", {"HostConfig.MemoryReservation": 32 * MIB},
+     None),
+    ("reservation-set-other", {"memory_reservation": "32m"}, {"memory_reservation": "48m"}, "updated",
+     {"HostConfig.MemoryReservation": 48 * MIB}, None),
+    ("reservation-set-none", {"memory_reservation": "32m"}, {"memory_reservation": "0"}, "recreated",
+     {"HostConfig.MemoryReservation": 0}, None),
+    ("swap-unset-set", {"memory": "64m"}, {"memory": "64m", "memory_swap": "256m"}, "updated",
+     {"HostConfig.Memory": 64 * MIB, "HostConfig.MemorySwap": 256 * MIB}, 64 * MIB),
+    ("swap-set-other", {"memory": "64m", "memory_swap": "256m"}, {"memory": "64m", "memory_swap": "512m"}, "updated",
+     {"HostConfig.MemorySwap": 512 * MIB}, 64 * MIB),
+    ("swap-set-unlimited", {"memory": "64m", "memory_swap": "256m"}, {"memory": "64m", "memory_swap": -1}, "updated",
+     {"HostConfig.MemorySwap": -1}, 64 * MIB),
+    ("swap-unlimited-default", {"memory": "64m", "memory_swap": -1}, {"memory": "64m", "memory_swap": 0}, "updated",
+     {"HostConfig.MemorySwap": 128 * MIB}, 64 * MIB),
+    ("cpus-unset-set", {}, {"cpus": 0.5}, "updated", {"HostConfig.NanoCpus": 500000000}, None),
+    ("cpus-set-other", {"cpus": 0.5}, {"cpus": 1}, "updated", {"HostConfig.NanoCpus": 1000000000}, None),
+    ("cpus-set-none", {"cpus": 0.5}, {"cpus": 0}, "recreated", {"HostConfig.NanoCpus": 0}, None),
+    ("shares-unset-set", {}, {"cpu_shares": 512}, "updated", {"HostConfig.CpuShares": 512}, None),
+    ("shares-set-other", {"cpu_shares": 512}, {"cpu_shares": 1024}, "updated", {"HostConfig.CpuShares": 1024}, None),
+    ("shares-set-none", {"cpu_shares": 512}, {"cpu_shares": 0}, "recreated", {"HostConfig.CpuShares": 0}, None),
+    ("cpuset-unset-set", {}, {"cpuset_cpus": "0"}, "updated", {"HostConfig.CpusetCpus": "0"}, None),
+    ("cpuset-set-other", {"cpuset_cpus": "0"}, {"cpuset_cpus": "0-1"}, "updated", {"HostConfig.CpusetCpus": "0-1"},
+     None),
+    ("cpuset-set-none", {"cpuset_cpus": "0"}, {"cpuset_cpus": ""}, "recreated", {"HostConfig.CpusetCpus": ""}, None),
+    ("pids-unset-set", {}, {"pids_limit": 100}, "updated", {"HostConfig.PidsLimit": 100}, None),
+    ("pids-set-other", {"pids_limit": 100}, {"pids_limit": 200}, "updated", {"HostConfig.PidsLimit": 200}, None),
+    ("pids-set-none", {"pids_limit": 100}, {"pids_limit": -1}, "updated", {"HostConfig.PidsLimit": 0}, None),
+    ("restart-unset-set", {}, {"restart_policy": "always"}, "updated", {"HostConfig.RestartPolicy.Name": "always"},
+     None),
+    ("restart-set-other", {"restart_policy": "always"}, {"restart_policy": "unless-stopped"}, "updated",
+     {"HostConfig.RestartPolicy.Name": "unless-stopped"}, None),
+    ("restart-set-none", {"restart_policy": "always"}, {"restart_policy": "no"}, "updated",
+     {"HostConfig.RestartPolicy.Name": "no"}, None),
+    ("retries-unset-set", {"restart_policy": "on-failure"}, {"restart_policy": "on-failure", "restart_retries": 3},
+     "updated", {"HostConfig.RestartPolicy.MaximumRetryCount": 3}, None),
+    ("retries-set-other", {"restart_policy": "on-failure", "restart_retries": 3},
+     {"restart_policy": "on-failure", "restart_retries": 5}, "updated",
+     {"HostConfig.RestartPolicy.MaximumRetryCount": 5}, None),
+    ("retries-set-none", {"restart_policy": "on-failure", "restart_retries": 3},
+     {"restart_policy": "on-failure", "restart_retries": 0}, "updated",
+     {"HostConfig.RestartPolicy.MaximumRetryCount": 0}, None),
+    ("restart-on-auto-remove", {"auto_remove": True}, {"restart_policy": "always"}, "recreated",
+     {"HostConfig.RestartPolicy.Name": "always", "HostConfig.AutoRemove": False}, None),
+    # together with other changes
+    ("together-unset-set", {}, {"memory": "96m", "cpus": 0.5, "pids_limit": 50, "restart_policy": "always"},
+     "updated", {"HostConfig.Memory": 96 * MIB, "HostConfig.NanoCpus": 500000000, "HostConfig.PidsLimit": 50,
+                 "HostConfig.RestartPolicy.Name": "always"}, 96 * MIB),
+    ("together-remove-and-set", {"memory": "64m", "cpus": 0.5}, {"memory": "0", "cpus": 1}, "recreated",
+     {"HostConfig.Memory": 0, "HostConfig.NanoCpus": 1000000000}, NO_LIMIT),
+    ("together-with-env", {"env": {"V": "1"}}, {"env": {"V": "2"}, "memory": "96m"}, "recreated",
+     {"HostConfig.Memory": 96 * MIB, "Config.Env": "V=2"}, 96 * MIB),
+    ("together-with-start", {"state": "stopped"}, {"memory": "96m", "state": "started"}, "updated",
+     {"HostConfig.Memory": 96 * MIB, "State.Running": True}, 96 * MIB),
+    ("stopped-unset-set", {"state": "stopped"}, {"memory": "96m", "state": "stopped"}, "updated",
+     {"HostConfig.Memory": 96 * MIB, "HostConfig.MemorySwap": 192 * MIB, "State.Running": False}, None),
+]
+
+
+def path_value(data, path):
+    for key in path.split("."):
+        data = (data or {}).get(key)
+    return data
+
+
+def memory_cgroup(container_id):
+    """The memory limit the kernel holds for a running container (cgroup v1, cgroupfs driver), or None."""
+    for base in ("/sys/fs/cgroup/memory/docker", "/sys/fs/cgroup/memory/system.slice"):
+        for name in (container_id, "docker-%s.scope" % container_id):
+            path = "%s/%s/memory.limit_in_bytes" % (base, name)
+            try:
+                with open(path) as handle:
+                    value = int(handle.read())
+            except OSError:
+                continue
+            return NO_LIMIT if value >= 1 << 60 else value
+    return None
+
+
+def worker_inventory(tmp_path, count=WORKERS):
+    workers = ["worker%d" % index for index in range(count)]
+    inventory = tmp_path / "workers.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {worker: {"ansible_connection": "local"}
+                                                        for worker in workers}}}))
+    return workers, str(inventory)
+
+
+def spread(workers, steps_by_case):
+    """One free-strategy play that runs each case's steps, in order, on one of the local workers."""
+    tasks = []
+    for index, steps in enumerate(steps_by_case):
+        for step in steps:
+            step["when"] = "inventory_hostname == %r" % workers[index % len(workers)]
+            tasks.append(step)
+    return [{"name": "cases", "hosts": "all", "gather_facts": False, "strategy": "free", "tasks": tasks,
+             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}]
+
+
+def test_in_place_transitions_predicted_and_done(run_playbook, clean, tmp_path):
+    """Every option updated in place, through unset -> set, set -> other, set -> none, alone and with other
+    changes: check mode predicts what the run does, docker inspect (and the memory cgroup) has the value, an
+    update keeps the container's ID and start time, a transition the engine cannot make recreates, a rerun
+    changes nothing."""
+    workers, inventory = worker_inventory(tmp_path)
+    names = {case: PREFIX + "tr-" + case for case, *_rest in TRANSITIONS}
+    first = spread(workers, [[container_task("%s first" % case, names[case], **before)]
+                             for case, before, *_rest in TRANSITIONS])
+    run = run_playbook(first, inventory=inventory)
+    assert_no_traceback(run)
+    assert run.rc == 0, run
+    before = {case: inspect(names[case]) for case in names}
+
+    steps = []
+    for case, _before, after, *_rest in TRANSITIONS:
+        predicted = container_task("%s predicted" % case, names[case], **after)
+        predicted["check_mode"] = True
+        steps.append([predicted, container_task("%s change" % case, names[case], **after),
+                      container_task("%s again" % case, names[case], **after)])
+    run = run_playbook(spread(workers, steps), inventory=inventory, diff=True)
+    assert_no_traceback(run)
+    assert run.rc == 0, run
+    problems = []
+    for case, _first, _second, kind, expected, cgroup in TRANSITIONS:
+        old, new = before[case], inspect(names[case])
+        predicted, done, again = (run.result("%s %s" % (case, step)) for step in ("predicted", "change", "again"))
+        if predicted["actions"] != done["actions"]:
+            problems.append("%s: check mode predicted %s, the run did %s" % (case, predicted["actions"],
+                                                                               done["actions"]))
+        if kind not in done["actions"]:
+            problems.append("%s: expected %s, the run did %s" % (case, kind, done["actions"]))
+        same_container = new["Id"] == old["Id"]
+        if same_container != (kind == "updated"):
+            problems.append("%s: %s, but docker reports the container ID %s" % (
+                case, kind, "kept" if same_container else "changed"))
+        if kind == "updated" and old["State"]["Running"] and new["State"]["StartedAt"] != old["State"]["StartedAt"]:
+            problems.append("%s: updated in place, but the container was restarted" % case)
+        for path, value in expected.items():
+            found = path_value(new, path)
+            if path == "Config.Env":
+                found = value if value in found else found
+            if path == "HostConfig.PidsLimit" and value == 0:
+                found = 0 if found in (None, 0, -1) else found
+            if found != value:
+                problems.append("%s: docker inspect has %s = %r, expected %r" % (case, path, found, value))
+        if cgroup is not None and memory_cgroup(new["Id"]) != cgroup:
+            problems.append("%s: the memory cgroup holds %r, expected %r" % (case, memory_cgroup(new["Id"]), cgroup))
+        if again["changed"]:
+            problems.append("%s: the rerun changed %s (%s)" % (case, again["differences"], again["actions"]))
+    assert not problems, "\n".join(problems)
