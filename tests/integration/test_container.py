@@ -4,7 +4,10 @@ Every name this file creates starts with dh-ct- and is removed afterwards.
 """
 
 import json
+import re
+import socket
 import subprocess
+import threading
 
 import pytest
 from conftest import assert_no_traceback, local_play
@@ -572,3 +575,114 @@ def test_in_place_transitions_predicted_and_done(run_playbook, clean, tmp_path):
         if again["changed"]:
             problems.append("%s: the rerun changed %s (%s)" % (case, again["differences"], again["actions"]))
     assert not problems, "\n".join(problems)
+
+
+# --- containers that exit and remove themselves while the module works on them ----------------------------
+
+# (step, the second task's options): the second task runs while the first one's container (auto_remove,
+# `sleep 1`, or a command that exits at once) is exiting, being removed or gone.
+VANISHING_STEPS = [
+    ("absent", {"state": "absent", "image": None}),
+    ("started", {"auto_remove": True, "command": ["sh", "-c", "sleep 1"]}),
+    ("present", {"auto_remove": True, "command": ["sh", "-c", "sleep 1"], "env": {"STEP": "present"},
+                 "state": "present"}),
+    ("stopped", {"auto_remove": True, "command": ["sh", "-c", "sleep 1"], "state": "stopped"}),
+    ("recreate", {"auto_remove": True, "command": ["sh", "-c", "sleep 1"], "recreate": True}),
+    ("update", {"auto_remove": True, "command": ["sh", "-c", "sleep 1"], "memory": "96m"}),
+]
+VANISHING_DELAYS = ["0", "0.2", "0.4", "0.7"]
+
+
+def test_containers_that_remove_themselves_at_each_step(run_playbook, clean, tmp_path):
+    """A container with auto_remove that exits at once or after a second, followed by each kind of task while it
+    exits and removes itself: no crash, no failure; absent leaves nothing behind."""
+    workers, inventory = worker_inventory(tmp_path)
+    cases = []
+    for step, options in VANISHING_STEPS:
+        for delay in VANISHING_DELAYS:
+            name = "%svanish-%s-%s" % (PREFIX, step, delay.replace(".", ""))
+            command = ["/bin/sh", "-c", "echo"] if step == "absent" else ["sh", "-c", "sleep 1"]
+            cases.append((step, name, [
+                container_task("%s %s start" % (step, delay), name, auto_remove=True, command=command),
+                {"name": "%s %s wait" % (step, delay), "ansible.builtin.command": "sleep %s" % delay,
+                 "changed_when": False},
+                container_task("%s %s step" % (step, delay), name, **options)]))
+    run = run_playbook(spread(workers, [steps for _step, _name, steps in cases]), inventory=inventory)
+    assert_no_traceback(run)
+    failed = ["%s: %s" % (r["task"], r["result"].get("msg")) for r in run.records if r["status"] == "failed"]
+    assert not failed, "\n".join(failed)
+    assert run.rc == 0, run
+    for step, name, _steps in cases:
+        if step == "absent":
+            assert inspect(name) is None, name
+
+
+class RemovingProxy(VanishingProxy):
+    """A proxy in front of dockerd that removes a container just before it forwards the first request matching
+    ``remove_at``: that call then meets a container that is gone, every time."""
+
+    def __init__(self, path, remove_at, container):
+        super().__init__(path, rb"^$ never")
+        self.remove_at = re.compile(remove_at)
+        self.container = container
+        self.removed = False
+
+    def relay(self, conn):
+        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        daemon.connect(self.upstream)
+        threading.Thread(target=self.pump, args=(daemon, conn), daemon=True).start()
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                line = data.split(b"\r\n", 1)[0]
+                if line[:4] in (b"GET ", b"POST", b"DELE", b"PUT ", b"HEAD"):
+                    self.requests.append(line.decode("latin-1"))
+                    if not self.removed and self.remove_at.search(line):
+                        self.removed = True
+                        docker("rm", "-f", self.container, check=False)
+                daemon.sendall(data)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            daemon.close()
+
+
+# (case, options of the first task, options of the task that meets the removed container, the call before which
+# the container is removed, what must be true afterwards: None = absent, True = running, False = there, stopped)
+REMOVED_BEFORE = [
+    ("stop", {}, {"state": "stopped"}, "stop", False),
+    ("absent", {}, {"state": "absent", "image": None}, "stop", None),
+    ("update", {}, {"memory": "96m"}, "update", True),
+    ("restart", {}, {"restart": True}, "restart", True),
+    ("start", {"state": "stopped"}, {"state": "started"}, "start", True),
+    ("recreate", {"env": {"V": "1"}}, {"env": {"V": "2"}}, "stop", True),
+]
+
+
+@pytest.mark.parametrize(("case", "first", "second", "call", "after"), REMOVED_BEFORE,
+                         ids=[case[0] for case in REMOVED_BEFORE])
+def test_a_container_removed_between_inspect_and_call(run_playbook, clean, tmp_path, case, first, second, call,
+                                                      after):
+    """The container is removed (as auto_remove does) right before the call that follows the module's inspect:
+    404 is handled; the task ends in the state it asks for."""
+    name = PREFIX + "gone-" + case
+    run = run_playbook(local_play([container_task("first", name, **first)]))
+    assert run.rc == 0, run
+    proxy = RemovingProxy(str(tmp_path / "docker.sock"), rb"^POST /v[0-9.]+/containers/[^/ ]+/%s" % call.encode(),
+                          name)
+    try:
+        run = run_playbook(local_play([container_task("second", name, docker_host="unix://%s" % proxy.path,
+                                                      **second)]))
+    finally:
+        proxy.close()
+    assert_no_traceback(run)
+    assert proxy.removed, proxy.requests
+    assert run.rc == 0, run
+    found = inspect(name)
+    if after is None:
+        assert found is None
+    else:
+        assert found is not None and found["State"]["Running"] == after, found and found["State"]
