@@ -686,3 +686,39 @@ def test_a_container_removed_between_inspect_and_call(run_playbook, clean, tmp_p
         assert found is None
     else:
         assert found is not None and found["State"]["Running"] == after, found and found["State"]
+
+
+def test_a_port_conflict_leaves_the_old_container_running(run_playbook, clean):
+    """Host ports are checked before the old container is touched: one another container publishes, and one a
+    process on the host holds. The task fails naming published_ports and the holder; actions say nothing
+    happened; the old container keeps its ID, its start time and its port."""
+    holder, user = PREFIX + "port-holder", PREFIX + "port-user"
+    run = run_playbook(local_play([container_task("holder", holder, published_ports=["127.0.0.1:18190:80"]),
+                                   container_task("user", user, published_ports=["127.0.0.1:18191:80"])]))
+    assert run.rc == 0, run
+    before = inspect(user)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 18192))
+    listener.listen(1)
+    try:
+        tasks = [container_task("taken by a container", user, published_ports=["127.0.0.1:18190:80"]),
+                 container_task("taken on the host", user, published_ports=["127.0.0.1:18192:80"])]
+        for task in tasks:
+            task["ignore_errors"] = True
+        run = run_playbook(local_play(tasks))
+    finally:
+        listener.close()
+    assert_no_traceback(run)
+    by_container, on_host = run.result("taken by a container"), run.result("taken on the host")
+    assert run.status("taken by a container") == "failed" and run.status("taken on the host") == "failed"
+    assert "published_ports" in by_container["msg"] and holder in by_container["msg"], by_container["msg"]
+    assert "18190/tcp" in by_container["msg"] and "was not touched" in by_container["msg"], by_container["msg"]
+    assert "18192/tcp" in on_host["msg"] and "in use on the host" in on_host["msg"], on_host["msg"]
+    for result in (by_container, on_host):
+        assert result["actions"] == [] and result["changed"] is False, result
+    after = inspect(user)
+    assert after["Id"] == before["Id"] and after["State"]["Running"]
+    assert after["State"]["StartedAt"] == before["State"]["StartedAt"], "the old container was stopped"
+    assert after["HostConfig"]["PortBindings"] == before["HostConfig"]["PortBindings"]
+    names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert sorted(n for n in names if n.startswith(PREFIX)) == sorted([holder, user]), names
