@@ -212,7 +212,44 @@ def test_image_defaults_and_image_change(run_playbook, clean):
     assert "recreated" in run.result("empty command means the image's")["actions"]
     changed = run.result("image change")
     assert changed["actions"] == ["recreated", "started"], changed
+    # the command changes too (the last run had the image's own); the images' own labels differ
+    # (dockhand.lab.recipe), but that is the image's change, not the task's
+    assert changed["differences"] == ["image", "command"], changed["differences"]
     assert not run.result("no image given")["changed"]
+
+
+NOT_PULLED = "127.0.0.1:5000/library/busybox:stable"
+
+
+def test_image_change_reported_and_predicted_before_the_pull(run_playbook, clean):
+    """differences names image (alone when the task changes nothing else); a check-mode diff for an image not
+    pulled yet predicts the recreate and keeps the image's own labels in "after"."""
+    name = PREFIX + "image-diff"
+    docker("rmi", NOT_PULLED, check=False)
+    try:
+        run = run_playbook(local_play([container_task("on hello", name, image=HELLO, labels={"team": "a"})]))
+        assert run.rc == 0, run
+        before = inspect(name)
+        tasks = [container_task("to an image not pulled", name, image=NOT_PULLED, labels={"team": "a"}),
+                 container_task("and a label", name, image=NOT_PULLED, labels={"team": "b"})]
+        run = run_playbook(local_play(tasks), check=True, diff=True)
+        assert run.rc == 0, run
+        predicted = run.result("to an image not pulled")
+        assert predicted["actions"] == ["pulled", "recreated", "started"], predicted
+        assert predicted["differences"] == ["image"], predicted["differences"]
+        after = predicted["diff"]["after"]
+        assert after["image"] == NOT_PULLED and "not pulled yet" in after["image_id"], after
+        assert run.result("and a label")["differences"] == ["image", "labels"]
+        labels_after = run.result("and a label")["diff"]["after"]["labels"]
+        assert labels_after["team"] == "b" and "dockhand.lab.recipe" in labels_after, labels_after
+        assert inspect(name)["Id"] == before["Id"], "check mode changed the container"
+        run = run_playbook(local_play([container_task("for real", name, image=NOT_PULLED, labels={"team": "a"})]),
+                           diff=True)
+        assert run.rc == 0, run
+        done = run.result("for real")
+        assert done["actions"] == ["pulled", "recreated", "started"] and done["differences"] == ["image"], done
+    finally:
+        docker("rmi", NOT_PULLED, check=False)
 
 
 def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
