@@ -199,7 +199,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.images import knows_digest
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_pairs, protect
 
 # Options whose comparison needs the image's own defaults.
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")
@@ -288,6 +288,7 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             result["actions"] = [action for action in result["actions"] if action not in ("created", "started")]
         else:
             result["actions"] = [action for action in result["actions"] if action != "started"]
+        result["changed"] = bool(result["actions"])
         said = exc.daemon_message or str(exc)
         option = engine.blame(said)
         module.fail_json(msg="cannot start container %s%s: %s%s" % (
@@ -384,8 +385,17 @@ def execute(module, client, name, current_plan, container, wanted, ref, result):
 ATTEMPTS = 3
 
 
+def guard_output(module):
+    """Secrets the module never saw as parameters (a volume's password= in the engine's error about mounting it)
+    are masked in whatever the module returns, failures included."""
+    fail_json, exit_json = module.fail_json, module.exit_json
+    module.fail_json = lambda **result: fail_json(**mask_pairs(result))
+    module.exit_json = lambda **result: exit_json(**mask_pairs(result))
+
+
 def manage(module):
     protect(module, skip_keys=("client_key", "tls"))
+    guard_output(module)
     params = module.params
     result = {"changed": False, "actions": [], "differences": [], "pulled": False, "container": None}
     try:

@@ -137,3 +137,76 @@ def test_check_mode_creates_and_removes_nothing(scenario, lab, run_playbook):
         cleanup = run_playbook(DEPLOY, inventory=lab["inventory"], extra_vars=dict(
             common, containers_list=[dict(old, state="absent"), dict(new, state="absent")]))
         assert cleanup.rc == 0, str(cleanup)
+
+
+# --- secrets never show, at any verbosity ----------------------------------------------------------------------
+
+LOCAL_IMAGE = "127.0.0.1:5000/library/busybox:latest"
+SECRET_CONTAINER = "dh-ct-role-secret"
+SECRET_VOLUME = "dh-ct-role-vol"
+SECRETS = {"DB_PASSWORD": "n3w-s3cr3t-xyz", "AWS_CREDENTIALS": "aws-cr3d-abc", "DB_PASS": "dbp4ss-val"}
+CHANGED_SECRET = "n3w-s3cr3t-2nd"
+VOLUME_SECRET = "v0l-s3cr3t-q"
+
+
+def run_role_locally(tmp_path, variables, *flags):
+    """The containers role on this machine (local connection, its own dockerd), at the verbosity of ``flags``."""
+    playbook = tmp_path / "secrets.yml"
+    playbook.write_text(json.dumps([{
+        "name": "secrets", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "roles": [{"role": "dockhand.runtime.containers", "vars": variables}]}]))
+    record = tmp_path / "record.jsonl"
+    record.write_text("")
+    proc = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", str(playbook), *flags],
+                          env=ansible_env(str(record)), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+    return proc.returncode, proc.stdout
+
+
+def secret_role_vars(env, **extra):
+    entry = {"name": SECRET_CONTAINER, "image": LOCAL_IMAGE, "command": ["sleep", "3600"], "stop_signal": "SIGKILL",
+             "env": env}
+    entry.update(extra)
+    return {"containers_instance": "secrets", "containers_list": [entry],
+            "containers_volumes": [{"name": SECRET_VOLUME, "driver_options": {
+                "type": "tmpfs", "device": "tmpfs", "o": "size=1m,password=%s" % VOLUME_SECRET}}]}
+
+
+def remove_secret_objects():
+    subprocess.run(["docker", "rm", "-f", SECRET_CONTAINER], capture_output=True, check=False)
+    subprocess.run(["docker", "volume", "rm", SECRET_VOLUME], capture_output=True, check=False)
+
+
+def test_the_role_prints_no_secret_at_any_verbosity(tmp_path):
+    """Env secrets (DB_PASSWORD, AWS_CREDENTIALS, DB_PASS) and a volume's driver option password= never show:
+    not at default verbosity, -v or -vvv, not in a failed item, not in --diff (a changed secret reads
+    "******** (changed)")."""
+    remove_secret_objects()
+    changed_env = dict(SECRETS, DB_PASSWORD=CHANGED_SECRET)
+    runs = [
+        ("create", secret_role_vars(SECRETS), ()),
+        ("rerun -v", secret_role_vars(SECRETS), ("-v",)),
+        ("rerun -vvv", secret_role_vars(SECRETS), ("-vvv",)),
+        ("changed secret -vvv --diff", secret_role_vars(changed_env), ("-vvv", "--diff")),
+        ("failed item", secret_role_vars(changed_env, memory="12xb"), ()),
+        ("failed item -v", secret_role_vars(changed_env, memory="12xb"), ("-v",)),
+        ("failed item -vvv", secret_role_vars(changed_env, memory="12xb"), ("-vvv",)),
+        # the engine cannot mount the volume (tmpfs takes no password) and quotes its options in the error
+        ("failed mount -vvv", secret_role_vars(changed_env, volumes=[SECRET_VOLUME + ":/data"]), ("-vvv",)),
+    ]
+    outputs = {}
+    try:
+        for label, variables, flags in runs:
+            outputs[label] = run_role_locally(tmp_path, variables, *flags)
+    finally:
+        remove_secret_objects()
+    for label, (rc, output) in outputs.items():
+        assert (rc != 0) == label.startswith("failed"), (label, output[-3000:])
+        assert "Traceback (most recent call last)" not in output, (label, output[-3000:])
+        for secret in list(SECRETS.values()) + [CHANGED_SECRET, VOLUME_SECRET]:
+            assert secret not in output, "%s shows %s:\n%s" % (label, secret, output[-4000:])
+    assert "******** (changed)" in outputs["changed secret -vvv --diff"][1]
+    for label in ("failed item", "failed item -v", "failed item -vvv"):
+        assert "memory: " in outputs[label][1] and "12xb" in outputs[label][1], outputs[label][1][-3000:]
+    assert "password=********" in outputs["failed mount -vvv"][1], outputs["failed mount -vvv"][1][-3000:]
