@@ -226,3 +226,68 @@ def test_the_role_prints_no_secret_at_any_verbosity(tmp_path):
     for label in ("failed item", "failed item -v", "failed item -vvv"):
         assert "memory: " in outputs[label][1] and "12xb" in outputs[label][1], outputs[label][1][-3000:]
     assert "password=********" in outputs["failed mount -vvv"][1], outputs["failed mount -vvv"][1][-3000:]
+
+
+# --- playbooks/deploy.yml with its defaults, on the edge host -------------------------------------------------
+
+EDGE_APP = "dh-ct-edge-app"
+
+
+@pytest.fixture(scope="module")
+def edge_engine(lab, run_playbook_once):
+    """host8 as a user has it: docker.io installed, dockerd's registry mirror pointed at the lab's cache (what
+    the mirrors role does); it cannot reach the hub."""
+    run = run_playbook_once([{"name": "engine with a mirror", "hosts": HOST, "gather_facts": False, "tasks": [
+        {"name": "docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
+                                                      "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+        {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
+                                                                 "mirrors": ["{{ lab_mirrors.cache }}"]}},
+        {"name": "hub unreachable", "ansible.builtin.uri": {"url": "http://dockhand-lab-hub:5000/v2/",
+                                                           "timeout": 3}, "register": "hub", "ignore_errors": True},
+    ]}], inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    assert run.status("hub unreachable") == "failed", "host8 reaches the hub: it is no edge host"
+    return lab
+
+
+def test_deploy_playbook_with_its_defaults_on_the_edge_host(edge_engine, run_playbook):
+    """deploy.yml with only what a user must set (the hosts, containers_list): the image comes through the
+    mirror, the container runs, a rerun changes nothing."""
+    image_name = "hello:latest"  # docker.io/library/hello: only the lab's cache can bring it to host8
+    user_vars = {"deploy_hosts": HOST,
+                 "containers_list": [{"name": EDGE_APP, "image": image_name, "command": ["sleep", "3600"]}]}
+    look = [{"name": "look", "hosts": HOST, "gather_facts": False, "tasks": [
+        {"name": "app", "dockhand.runtime.container_info": {"name": EDGE_APP}, "register": "app"},
+        {"name": "remove", "dockhand.runtime.container": {"name": EDGE_APP, "state": "absent"}},
+        {"name": "untag", "dockhand.runtime.image": {"name": image_name, "state": "absent"}}]}]
+    run_playbook(look, inventory=edge_engine["inventory"])  # a fresh start: no container, image not on the host
+    try:
+        first = run_playbook(DEPLOY, inventory=edge_engine["inventory"], extra_vars=user_vars)
+        assert first.rc == 0, str(first)
+        assert_no_traceback(first)
+        pulled = first.result("Pull the images of the containers")["results"][0]
+        assert pulled["actions"] == ["pulled"], pulled
+        deployed = first.result("Deploy the containers")["results"][0]
+        assert deployed["actions"] == ["created", "started"] and deployed["container"]["running"], deployed
+        again = run_playbook(DEPLOY, inventory=edge_engine["inventory"], extra_vars=user_vars)
+        assert again.rc == 0, str(again)
+        assert not [r for r in again.records if r["status"] == "changed"], "the rerun changed something"
+        found = run_playbook([dict(look[0], tasks=look[0]["tasks"][:1])], inventory=edge_engine["inventory"])
+        app = found.result("app")
+        assert app["exists"] and app["containers"][0]["running"], app
+        assert app["containers"][0]["labels"]["dockhand.runtime.containers-instance"] == "default"
+    finally:
+        run_playbook(look, inventory=edge_engine["inventory"])
+
+
+def test_a_failed_pull_in_the_role_names_image(edge_engine, run_playbook):
+    """The entry says image:, so the role's pull error says image (and changes no container)."""
+    run = run_playbook(DEPLOY, inventory=edge_engine["inventory"], extra_vars={
+        "deploy_hosts": HOST, "containers_list": [{"name": EDGE_APP + "-missing", "image": "no-such-image:1"}]})
+    assert run.rc != 0, str(run)
+    assert_no_traceback(run)
+    message = run.result("Pull the images of the containers")["results"][0]["msg"]
+    assert "(image)" in message and "Check the name, tag and digest in image" in message, message
+    assert " in name" not in message, message
+    assert not [r for r in run.records if r["action"] == "dockhand.runtime.container"], "a container task ran"
