@@ -759,3 +759,45 @@ def test_a_port_conflict_leaves_the_old_container_running(run_playbook, clean):
     assert after["HostConfig"]["PortBindings"] == before["HostConfig"]["PortBindings"]
     names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert sorted(n for n in names if n.startswith(PREFIX)) == sorted([holder, user]), names
+
+
+# --- many forks on one daemon -------------------------------------------------------------------------------
+
+SCALE_CONTAINERS = 50
+SCALE_FORKS = 20
+
+
+def test_twenty_forks_deploy_fifty_containers_in_three_rounds(run_playbook, clean, tmp_path):
+    """50 containers on one dockerd from 20 forks at once: created, updated in place, recreated; every round
+    without an error, and a rerun of the last one changes nothing."""
+    hosts = {"c%02d" % index: {"ansible_connection": "local"} for index in range(SCALE_CONTAINERS)}
+    inventory = tmp_path / "many.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nforks = %d\n" % SCALE_FORKS)  # ansible-playbook runs here
+
+    def round_play(label, **options):
+        task = container_task(label, PREFIX + "scale-{{ inventory_hostname }}", **options)
+        return [{"name": label, "hosts": "all", "gather_facts": False, "tasks": [task],
+                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}]
+
+    rounds = [("create", {"memory": "32m", "env": {"ROUND": "1"}}, "created"),
+              ("update", {"memory": "48m", "env": {"ROUND": "1"}}, "updated"),
+              ("recreate", {"memory": "48m", "env": {"ROUND": "3"}}, "recreated"),
+              ("rerun", {"memory": "48m", "env": {"ROUND": "3"}}, None)]
+    for label, options, action in rounds:
+        run = run_playbook(round_play(label, **options), inventory=str(inventory))
+        assert_no_traceback(run)
+        failed = ["%s: %s" % (r["host"], r["result"].get("msg")) for r in run.records if r["status"] == "failed"]
+        assert not failed, "%s: %d errors:\n%s" % (label, len(failed), "\n".join(failed[:10]))
+        assert run.rc == 0, run
+        results = run.results(label)
+        assert len(results) == SCALE_CONTAINERS
+        if action is None:
+            changed = [r["host"] for r in results if r["result"]["changed"]]
+            assert changed == [], "the rerun changed %s" % changed
+        else:
+            assert all(action in r["result"]["actions"] for r in results), label
+    running = docker("ps", "--filter", "name=%sscale-" % PREFIX, "--format", "{{.Names}}").stdout.split()
+    assert len(running) == SCALE_CONTAINERS
+    memory = {inspect(name)["HostConfig"]["Memory"] for name in running}
+    assert memory == {48 * MIB}
