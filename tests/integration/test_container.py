@@ -138,58 +138,6 @@ def test_every_option_has_a_case():
 WORKERS = 4  # the cases run on this many local "hosts" at once (strategy free)
 
 
-def test_every_option_round_trips(run_playbook, clean, tmp_path):
-    """apply (created), apply again (no change), change (updated in place or recreated), change again (no change)."""
-    workers = ["worker%d" % index for index in range(WORKERS)]
-    inventory = tmp_path / "workers.yml"
-    hosts = {worker: {"ansible_connection": "local"} for worker in workers}
-    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-    setup = {"name": "networks and volume", "hosts": workers[0], "gather_facts": False, "tasks": setup_tasks(),
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
-    tasks = []
-    for index, (option, (first, second, _action)) in enumerate(CASES.items()):
-        name = PREFIX + option.replace("_", "-")
-        steps = [container_task("%s first" % option, name, **first),
-                 container_task("%s first again" % option, name, **first),
-                 container_task("%s second" % option, name, **second),
-                 container_task("%s second again" % option, name, **second)]
-        for step in steps:
-            step["when"] = "inventory_hostname == %r" % workers[index % WORKERS]
-        tasks += steps
-    cases = {"name": "cases", "hosts": "all", "gather_facts": False, "strategy": "free", "tasks": tasks,
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
-    run = run_playbook([setup, cases], inventory=str(inventory), diff=True)
-    assert_no_traceback(run)
-    assert run.rc == 0, run
-    problems = []
-    for option, (first, _second, action) in CASES.items():
-        created = run.result("%s first" % option)
-        again = run.result("%s first again" % option)
-        changed = run.result("%s second" % option)
-        settled = run.result("%s second again" % option)
-        expected_first = ["created"] + ([] if first.get("state") == "present" else ["started"])
-        if created["actions"] != expected_first:
-            problems.append("%s: first run did %s" % (option, created["actions"]))
-        if again["changed"] or again["actions"]:
-            problems.append("%s: second run changed %s (%s)" % (option, again["differences"], again["actions"]))
-        if not changed["changed"] or action not in changed["actions"] or option not in changed["differences"]:
-            problems.append("%s: the change did %s for %s" % (option, changed["actions"], changed["differences"]))
-        same_id = changed["container"]["id"] == again["container"]["id"]
-        if same_id != (action == "updated"):
-            problems.append("%s: container ID %s after %s" % (option, "kept" if same_id else "changed", action))
-        if settled["changed"]:
-            problems.append("%s: the changed value does not settle: %s" % (option, settled["differences"]))
-    assert not problems, "\n".join(problems)
-    memory = inspect(PREFIX + "memory")
-    assert memory["HostConfig"]["Memory"] == 128 * 1024 * 1024 and memory["State"]["Running"]
-    env_diff = run.result("env second")["diff"]
-    assert env_diff["before"]["env"]["DB_PASSWORD"] == "********"
-    assert "s3cret" not in run.output and "other" not in json.dumps(env_diff)
-    networks = inspect(PREFIX + "networks")["NetworkSettings"]["Networks"]
-    assert set(networks) == set(NETWORKS)
-    assert "one" in networks[NETWORKS[0]]["Aliases"]
-
-
 def test_image_defaults_and_image_change(run_playbook, clean):
     """The image's own labels, env and command never cause drift; a new image recreates."""
     name = PREFIX + "image"
@@ -559,6 +507,145 @@ def spread(workers, steps_by_case):
             tasks.append(step)
     return [{"name": "cases", "hosts": "all", "gather_facts": False, "strategy": "free", "tasks": tasks,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}]
+
+
+def _env(container):
+    return dict(item.partition("=")[::2] for item in container["Config"]["Env"] or [])
+
+
+def _mounts(container):
+    return sorted((m["Type"], m.get("Name") if m.get("Name") == VOLUME else "", m["Destination"], m["RW"])
+                  for m in container["Mounts"] or [])
+
+
+def _host_mounts(container):
+    return [(m["Type"], m.get("Source", ""), m["Target"], bool(m.get("ReadOnly")))
+            for m in container["HostConfig"]["Mounts"] or []]
+
+
+def _caps(key):
+    return lambda container: sorted(cap[4:] if cap.startswith("CAP_") else cap
+                                    for cap in container["HostConfig"][key] or [])
+
+
+def _path(path, convert=None):
+    def read(container):
+        value = path_value(container, path)
+        return convert(value) if convert else value
+    return read
+
+
+# option -> (how to read the value from docker inspect, the value after the first task, after the second)
+READBACK = {
+    "command": (_path("Config.Cmd"), ["sleep", "3600"], ["sleep", "3601"]),
+    "entrypoint": (_path("Config.Entrypoint"), ["sleep"], ["/bin/sleep"]),
+    "env": (lambda c: (_env(c)["A"], _env(c)["DB_PASSWORD"]), ("1", "s3cret"), ("1", "other")),
+    "labels": (_path("Config.Labels.team"), "a", "b"),
+    "published_ports": (_path("HostConfig.PortBindings"), {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18101"}]},
+                        {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18102"}],
+                         "81/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}),
+    "exposed_ports": (_path("Config.ExposedPorts", sorted), ["8080/tcp"], ["53/udp", "8080/tcp"]),
+    "volumes": (_mounts, [("volume", "", "/data", True)], [("volume", VOLUME, "/data", False)]),
+    "mounts": (_host_mounts, [("tmpfs", "", "/scratch", False)], [("volume", VOLUME, "/scratch", True)]),
+    "networks": (_path("NetworkSettings.Networks", sorted), NETWORKS[:1], NETWORKS),
+    "network_mode": (_path("HostConfig.NetworkMode"), "none", "bridge"),
+    "restart_policy": (_path("HostConfig.RestartPolicy.Name"), "always", "unless-stopped"),
+    "restart_retries": (_path("HostConfig.RestartPolicy.MaximumRetryCount"), 3, 5),
+    "memory": (lambda c: (c["HostConfig"]["Memory"], c["memory_cgroup"]), (64 * MIB, 64 * MIB),
+               (128 * MIB, 128 * MIB)),
+    "memory_reservation": (_path("HostConfig.MemoryReservation"), 32 * MIB, 48 * MIB),
+    "memory_swap": (_path("HostConfig.MemorySwap"), 128 * MIB, 256 * MIB),
+    "cpus": (_path("HostConfig.NanoCpus"), 500000000, 1000000000),
+    "cpu_shares": (_path("HostConfig.CpuShares"), 512, 1024),
+    "cpuset_cpus": (_path("HostConfig.CpusetCpus"), "0", "0-1"),
+    "pids_limit": (_path("HostConfig.PidsLimit"), 100, 200),
+    "ulimits": (_path("HostConfig.Ulimits"), [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
+                [{"Name": "nofile", "Soft": 2048, "Hard": 4096}]),
+    "healthcheck": (_path("Config.Healthcheck"), {"Test": ["CMD", "true"], "Interval": 1000000000},
+                    {"Test": ["CMD-SHELL", "true"], "Interval": 2000000000, "Retries": 2}),
+    "user": (_path("Config.User"), "1000", "1000:1000"),
+    "working_dir": (_path("Config.WorkingDir"), "/tmp", "/"),
+    "hostname": (_path("Config.Hostname"), "alpha", "beta"),
+    "capabilities": (_caps("CapAdd"), ["NET_ADMIN"], ["NET_ADMIN", "SYS_TIME"]),
+    "cap_drop": (_caps("CapDrop"), ["MKNOD"], ["MKNOD", "NET_RAW"]),
+    "read_only": (_path("HostConfig.ReadonlyRootfs", bool), True, False),
+    "tmpfs": (_path("HostConfig.Tmpfs"), {"/run": "size=1m"}, {"/run": "size=2m"}),
+    "log_driver": (_path("HostConfig.LogConfig.Type"), "json-file", "local"),
+    "log_options": (_path("HostConfig.LogConfig.Config"), {"max-size": "1m"}, {"max-size": "2m", "max-file": "3"}),
+    "privileged": (_path("HostConfig.Privileged", bool), True, False),
+    "init": (_path("HostConfig.Init", bool), True, False),
+    "devices": (_path("HostConfig.Devices"),
+                [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/xnull", "CgroupPermissions": "rwm"}],
+                [{"PathOnHost": "/dev/zero", "PathInContainer": "/dev/xnull", "CgroupPermissions": "r"}]),
+    "sysctls": (_path("HostConfig.Sysctls"), {"net.core.somaxconn": "1024"}, {"net.core.somaxconn": "2048"}),
+    "dns_servers": (_path("HostConfig.Dns"), ["10.0.0.1"], ["10.0.0.2", "10.0.0.1"]),
+    "etc_hosts": (_path("HostConfig.ExtraHosts"), ["db:10.0.0.5"], ["db:10.0.0.6"]),
+    "stop_signal": (_path("Config.StopSignal"), "SIGKILL", "SIGINT"),
+    "stop_timeout": (_path("Config.StopTimeout"), 1, 2),
+    "cgroup_parent": (_path("HostConfig.CgroupParent"), "/dh-ct-a", "/dh-ct-b"),
+    "cgroupns_mode": (_path("HostConfig.CgroupnsMode"), "private", "host"),
+    "shm_size": (_path("HostConfig.ShmSize"), 64 * MIB, 128 * MIB),
+    "security_opts": (_path("HostConfig.SecurityOpt", sorted), ["no-new-privileges"],
+                      ["label=disable", "no-new-privileges"]),
+    "auto_remove": (_path("HostConfig.AutoRemove", bool), True, False),
+}
+
+
+def test_every_option_has_a_readback():
+    assert set(READBACK) == set(OPTIONS_BY_NAME)
+
+
+def test_every_option_round_trips(run_playbook, clean, tmp_path):
+    """Each option: apply, apply again (no change), change, change again (no change). Judged by what docker
+    inspect (and the memory cgroup) reports, never by the module's word: the value after each step, and an
+    update in place (same container ID and StartedAt) told from a recreate (a new ID)."""
+    workers, inventory = worker_inventory(tmp_path)
+    setup = {"name": "networks and volume", "hosts": workers[0], "gather_facts": False, "tasks": setup_tasks(),
+             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
+    names = {option: PREFIX + option.replace("_", "-") for option in CASES}
+
+    def apply(step, which):
+        steps = [[container_task("%s %s" % (option, step), names[option], **case[which]),
+                  container_task("%s %s again" % (option, step), names[option], **case[which])]
+                 for option, case in CASES.items()]
+        run = run_playbook(([setup] if which == 0 else []) + spread(workers, steps), inventory=inventory, diff=True)
+        assert_no_traceback(run)
+        assert run.rc == 0, run
+        found = {option: inspect(names[option]) for option in CASES}
+        for container in found.values():  # what the kernel holds now (the next step changes it in place)
+            if container is not None:
+                container["memory_cgroup"] = memory_cgroup(container["Id"])
+        return run, found
+
+    first_run, first = apply("first", 0)
+    second_run, second = apply("second", 1)
+    problems = []
+    for option, (_first, _second, action) in CASES.items():
+        read, value_first, value_second = READBACK[option]
+        for label, found, wanted in (("first", first[option], value_first), ("second", second[option], value_second)):
+            if found is None:
+                problems.append("%s: no container after the %s task" % (option, label))
+                continue
+            if read(found) != wanted:
+                problems.append("%s: docker inspect after the %s task has %r, expected %r"
+                                % (option, label, read(found), wanted))
+        if first[option] is None or second[option] is None:
+            continue
+        same_id = second[option]["Id"] == first[option]["Id"]
+        same_start = second[option]["State"]["StartedAt"] == first[option]["State"]["StartedAt"]
+        if action == "updated" and not (same_id and same_start):
+            problems.append("%s: should change in place, but docker reports %s" % (
+                option, "a new container" if not same_id else "a restart"))
+        if action == "recreated" and same_id:
+            problems.append("%s: should recreate, but docker reports the same container" % option)
+        for run, label in ((first_run, "first"), (second_run, "second")):
+            if run.result("%s %s again" % (option, label))["changed"]:
+                problems.append("%s: the %s value does not settle" % (option, label))
+    assert not problems, "\n".join(problems)
+    env_diff = second_run.result("env second")["diff"]
+    assert env_diff["before"]["env"]["DB_PASSWORD"] == "********"
+    assert env_diff["after"]["env"]["DB_PASSWORD"] == "******** (changed)"
+    assert "s3cret" not in first_run.output + second_run.output and "other" not in json.dumps(env_diff)
 
 
 def test_in_place_transitions_predicted_and_done(run_playbook, clean, tmp_path):
