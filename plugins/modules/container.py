@@ -19,14 +19,24 @@ description:
     set never causes a change. Image drift is judged by image ID after resolving the name locally
     (a digest in O(image) pins it).
   - Resource limits (O(memory), O(memory_reservation), O(memory_swap), O(cpus), O(cpu_shares),
-    O(cpuset_cpus), O(pids_limit)) and the restart policy change in place; the container keeps its
-    ID and keeps running. Any other difference recreates it.
-  - A recreate is safe. The new container is created under a temporary name first, so that options
-    the engine refuses change nothing. Then the old one is stopped and renamed aside, the new one takes
-    the name and starts, and, when it has a healthcheck, must be healthy within O(health_timeout).
-    If it fails to start or never becomes healthy, it is removed, the old one gets its name back and
-    is started again, and the task fails with the new container's state and the tail of its logs.
+    O(cpuset_cpus), O(pids_limit)) and the restart policy are set or changed in place; the container
+    keeps its ID and keeps running. A new memory limit always travels with its swap limit, so adding
+    one to a container that had none works. Removing a limit (V(0), or an empty O(cpuset_cpus)) is
+    something the engine cannot do in place, so it recreates the container, as any other difference
+    does; check mode says which.
+  - A recreate is safe, and the time without a running container is kept as short as the engine
+    allows. The host ports of O(published_ports) are checked first (the engine's bindings of other
+    containers, and a bind test when the engine runs on this host): a port that is taken fails the
+    task before anything is touched. The new container is created under a temporary name, so that
+    options the engine refuses change nothing. Then the old one is stopped and the new one started at
+    once, and the names are swapped; with a healthcheck, the new one must be healthy within
+    O(health_timeout). If it fails to start or never becomes healthy, it is killed, the old one is
+    started again at once, gets its name back, and the task fails with the new container's state and
+    the tail of its logs. With host ports, clients see a brief gap (the engine's stop and start, about
+    a second) during a recreate and again during a rollback.
     Named volumes are untouched; anonymous volumes of the old container are mounted into the new one.
+  - A container that disappears while the module works on it (one with O(auto_remove) that exits) is
+    no error: the module plans again from what is there.
   - Option names and value formats are those of community.docker's C(docker_container), so such a
     task moves over by changing its module name.
 author:
@@ -44,8 +54,10 @@ attributes:
     support: full
     description:
       - Shows before and after of the options that differ only (all the task's options for a new
-        container), the image ID and the running state. Values of C(env) keys whose names contain
-        PASSWORD, PASSWD, TOKEN, SECRET or KEY are masked.
+        container), the image, its ID and the running state. The after side is built from the image
+        the task names (its own env and labels included); for an image not pulled yet, check mode takes
+        them from the current image and says so. Values whose names contain PASS, TOKEN, SECRET, KEY,
+        CREDENTIAL, AUTH or PRIVATE are masked; a changed one reads V(******** (changed)).
 notes:
   - The options the task does not set are not compared. Removing an option from a task does not
     change the container; set it to its default, or use O(recreate=true) once.
@@ -111,12 +123,16 @@ actions:
   description:
     - What was done (or, in check mode, would be done), in order. Any of V(pulled), V(created),
       V(updated), V(recreated), V(started), V(stopped), V(restarted), V(removed), V(rolled_back).
+    - On a failure, only what happened; for example V([]) when a port conflict stopped a recreate
+      before anything was touched, or V([rolled_back]) when the old container came back.
   returned: always
   type: list
   elements: str
   sample: [recreated, started]
 differences:
-  description: The options whose current value differs from the task's.
+  description:
+    - The options whose current value differs from the task's, and V(image) when the image changes
+      (a difference an image brings with it, such as its own labels, is not the task's).
   returned: always
   type: list
   elements: str
