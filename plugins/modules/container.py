@@ -26,8 +26,8 @@ description:
     does; check mode says which.
   - A recreate is safe, and the time without a running container is kept as short as the engine
     allows. The host ports of O(published_ports) are checked first (the engine's bindings of other
-    containers, and a bind test when the engine runs on this host): a port that is taken fails the
-    task before anything is touched. The new container is created under a temporary name, so that
+    containers, and a bind test when the engine runs on this host), and a port that is taken fails
+    the task before anything is touched. The new container is created under a temporary name, so that
     options the engine refuses change nothing. Then the old one is stopped and the new one started at
     once, and the names are swapped; with a healthcheck, the new one must be healthy within
     O(health_timeout). If it fails to start or never becomes healthy, it is killed, the old one is
@@ -36,7 +36,7 @@ description:
     a second) during a recreate and again during a rollback.
     Named volumes are untouched; anonymous volumes of the old container are mounted into the new one.
   - A container that disappears while the module works on it (one with O(auto_remove) that exits) is
-    no error: the module plans again from what is there.
+    no error; the module plans again from what is there.
   - Option names and value formats are those of community.docker's C(docker_container), so such a
     task moves over by changing its module name.
 author:
