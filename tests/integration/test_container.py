@@ -173,6 +173,7 @@ def test_image_change_reported_and_predicted_before_the_pull(run_playbook, clean
     """differences names image (alone when the task changes nothing else); a check-mode diff for an image not
     pulled yet predicts the recreate and keeps the image's own labels in "after"."""
     name = PREFIX + "image-diff"
+    was_here = docker("image", "inspect", NOT_PULLED, check=False).returncode == 0
     docker("rmi", NOT_PULLED, check=False)
     try:
         run = run_playbook(local_play([container_task("on hello", name, image=HELLO, labels={"team": "a"})]))
@@ -197,7 +198,11 @@ def test_image_change_reported_and_predicted_before_the_pull(run_playbook, clean
         done = run.result("for real")
         assert done["actions"] == ["pulled", "recreated", "started"] and done["differences"] == ["image"], done
     finally:
-        docker("rmi", NOT_PULLED, check=False)
+        remove_all()
+        if was_here:  # leave the name as it was found (other tests expect it)
+            docker("pull", NOT_PULLED)
+        else:
+            docker("rmi", NOT_PULLED, check=False)
 
 
 def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
