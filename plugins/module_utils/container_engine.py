@@ -97,10 +97,10 @@ def is_gone(exc):
     return exc.status == 404 or (exc.status == 409 and any(word in said for word in _GONE_WORDS))
 
 
-def _call(method, client, path, **kwargs):
+def _call(request, path, **kwargs):
     """One call about a container that may be gone; raises Gone instead of the engine's 404/409."""
     try:
-        return method(client, path, **kwargs)
+        return request(path, **kwargs)
     except EngineError as exc:
         if is_gone(exc):
             raise Gone(str(exc)) from None
@@ -153,18 +153,14 @@ def create(client, name, body, networks):
     return client.inspect("container", container_id)
 
 
-def _post(client, path, **kwargs):
-    return client.post(path, **kwargs)
-
-
 def start(client, container_id):
-    _call(_post, client, object_path("container", container_id, "/start"))
+    _call(client.post, object_path("container", container_id, "/start"))
 
 
 def kill(client, container_id):
     """SIGKILL: frees the container's ports at once (rollback). A container that is not running or gone is fine."""
     try:
-        _call(_post, client, object_path("container", container_id, "/kill"))
+        _call(client.post, object_path("container", container_id, "/kill"))
     except Gone:
         pass
     except EngineError as exc:
@@ -176,7 +172,7 @@ def _stop_call(client, container_id, action, timeout):
     """POST /containers/{id}/stop or /restart, waiting the stop timeout (the engine's 10 s by default) and more."""
     params = {"t": timeout} if timeout is not None else None
     wait = (timeout if timeout is not None else 10) + client.timeout
-    _call(_post, client, object_path("container", container_id, "/" + action), params=params, timeout=wait)
+    _call(client.post, object_path("container", container_id, "/" + action), params=params, timeout=wait)
 
 
 def stop(client, container_id, timeout=None, gone_ok=False):
@@ -209,11 +205,11 @@ def remove(client, container_id, volumes=False):
 
 
 def rename(client, container_id, new_name):
-    _call(_post, client, object_path("container", container_id, "/rename"), params={"name": new_name})
+    _call(client.post, object_path("container", container_id, "/rename"), params={"name": new_name})
 
 
 def update(client, container_id, body):
-    answer = _call(_post, client, object_path("container", container_id, "/update"), body=body)
+    answer = _call(client.post, object_path("container", container_id, "/update"), body=body)
     return (answer or {}).get("Warnings") or []
 
 
@@ -529,6 +525,6 @@ def recover_leftovers(client, name):
 
 def wait_exit(client, container_id, timeout):
     """With detach false: wait for the container to exit; returns (exit code, output)."""
-    answer = _call(_post, client, object_path("container", container_id, "/wait"), timeout=timeout)
+    answer = _call(client.post, object_path("container", container_id, "/wait"), timeout=timeout)
     code = (answer or {}).get("StatusCode")
     return code, logs_tail(client, container_id, lines="all")
