@@ -97,7 +97,9 @@ options:
     description:
     - 'Environment variables (a dict; values are strings, quote C(true) and numbers you mean as text). Compared
       with the image''s own environment overlaid with these: a variable the container has that is in neither
-      is drift. Values of keys whose names contain PASSWORD, TOKEN, SECRET or KEY are masked in diffs.'
+      is drift. Values of keys whose names contain PASS, TOKEN, SECRET, KEY, CREDENTIAL, AUTH or PRIVATE
+      (any case) never show: masked in results, diffs (a changed one reads V(******** (changed))), errors
+      and the -vvv output.'
     type: dict
   labels:
     description:
@@ -146,7 +148,8 @@ options:
     type: str
   restart_policy:
     description:
-    - What the engine does when the container exits. Changed in place.
+    - What the engine does when the container exits. Changed in place (a container with O(auto_remove) takes
+      none, so giving it one recreates it without auto_remove).
     type: str
     choices:
     - 'no'
@@ -159,31 +162,38 @@ options:
     type: int
   memory:
     description:
-    - Memory limit, such as V(512m) or V(1g) (binary units). Changed in place.
+    - Memory limit, such as V(512m) or V(1g) (binary units); V(0) for no limit. Set or changed in place
+      (with the swap limit kept at the engine's default of twice the memory, or at what it was); removing
+      a limit (V(0)) recreates the container, since the engine cannot do that in place.
     type: str
   memory_reservation:
     description:
-    - Soft memory limit, such as V(256m). Changed in place.
+    - Soft memory limit, such as V(256m); V(0) for none. Set or changed in place; removing it recreates
+      the container.
     type: str
   memory_swap:
     description:
-    - Memory plus swap limit, such as V(1g), or V(-1) for unlimited swap. Changed in place.
+    - Memory plus swap limit, such as V(1g); V(-1) for unlimited swap; V(0) for the engine's default, twice
+      O(memory). Needs O(memory) (except V(-1) and V(0)). Changed in place.
     type: str
   cpus:
     description:
-    - CPUs the container may use, such as V(0.5) or V(2). Changed in place.
+    - CPUs the container may use, such as V(0.5) or V(2); V(0) for no limit. Set or changed in place; removing
+      the limit recreates the container.
     type: float
   cpu_shares:
     description:
-    - Relative CPU weight (default 1024). Changed in place.
+    - Relative CPU weight (the engine's default is 1024); V(0) for the default. Set or changed in place;
+      going back to V(0) recreates the container.
     type: int
   cpuset_cpus:
     description:
-    - CPUs the container may run on, such as V(0-1) or V(0,2). Changed in place.
+    - CPUs the container may run on, such as V(0-1) or V(0,2); an empty string for all. Set or changed in
+      place; going back to all CPUs recreates the container.
     type: str
   pids_limit:
     description:
-    - Most processes in the container; V(-1) for unlimited. Changed in place.
+    - Most processes in the container; V(-1) or V(0) for unlimited. Changed in place.
     type: int
   ulimits:
     description:

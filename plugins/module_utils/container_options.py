@@ -28,6 +28,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.images import (
     ImageReferenceError,
     parse_reference,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import diff_pair
 from ansible_collections.dockhand.runtime.plugins.module_utils.units import (
     UnitError,
     parse_cpus,
@@ -39,14 +40,12 @@ class OptionError(ValueError):
     """A value a task gave that the engine would refuse; the message names the option."""
 
 
-SECRET_WORDS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY")
-MASK = "********"
+class NotInPlace(Exception):
+    """The engine cannot make this change with POST /containers/{id}/update; the container is recreated."""
 
-
-def is_secret_name(name):
-    """Whether an env key names a secret (PASSWORD, TOKEN, SECRET, KEY in its name)."""
-    upper = str(name).upper()
-    return any(word in upper for word in SECRET_WORDS)
+    def __init__(self, option, why):
+        super(NotInPlace, self).__init__("%s: %s" % (option, why))
+        self.option = option
 
 
 # --------------------------------------------------------------------------
@@ -109,6 +108,9 @@ def parse_size_option(allow_unlimited=False):
 
 
 def parse_cpus_option(value):
+    """NanoCpus; 0 means no CPU limit."""
+    if not isinstance(value, bool) and str(value).strip() in ("0", "0.0"):
+        return 0
     try:
         return parse_cpus(value)
     except UnitError as exc:
@@ -485,8 +487,9 @@ def parse_etc_hosts(value):
 
 
 def parse_cpuset(value):
+    """A CPU list such as ``0-2,4``; an empty string means every CPU (no restriction)."""
     text = str(value).strip()
-    if not re.match(r"^\d+(-\d+)?(,\d+(-\d+)?)*$", text):
+    if text and not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", text):
         _fail("%r is not a CPU list such as 0-2,4" % (value,))
     return text
 
@@ -697,6 +700,31 @@ def same_restart_policy(wanted, current, _image, _wanted_all):
     return wanted == (current or "no")
 
 
+def current_memory_swap(container):
+    """MemorySwap and the Memory it goes with: what memory_swap means depends on both."""
+    return {"memory": get_path(container, "HostConfig.Memory") or 0,
+            "swap": get_path(container, "HostConfig.MemorySwap") or 0}
+
+
+def expected_swap(swap, memory):
+    """The MemorySwap the engine holds for a task's memory_swap: 0 is its default, twice the memory."""
+    if swap == 0:
+        return 2 * memory if memory else 0
+    return swap
+
+
+def same_memory_swap(wanted, current, _image, wanted_all):
+    memory = wanted_all["memory"] if "memory" in wanted_all else current["memory"]
+    if not memory:  # without a memory limit there is no swap limit, whatever the field says
+        return wanted in (0, -1) or current["swap"] == wanted
+    return current["swap"] == expected_swap(wanted, memory)
+
+
+def same_pids_limit(wanted, current, _image, _wanted_all):
+    """-1, 0 and an unset limit all mean unlimited (the engine reports null, 0 or -1)."""
+    return max(wanted, 0) == max(current or 0, 0)
+
+
 def same_stop_signal(wanted, current, image, _wanted_all):
     current = current or image.get("StopSignal") or "SIGTERM"
     return wanted == parse_stop_signal(current)
@@ -820,9 +848,10 @@ OPTIONS = (
            compare=same_argv_or_image("Entrypoint")),
     Option("env", "Environment variables (a dict; values are strings, quote C(true) and numbers you mean as "
            "text). Compared with the image's own environment overlaid with these: a variable the container has "
-           "that is in neither is drift. Values of keys whose names contain PASSWORD, TOKEN, SECRET or KEY are "
-           "masked in diffs.", type="dict", parse=parse_env, create=_create_env, inspect="Config.Env",
-           compare=same_env),
+           "that is in neither is drift. Values of keys whose names contain PASS, TOKEN, SECRET, KEY, CREDENTIAL, "
+           "AUTH or PRIVATE (any case) never show: masked in results, diffs (a changed one reads "
+           "V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env, create=_create_env,
+           inspect="Config.Env", compare=same_env),
     Option("labels", "Labels (a dict of strings). Compared with the image's labels overlaid with these.",
            type="dict", parse=parse_text_dict, create="Labels", compare=same_labels),
     Option("published_ports", "Ports to publish, in the C(docker run -p) format: V(8080:80), "
@@ -848,27 +877,36 @@ OPTIONS = (
     Option("network_mode", "V(bridge), V(host), V(none), V(container:<name>) or a network's name. Cannot be "
            "V(host), V(none) or V(container:...) together with O(networks).", create="HostConfig.NetworkMode",
            compare=same_network_mode),
-    Option("restart_policy", "What the engine does when the container exits. Changed in place.",
+    Option("restart_policy", "What the engine does when the container exits. Changed in place (a container "
+           "with O(auto_remove) takes none, so giving it one recreates it without auto_remove).",
            choices=RESTART_POLICIES, create="HostConfig.RestartPolicy.Name", compare=same_restart_policy,
            update="RestartPolicy.Name"),
     Option("restart_retries", "With O(restart_policy=on-failure), how many restarts at most. Changed in place.",
            type="int", parse=parse_int(minimum=0), create="HostConfig.RestartPolicy.MaximumRetryCount",
            update="RestartPolicy.MaximumRetryCount"),
-    Option("memory", "Memory limit, such as V(512m) or V(1g) (binary units). Changed in place.",
+    Option("memory", "Memory limit, such as V(512m) or V(1g) (binary units); V(0) for no limit. Set or changed "
+           "in place (with the swap limit kept at the engine's default of twice the memory, or at what it was); "
+           "removing a limit (V(0)) recreates the container, since the engine cannot do that in place.",
            parse=parse_size_option(), create="HostConfig.Memory", update="Memory"),
-    Option("memory_reservation", "Soft memory limit, such as V(256m). Changed in place.",
+    Option("memory_reservation", "Soft memory limit, such as V(256m); V(0) for none. Set or changed in place; "
+           "removing it recreates the container.",
            parse=parse_size_option(), create="HostConfig.MemoryReservation", update="MemoryReservation"),
-    Option("memory_swap", "Memory plus swap limit, such as V(1g), or V(-1) for unlimited swap. Changed in "
-           "place.", parse=parse_size_option(allow_unlimited=True), create="HostConfig.MemorySwap",
-           update="MemorySwap"),
-    Option("cpus", "CPUs the container may use, such as V(0.5) or V(2). Changed in place.", type="float",
+    Option("memory_swap", "Memory plus swap limit, such as V(1g); V(-1) for unlimited swap; V(0) for the engine's "
+           "default, twice O(memory). Needs O(memory) (except V(-1) and V(0)). Changed in place.",
+           parse=parse_size_option(allow_unlimited=True), inspect=current_memory_swap, create="HostConfig.MemorySwap",
+           compare=same_memory_swap, update="MemorySwap"),
+    Option("cpus", "CPUs the container may use, such as V(0.5) or V(2); V(0) for no limit. Set or changed in "
+           "place; removing the limit recreates the container.", type="float",
            parse=parse_cpus_option, create="HostConfig.NanoCpus", update="NanoCpus"),
-    Option("cpu_shares", "Relative CPU weight (default 1024). Changed in place.", type="int",
+    Option("cpu_shares", "Relative CPU weight (the engine's default is 1024); V(0) for the default. Set or "
+           "changed in place; going back to V(0) recreates the container.", type="int",
            parse=parse_int(minimum=0, maximum=262144), create="HostConfig.CpuShares", update="CpuShares"),
-    Option("cpuset_cpus", "CPUs the container may run on, such as V(0-1) or V(0,2). Changed in place.",
+    Option("cpuset_cpus", "CPUs the container may run on, such as V(0-1) or V(0,2); an empty string for all. "
+           "Set or changed in place; going back to all CPUs recreates the container.",
            parse=parse_cpuset, create="HostConfig.CpusetCpus", update="CpusetCpus"),
-    Option("pids_limit", "Most processes in the container; V(-1) for unlimited. Changed in place.", type="int",
-           parse=parse_int(minimum=-1), create="HostConfig.PidsLimit", update="PidsLimit"),
+    Option("pids_limit", "Most processes in the container; V(-1) or V(0) for unlimited. Changed in place.",
+           type="int", parse=parse_int(minimum=-1), create="HostConfig.PidsLimit", compare=same_pids_limit,
+           update="PidsLimit"),
     Option("ulimits", "Resource limits as V(name:soft[:hard]), such as V(nofile:1024:2048).",
            parse=parse_ulimits, create="HostConfig.Ulimits", compare=same_dict_list, **_LIST),
     Option("healthcheck", "A dict with C(test) (a list such as V([CMD, curl, -f, http://localhost/]), or a "
@@ -979,8 +1017,11 @@ def check_combinations(wanted):
                           "so it must be at least memory, or -1 for unlimited swap" % (wanted["memory_swap"], memory))
     if memory and wanted.get("memory_reservation") and wanted["memory_reservation"] > memory:
         raise OptionError("memory_reservation: the soft limit must not exceed memory")
-    if wanted.get("memory_swap") not in (None, 0) and not memory:
+    if wanted.get("memory_swap") not in (None, 0, -1) and not memory:
         raise OptionError("memory_swap: set memory too; the engine takes a swap limit only with a memory limit")
+    if wanted.get("auto_remove") and wanted.get("restart_policy") not in (None, "no"):
+        raise OptionError("restart_policy: the engine refuses a restart policy for a container with auto_remove; "
+                          "set restart_policy to no, or auto_remove to false")
 
 
 def create_body(wanted, image):
@@ -1007,49 +1048,84 @@ def differences(wanted, container, image_config):
     return found
 
 
-def updatable(names):
-    """Whether every difference can be changed in place with POST /containers/{id}/update."""
-    return all(OPTIONS_BY_NAME[name].update for name in names)
+# Limits the engine (dockerd 20.10 and later) cannot take off a container with an update: it reads 0 (or
+# an empty CPU list) as "leave as it is". Removing one of them recreates the container.
+_NOT_REMOVABLE_IN_PLACE = ("memory", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus")
 
 
 def update_body(names, wanted, container):
-    """The body of POST /containers/{id}/update that applies the differences ``names``."""
+    """The body of POST /containers/{id}/update that applies the differences ``names``.
+
+    Raises NotInPlace when the engine cannot make one of them in place. A new
+    Memory always travels with its MemorySwap: the engine refuses a memory limit
+    above the swap limit it holds (HTTP 409 "update the memoryswap at the same
+    time"), and a container that had no limit holds a swap limit of 0.
+    """
+    host = container.get("HostConfig") or {}
     body = {}
     for name in names:
-        set_path(body, OPTIONS_BY_NAME[name].update, wanted[name])
+        option = OPTIONS_BY_NAME[name]
+        if not option.update:
+            raise NotInPlace(name, "the engine changes it only by recreating the container")
+        if name in _NOT_REMOVABLE_IN_PLACE and not wanted[name]:
+            raise NotInPlace(name, "the engine cannot remove this limit in place")
+        if name != "memory_swap":
+            set_path(body, option.update, wanted[name])
     if "RestartPolicy" in body:
-        policy = dict(get_path(container, "HostConfig.RestartPolicy") or {})
+        policy = dict(host.get("RestartPolicy") or {})
         policy.update(body["RestartPolicy"])
         if policy.get("Name") != "on-failure":
             policy["MaximumRetryCount"] = 0
+        if host.get("AutoRemove") and policy.get("Name") not in ("", "no"):
+            raise NotInPlace("restart_policy", "the engine gives no restart policy to a container with auto_remove")
         body["RestartPolicy"] = policy
-    if "Memory" in body and "MemorySwap" not in body:
-        memory = get_path(container, "HostConfig.Memory") or 0
-        swap = get_path(container, "HostConfig.MemorySwap") or 0
-        if memory and swap == 2 * memory:  # the engine's default swap: keep it at twice the memory
-            body["MemorySwap"] = 2 * body["Memory"] if body["Memory"] else -1
-        elif body["Memory"] and 0 < swap < body["Memory"]:
-            body["MemorySwap"] = -1
+    if "Memory" in body or "memory_swap" in names:
+        body["MemorySwap"] = swap_for_update(wanted, host, body.get("Memory") or host.get("Memory") or 0)
     return body
 
 
-def masked_env(env):
-    return {key: (MASK if is_secret_name(key) and value else value) for key, value in env.items()}
+def swap_for_update(wanted, host, memory):
+    """The MemorySwap to send with the limit ``memory``: the task's, else the relation the container had."""
+    if "memory_swap" in wanted:
+        return expected_swap(wanted["memory_swap"], memory)
+    current_memory, swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
+    if swap == -1:
+        return -1
+    if not current_memory or swap == 2 * current_memory or swap < memory:
+        return 2 * memory  # what the engine gives a new container with this limit
+    return swap
+
+
+def in_place(names, wanted, container):
+    """None when the differences ``names`` can be changed in place, else why not (a NotInPlace)."""
+    try:
+        update_body(names, wanted, container)
+    except NotInPlace as exc:
+        return exc
+    return None
 
 
 def view(names, wanted, container, image_config):
-    """(before, after) of the options ``names`` for a diff, secrets masked; ``container`` may be None."""
+    """(before, after) of the options ``names`` for a diff, secrets masked; ``container`` may be None.
+
+    A secret whose value changes reads ``******** (changed)`` on the after side.
+    """
     image_config = image_config or {}
     before, after = {}, {}
     for name in names:
         option = OPTIONS_BY_NAME[name]
         want = wanted[name]
+        current = option.current(container) if container is not None else None
         if name == "env":
-            want = masked_env(expected_env(want, image_config))
+            want = expected_env(want, image_config)
+            current = env_list_to_dict(current)
+        elif name == "labels":
+            want = dict(image_config.get("Labels") or {}, **want)
+        elif name == "memory_swap":
+            memory = wanted.get("memory", (current or {}).get("memory", 0))
+            want = expected_swap(want, memory)
+            current = (current or {}).get("swap")
         after[name] = want
         if container is not None:
-            current = option.current(container)
-            if name == "env":
-                current = masked_env(env_list_to_dict(current))
             before[name] = current
-    return before, after
+    return diff_pair(before, after)

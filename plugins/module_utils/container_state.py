@@ -17,7 +17,7 @@ import re
 from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
     differences,
     get_path,
-    updatable,
+    in_place,
 )
 
 # Temporary names during a safe recreate: the new container is created under NEW_SUFFIX and the old
@@ -31,13 +31,14 @@ _VOLUME_ID = re.compile(r"^[0-9a-f]{64}$")
 class Plan:
     """What to do with one container, and why."""
 
-    __slots__ = ("actions", "differences", "image_changed", "mode")
+    __slots__ = ("actions", "differences", "image_changed", "mode", "why")
 
-    def __init__(self, actions=None, differences=None, image_changed=False, mode=None):
+    def __init__(self, actions=None, differences=None, image_changed=False, mode=None, why=None):
         self.actions = actions or []
         self.differences = differences or []
         self.image_changed = image_changed
         self.mode = mode  # create | update | recreate | remove | None
+        self.why = why  # why a difference that could be updated recreates instead
 
     def __repr__(self):
         return "Plan(%s, %s)" % (self.mode, self.actions)
@@ -47,23 +48,29 @@ def is_running(container):
     return bool(get_path(container, "State.Running"))
 
 
-def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False):
+def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False, old_image_config=None):
     """The plan for ``state`` given the current ``container`` inspect (None when absent).
 
     ``wanted`` holds the table options the task sets (engine form); ``image_id``
     is the ID of the image the task names, resolved locally (None when the
     task names no image or it is not known yet, as in check mode before a pull).
+    When the image changes, ``old_image_config`` (the container's current
+    image's config) tells a difference the task made from one the new image
+    brings: only the first is reported next to ``image``.
     """
     if state == "absent":
         return Plan(["removed"] if container else [], mode="remove" if container else None)
     if container is None:
         return Plan(["created"] + (["started"] if state == "started" else []), mode="create")
-    found = differences(wanted, container, image_config)
     image_changed = bool(image_id) and container.get("Image") != image_id
+    found = differences(wanted, container, old_image_config if image_changed and old_image_config is not None
+                        else image_config)
     running = is_running(container)
-    result = Plan(differences=found, image_changed=image_changed)
-    if recreate or image_changed or (found and not updatable(found)):
+    result = Plan(differences=(["image"] if image_changed else []) + found, image_changed=image_changed)
+    why = None if recreate or image_changed or not found else in_place(found, wanted, container)
+    if recreate or image_changed or why is not None:
         result.mode = "recreate"
+        result.why = str(why) if why is not None else None
         result.actions.append("recreated")
         if state == "started" or (state == "present" and running):
             result.actions.append("started")

@@ -82,8 +82,8 @@ def pull_failure(ref, exc, credentials, check_mode=False, option="name"):
         advice = " Check the name, tag and digest in %s." % option + credentials.describe()
     elif any(word in lowered for word in NETWORK_WORDS):
         why = "the engine cannot reach the registry %s" % ref.registry
-        advice = (" Check the registry host and port in name, the host's network, and, for a registry "
-                  "without TLS, the engine's insecure-registries.")
+        advice = (" Check the registry host and port in %s, the host's network, and, for a registry "
+                  "without TLS, the engine's insecure-registries (or its registry mirrors)." % option)
     else:
         why = "the engine could not pull it"
         advice = ""

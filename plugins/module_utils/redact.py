@@ -138,3 +138,24 @@ def secret_values(value, skip_keys=()):
 def protect(module, skip_keys=()):
     """Add every secret in the module's parameters to ``no_log_values``; call before anything can fail."""
     module.no_log_values.update(secret_values(module.params, skip_keys))
+
+
+# name=value inside a longer text (mount options "addr=x,password=y", an engine's error message): the value of a
+# secret-named pair, up to a comma, white space or a quote.
+_SECRET_PAIR = re.compile(r"(?P<name>[A-Za-z0-9_.-]*(?:%s)[A-Za-z0-9_.-]*)=(?P<value>[^,\s'\"]+)"
+                          % "|".join(SECRET_WORDS), re.IGNORECASE)
+
+
+def mask_pairs(value):
+    """``value`` with every secret-named ``name=value`` pair inside its strings masked, at any depth.
+
+    For text that quotes values the module never saw as parameters, such as an
+    engine's error about a volume's mount options (``...,password=s3cret: invalid argument``).
+    """
+    if isinstance(value, dict):
+        return {key: mask_pairs(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_pairs(item) for item in value]
+    if isinstance(value, str) and "=" in value:
+        return _SECRET_PAIR.sub(lambda match: "%s=%s" % (match.group("name"), MASK), mask_urls(value))
+    return value

@@ -19,14 +19,24 @@ description:
     set never causes a change. Image drift is judged by image ID after resolving the name locally
     (a digest in O(image) pins it).
   - Resource limits (O(memory), O(memory_reservation), O(memory_swap), O(cpus), O(cpu_shares),
-    O(cpuset_cpus), O(pids_limit)) and the restart policy change in place; the container keeps its
-    ID and keeps running. Any other difference recreates it.
-  - A recreate is safe. The new container is created under a temporary name first, so that options
-    the engine refuses change nothing. Then the old one is stopped and renamed aside, the new one takes
-    the name and starts, and, when it has a healthcheck, must be healthy within O(health_timeout).
-    If it fails to start or never becomes healthy, it is removed, the old one gets its name back and
-    is started again, and the task fails with the new container's state and the tail of its logs.
+    O(cpuset_cpus), O(pids_limit)) and the restart policy are set or changed in place; the container
+    keeps its ID and keeps running. A new memory limit always travels with its swap limit, so adding
+    one to a container that had none works. Removing a limit (V(0), or an empty O(cpuset_cpus)) is
+    something the engine cannot do in place, so it recreates the container, as any other difference
+    does; check mode says which.
+  - A recreate is safe, and the time without a running container is kept as short as the engine
+    allows. The host ports of O(published_ports) are checked first (the engine's bindings of other
+    containers, and a bind test when the engine runs on this host), and a port that is taken fails
+    the task before anything is touched. The new container is created under a temporary name, so that
+    options the engine refuses change nothing. Then the old one is stopped and the new one started at
+    once, and the names are swapped; with a healthcheck, the new one must be healthy within
+    O(health_timeout). If it fails to start or never becomes healthy, it is killed, the old one is
+    started again at once, gets its name back, and the task fails with the new container's state and
+    the tail of its logs. With host ports, clients see a brief gap (the engine's stop and start, about
+    a second) during a recreate and again during a rollback.
     Named volumes are untouched; anonymous volumes of the old container are mounted into the new one.
+  - A container that disappears while the module works on it (one with O(auto_remove) that exits) is
+    no error; the module plans again from what is there.
   - Option names and value formats are those of community.docker's C(docker_container), so such a
     task moves over by changing its module name.
 author:
@@ -44,8 +54,10 @@ attributes:
     support: full
     description:
       - Shows before and after of the options that differ only (all the task's options for a new
-        container), the image ID and the running state. Values of C(env) keys whose names contain
-        PASSWORD, PASSWD, TOKEN, SECRET or KEY are masked.
+        container), the image, its ID and the running state. The after side is built from the image
+        the task names (its own env and labels included); for an image not pulled yet, check mode takes
+        them from the current image and says so. Values whose names contain PASS, TOKEN, SECRET, KEY,
+        CREDENTIAL, AUTH or PRIVATE are masked; a changed one reads V(******** (changed)).
 notes:
   - The options the task does not set are not compared. Removing an option from a task does not
     change the container; set it to its default, or use O(recreate=true) once.
@@ -111,12 +123,16 @@ actions:
   description:
     - What was done (or, in check mode, would be done), in order. Any of V(pulled), V(created),
       V(updated), V(recreated), V(started), V(stopped), V(restarted), V(removed), V(rolled_back).
+    - On a failure, only what happened; for example V([]) when a port conflict stopped a recreate
+      before anything was touched, or V([rolled_back]) when the old container came back.
   returned: always
   type: list
   elements: str
   sample: [recreated, started]
 differences:
-  description: The options whose current value differs from the task's.
+  description:
+    - The options whose current value differs from the task's, and V(image) when the image changes
+      (a difference an image brings with it, such as its own labels, is not the task's).
   returned: always
   type: list
   elements: str
@@ -177,6 +193,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container_options
     OptionError,
     argument_spec,
     create_body,
+    get_path,
     parse_image,
     parse_name,
     parse_options,
@@ -198,6 +215,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.images import knows_digest
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_pairs, protect
 
 # Options whose comparison needs the image's own defaults.
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")
@@ -244,16 +262,24 @@ def check_api(client, wanted):
             raise OptionError("%s: needs engine API %s; this engine speaks %s" % (name, minimum, client.api_version))
 
 
-def set_diff(result, current_plan, wanted, container, image_config, image_id):
-    names = list(wanted) if current_plan.mode == "create" else current_plan.differences
+def set_diff(result, current_plan, wanted, container, image_config, image_id, ref):
+    """Before and after of what differs; the after side is built from the image the task names."""
+    names = list(wanted) if current_plan.mode == "create" else [
+        name for name in current_plan.differences if name != "image"]
     before, after = view(names, wanted, container, image_config)
     if container is not None:
+        before["image"] = get_path(container, "Config.Image")
         before["image_id"] = container.get("Image")
         before["running"] = bool((container.get("State") or {}).get("Running"))
     if current_plan.mode == "remove":
         after = {}
     else:
+        after["image"] = ref.familiar if ref else before.get("image")
         after["image_id"] = image_id or before.get("image_id")
+        if image_id == PENDING:
+            after["image_id"] = ("(%s is not pulled yet: its own env, labels and command are taken from %s)" % (
+                ref.familiar, "the current image" if container is not None else "nothing; they are not known "
+                "before the pull"))
         after["running"] = ("started" in current_plan.actions or "restarted" in current_plan.actions or (
             before.get("running", False) and "stopped" not in current_plan.actions))
     result["diff"] = {"before": before, "after": after}
@@ -275,20 +301,29 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             raise
         if fresh:
             engine.remove(client, container_id, volumes=True)
-            result["actions"] = [action for action in result["actions"] if action != "created"]
+            result["actions"] = [action for action in result["actions"] if action not in ("created", "started")]
+        else:
+            result["actions"] = [action for action in result["actions"] if action != "started"]
+        result["changed"] = bool(result["actions"])
         said = exc.daemon_message or str(exc)
         option = engine.blame(said)
         module.fail_json(msg="cannot start container %s%s: %s%s" % (
             name, " (check %s)" % option if option else "", said,
             "; the new container was removed" if fresh else ""), engine_error=exc.to_dict(), **result)
-    ok, current = engine.came_up(client, container_id, module.params["health_timeout"])
+    auto_remove = bool(module.params["auto_remove"])
+    ok, current = engine.came_up(client, container_id, module.params["health_timeout"], auto_remove=auto_remove)
     if not ok and module.params["detach"]:
         fail_not_up(module, client, name, current, result)
     return current
 
 
 def run_attached(module, client, container_id, result):
-    code, output = engine.wait_exit(client, container_id, timeout=None)
+    try:
+        code, output = engine.wait_exit(client, container_id, timeout=None)
+    except engine.Gone:
+        module.warn("container %s removed itself (auto_remove) before its exit code could be read"
+                    % module.params["name"])
+        return
     result["status"] = code
     result["output"] = output
     if code != 0:
@@ -296,38 +331,58 @@ def run_attached(module, client, container_id, result):
             module.params["name"], code), **result)
 
 
+def recreate(module, client, name, current_plan, container, wanted, ref, result):
+    """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
+    body = create_body(wanted, ref.local if ref else container["Image"])
+    start_new = "started" in current_plan.actions
+    new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
+                               wanted.get("stop_timeout"), start_new=start_new,
+                               health_timeout=module.params["health_timeout"])
+    if new is not None and not module.params["detach"] and start_new:
+        run_attached(module, client, new["Id"], result)
+        new = client.inspect("container", new["Id"])
+    return new
+
+
 def execute(module, client, name, current_plan, container, wanted, ref, result):
+    """Carry out the plan; returns the container's inspect afterwards (None when there is none).
+
+    Raises engine.Gone when the container disappeared between the inspect and a call.
+    """
     params = module.params
     stop_timeout = wanted.get("stop_timeout")
-    image_name = ref.local if ref else container["Image"]
-    networks = wanted.get("networks") or []
     new = container
     if current_plan.mode == "remove":
         if engine.is_running(container):
-            engine.stop(client, container["Id"], stop_timeout)
+            engine.stop(client, container["Id"], stop_timeout, gone_ok=True)
         engine.remove(client, container["Id"], volumes=not params["keep_volumes"])
         return None
     if current_plan.mode == "create":
-        body = create_body(wanted, image_name)
-        new = engine.create(client, name, body, networks)
+        new = engine.create(client, name, create_body(wanted, ref.local), wanted.get("networks") or [])
     elif current_plan.mode == "update":
-        warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
+        try:
+            warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
+        except EngineError as exc:
+            if exc.kind != "http" or exc.status not in (400, 409):
+                raise
+            module.warn("the engine refused to change %s in place (%s); the container is recreated instead"
+                        % (", ".join(current_plan.differences), exc.daemon_message or exc))
+            result["actions"] = ["recreated" if action == "updated" else action for action in result["actions"]]
+            if "started" not in result["actions"] and (params["state"] == "started" or (
+                    params["state"] == "present" and engine.is_running(container))):
+                result["actions"].append("started")
+            current_plan.actions = result["actions"]
+            return recreate(module, client, name, current_plan, container, wanted, ref, result)
         for warning in warnings:
             module.warn(warning)
         new = client.inspect("container", container["Id"])
+        if new is None:
+            raise engine.Gone(name)
     elif current_plan.mode == "recreate":
-        body = create_body(wanted, image_name)
-        if not ref:
-            body["Image"] = container["Image"]
-        new = engine.safe_recreate(client, container, name, body, networks, stop_timeout,
-                                   start_new="started" in current_plan.actions,
-                                   health_timeout=params["health_timeout"])
-        if not params["detach"] and "started" in current_plan.actions:
-            run_attached(module, client, new["Id"], result)
-        return client.inspect("container", new["Id"])
+        return recreate(module, client, name, current_plan, container, wanted, ref, result)
     if "started" in current_plan.actions:
         new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
-        if not params["detach"]:
+        if new is not None and not params["detach"]:
             run_attached(module, client, new["Id"], result)
             new = client.inspect("container", new["Id"])
     elif "stopped" in current_plan.actions:
@@ -335,13 +390,28 @@ def execute(module, client, name, current_plan, container, wanted, ref, result):
         new = client.inspect("container", new["Id"])
     elif "restarted" in current_plan.actions:
         engine.restart(client, new["Id"], stop_timeout)
-        ok, new = engine.came_up(client, new["Id"], params["health_timeout"])
+        ok, new = engine.came_up(client, new["Id"], params["health_timeout"],
+                                 auto_remove=bool(get_path(new, "HostConfig.AutoRemove")))
         if not ok:
             fail_not_up(module, client, name, new, result)
     return new
 
 
+# How often a run plans again when the container disappears under it (an auto_remove container that exits).
+ATTEMPTS = 3
+
+
+def guard_output(module):
+    """Secrets the module never saw as parameters (a volume's password= in the engine's error about mounting it)
+    are masked in whatever the module returns, failures included."""
+    fail_json, exit_json = module.fail_json, module.exit_json
+    module.fail_json = lambda **result: fail_json(**mask_pairs(result))
+    module.exit_json = lambda **result: exit_json(**mask_pairs(result))
+
+
 def manage(module):
+    protect(module, skip_keys=("client_key", "tls"))
+    guard_output(module)
     params = module.params
     result = {"changed": False, "actions": [], "differences": [], "pulled": False, "container": None}
     try:
@@ -352,48 +422,78 @@ def manage(module):
         module.fail_json(msg=str(exc), **result)
     client = make_client(params)
     try:
-        if not module.check_mode:
-            warning = engine.recover_leftovers(client, name)
-            if warning:
-                module.warn(warning)
-        container = engine.find(client, name)
         image, image_id = None, None
         if params["state"] != "absent":
             check_api(client, wanted)
             if ref is not None:
                 image = resolve_image(module, client, ref, result)
                 image_id = image["Id"] if image else None
-            elif container is None:
-                module.fail_json(msg="image: container %s does not exist; give image to create it" % name, **result)
-            elif any(option in wanted for option in _USES_IMAGE):
-                image = client.inspect("image", container["Image"])
-        image_config = (image or {}).get("Config") or {}
-        current_plan = plan(params["state"], container, wanted, image_id, image_config,
-                            recreate=params["recreate"], restart=params["restart"])
-        result["actions"].extend(current_plan.actions)
-        result["differences"] = current_plan.differences
-        if module._diff:
-            set_diff(result, current_plan, wanted, container, image_config, image_id)
-        result["changed"] = bool(result["actions"])
-        if module.check_mode:
-            result["container"] = summary(container)
-            return result
-        try:
-            after = execute(module, client, name, current_plan, container, wanted, ref, result)
-        except engine.ContainerFailure as exc:
-            if exc.details.get("rolled_back"):
-                result["actions"].append("rolled_back")
+        pulled = list(result["actions"])
+        for attempt in range(ATTEMPTS):
+            container = engine.find(client, name)
+            if container is None and not module.check_mode:
+                warning = engine.recover_leftovers(client, name)
+                if warning:
+                    module.warn(warning)
+                    container = engine.find(client, name)
+            current_plan = decide(module, client, name, container, wanted, ref, image, image_id, result, pulled)
+            if module.check_mode or not current_plan.actions:
+                result["container"] = summary(container)
+                return result
             try:
-                result["container"] = summary(engine.find(client, name))
-            except EngineError:
-                result["container"] = None
-            module.fail_json(msg=str(exc), **dict(result, **exc.details))
-        result["container"] = summary(after)
+                after = execute(module, client, name, current_plan, container, wanted, ref, result)
+            except engine.Gone:
+                if attempt + 1 == ATTEMPTS:
+                    module.fail_json(msg="container %s kept disappearing while it was being changed (it is removed "
+                                         "as soon as it exits: auto_remove?); run the task again" % name, **result)
+                continue
+            except engine.ContainerFailure as exc:
+                details = dict(exc.details)
+                result["actions"] = pulled + details.pop("actions", [])
+                result["changed"] = bool(result["actions"])
+                try:
+                    result["container"] = summary(engine.find(client, name))
+                except EngineError:
+                    result["container"] = None
+                module.fail_json(msg=str(exc), **dict(result, **details))
+            result["container"] = summary(after)
+            return result
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)
     finally:
         client.close()
     return result
+
+
+# The image ID a check-mode plan takes for an image that a pull would bring: it matches no container.
+PENDING = "(pending pull)"
+
+
+def decide(module, client, name, container, wanted, ref, image, image_id, result, pulled):
+    """The plan for this attempt, with the result's actions, differences and diff set from it."""
+    params = module.params
+    if params["state"] != "absent" and ref is None and container is None:
+        module.fail_json(msg="image: container %s does not exist; give image to create it" % name, **result)
+    if ref is not None and image is None and params["state"] != "absent":
+        image_id = PENDING  # check mode: a pull would bring the image, so it is not the container's
+    image_config = (image or {}).get("Config")
+    old_image_config = None
+    image_changes = container is not None and image_id and container.get("Image") != image_id
+    needs_image = container is not None and params["state"] != "absent" and any(
+        option in wanted for option in _USES_IMAGE)
+    if needs_image and (image_config is None or image_changes):
+        # the container's own image: the base when the task's image is not here (yet), and the judge of
+        # which differences the task made when the image changes
+        old_image_config = (client.inspect("image", container["Image"]) or {}).get("Config") or {}
+    image_config = image_config if image_config is not None else old_image_config
+    current_plan = plan(params["state"], container, wanted, image_id, image_config or {}, recreate=params["recreate"],
+                        restart=params["restart"], old_image_config=old_image_config)
+    result["actions"] = pulled + current_plan.actions
+    result["differences"] = current_plan.differences
+    result["changed"] = bool(result["actions"])
+    if module._diff:
+        set_diff(result, current_plan, wanted, container, image_config, image_id, ref)
+    return current_plan
 
 
 def main():

@@ -45,8 +45,10 @@ options:
         (C(docker.io), official images under C(library/)).
       - With both a tag and a digest the digest decides, as with C(docker pull); the tag is not
         set locally.
+      - Messages name the option as the task wrote it (O(name) or its alias C(image)).
     type: str
     required: true
+    aliases: [image]
   state:
     description:
       - V(present) pulls the image when needed (see O(pull)); V(absent) removes the name from the
@@ -220,6 +222,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.images import (
     knows_digest,
     parse_reference,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 
 def view(image):
@@ -242,10 +245,11 @@ def ensure_present(module, client, ref, result):
     try:
         after = pull(client, ref, credentials)
     except EngineError as exc:
-        module.fail_json(msg=pull_error_message(ref, exc, credentials), engine_error=exc.to_dict(), **result)
+        module.fail_json(msg=pull_error_message(ref, exc, credentials, option=option_name(module)),
+                         engine_error=exc.to_dict(), **result)
     if after is None:
-        module.fail_json(msg="the engine reported a successful pull of %s (name) but has no image under that "
-                             "name afterwards" % ref.familiar, **result)
+        module.fail_json(msg="the engine reported a successful pull of %s (%s) but has no image under that "
+                             "name afterwards" % (ref.familiar, option_name(module)), **result)
     if before is None or before.get("Id") != after.get("Id"):
         result["actions"].append("pulled")
     return after
@@ -259,7 +263,7 @@ def predict_pull(module, client, ref, before, credentials, result):
     except EngineError as exc:
         said = (exc.daemon_message or "").lower()
         if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in NETWORK_WORDS)):
-            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True),
+            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option=option_name(module)),
                              engine_error=exc.to_dict(), **result)
         if exc.kind != "http":
             raise
@@ -300,20 +304,26 @@ def ensure_absent(module, client, ref, result):
         users = image_users(client, before["Id"])
         used_by = ", ".join(users) if users else "a container"
         module.fail_json(
-            msg="cannot remove image %s (name): %s. It is used by %s; remove those containers first, or set "
-                "force: true to untag it anyway" % (ref.familiar, exc.daemon_message, used_by),
+            msg="cannot remove image %s (%s): %s. It is used by %s; remove those containers first, or set "
+                "force: true to untag it anyway" % (ref.familiar, option_name(module), exc.daemon_message, used_by),
             containers=users, engine_error=exc.to_dict(), **dict(result, actions=[]))
     result["untagged"] = [item["Untagged"] for item in answer or [] if item.get("Untagged")]
     result["deleted"] = [item["Deleted"] for item in answer or [] if item.get("Deleted")]
     return
 
 
+def option_name(module):
+    """The option the task wrote the image in: name, or its alias image (as the containers role does)."""
+    return "image" if module.params.get("image") is not None else "name"
+
+
 def manage(module):
+    protect(module, skip_keys=("client_key", "tls"))
     params = module.params
     try:
         ref = parse_reference(params["name"])
     except ImageReferenceError as exc:
-        module.fail_json(msg="name: %s" % exc)
+        module.fail_json(msg="%s: %s" % (option_name(module), exc))
     result = {"changed": False, "name": ref.full, "reference": ref.to_dict(), "pulled": False, "actions": [],
               "id": None, "repo_tags": [], "repo_digests": [], "diff": {"before": {}, "after": {}}}
     client = make_client(params)
@@ -337,7 +347,7 @@ def manage(module):
 
 def main():
     module = engine_module({
-        "name": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True, "aliases": ["image"]},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "pull": {"type": "str", "default": "missing", "choices": ["missing", "always"]},
         "force": {"type": "bool", "default": False},

@@ -168,6 +168,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     make_client,
     run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 PREDEFINED = frozenset(("bridge", "host", "none"))
 FLAGS = (("internal", "Internal"), ("attachable", "Attachable"), ("enable_ipv6", "EnableIPv6"))
@@ -458,6 +459,7 @@ def ensure_absent(module, client, result):
 
 
 def manage(module):
+    protect(module, skip_keys=("client_key", "tls"))
     result = {"changed": False, "network": None, "actions": [], "differences": []}
     if not module.params["name"].strip():
         module.fail_json(msg="name is empty; give the network's name", **result)

@@ -133,6 +133,23 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     make_client,
     run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import is_secret_name, protect
+
+
+def option_secrets(options):
+    """The secrets in driver options: values of secret-named keys, and of secret-named entries of the mount
+    option lists the local driver takes (``o: addr=10.0.0.5,username=u,password=p``)."""
+    found = set()
+    for key, value in (options or {}).items():
+        text = "" if value is None else str(value)
+        if is_secret_name(key) and text:
+            found.add(text)
+            continue
+        for entry in text.split(","):
+            name, sep, secret = entry.partition("=")
+            if sep and secret and is_secret_name(name.strip()):
+                found.add(secret)
+    return {secret for secret in found if len(secret) >= 3}
 
 
 def wanted_state(params):
@@ -244,6 +261,9 @@ def ensure_absent(module, client, result):
 
 
 def manage(module):
+    # secrets in driver_options never show: not in results, diffs, messages nor invocation (-vvv)
+    protect(module, skip_keys=("client_key", "tls"))
+    module.no_log_values.update(option_secrets(module.params["driver_options"]))
     result = {"changed": False, "volume": None, "actions": [], "differences": []}
     if not module.params["name"].strip():
         module.fail_json(msg="name is empty; give the volume's name", **result)

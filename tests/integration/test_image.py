@@ -243,3 +243,18 @@ def test_a_local_only_image_is_present_without_asking_a_registry(run_playbook):
     assert result["name"] == "docker.io/dockhand-lab/busybox:latest"
     assert result["diff"]["before"] == result["diff"]["after"]
     assert json.dumps(result["diff"]).count("sha256:") >= 1
+
+
+@pytest.mark.parametrize("name, advice", [
+    (HUB + "/library/nope:latest", "Check the name, tag and digest in image"),
+    ("127.0.0.1:1/library/busybox:latest", "Check the registry host and port in image"),
+])
+def test_a_pull_error_names_the_option_the_task_wrote(run_playbook, name, advice):
+    """The containers role writes image:, so the message names image, not name (nor both)."""
+    for check in (False, True):
+        run = run_playbook(local_play([{"name": "image", "dockhand.runtime.image": {"image": name}}]), check=check)
+        assert run.rc != 0, str(run)
+        message = run.result("image")["msg"]
+        assert "(image)" in message and advice in message, message
+        assert "(name)" not in message and " in name" not in message, message
+        assert_no_traceback(run)

@@ -5,7 +5,10 @@
 
 The role hands each entry of containers_list (containers_networks, containers_volumes) to
 dockhand.runtime.container (network, volume), one task argument per module option:
-``opt: "{{ item['opt'] | default(omit) }}"``. ansible-core can also take a whole dict of
+``opt: "{{ entry['opt'] | default(omit) }}"``, where ``entry`` is the loop item (networks) or,
+for the lists whose entries can hold secrets (env, driver options), the entry the loop's name picks:
+those tasks loop over names only, so no output at any verbosity shows an entry (the loop item is in
+every result). ansible-core can also take a whole dict of
 arguments (``args: "{{ item }}"``), but warns on every run that this is unsafe while facts
 are injected as variables (the default), so the role spells the options out instead.
 
@@ -39,9 +42,12 @@ PASS_THROUGH = {
     "container": ("containers_list", "containers.yml"),
 }
 
+# module -> the variable that holds the entry in its task (see the module docstring)
+ENTRY = {"network": "item", "volume": "containers_volume", "container": "containers_entry"}
+
 # Arguments the role sets itself instead of passing the entry's value through.
 SPECIAL = {
-    ("container", "labels"): "\"{{ item['labels'] | default({}) | combine(containers_labels) }}\"",
+    ("container", "labels"): "\"{{ containers_entry['labels'] | default({}) | combine(containers_labels) }}\"",
 }
 
 # The shared connection options: a play sets them once, with module_defaults for group/dockhand.runtime.engine.
@@ -89,9 +95,9 @@ def task_lines(module, options):
         if special:
             value = special
         elif spec.get("required"):
-            value = "\"{{ item['%s'] }}\"" % name
+            value = "\"{{ %s['%s'] }}\"" % (ENTRY[module], name)
         else:
-            value = "\"{{ item['%s'] | default(omit) }}\"" % name
+            value = "\"{{ %s['%s'] | default(omit) }}\"" % (ENTRY[module], name)
         lines.append("%s%s: %s\n" % (TASK_INDENT, name, value))
     return "".join(lines)
 

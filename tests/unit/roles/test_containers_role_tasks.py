@@ -56,17 +56,28 @@ def test_container_task_passes_every_option_of_the_table():
                                                              sorted(set(args) - TABLE_NAMES)))
 
 
-@pytest.mark.parametrize(("task_file", "module"), [
-    ("containers.yml", "container"), ("networks.yml", "network"), ("volumes.yml", "volume")])
-def test_each_argument_reads_the_entry_key_of_its_own_name(task_file, module):
+@pytest.mark.parametrize(("task_file", "module", "entry"), [
+    ("containers.yml", "container", "containers_entry"), ("networks.yml", "network", "item"),
+    ("volumes.yml", "volume", "containers_volume")])
+def test_each_argument_reads_the_entry_key_of_its_own_name(task_file, module, entry):
     for name, value in task_args(task_file, module).items():
         if (module, name) == ("container", "labels"):
-            assert value == "{{ item['labels'] | default({}) | combine(containers_labels) }}"
+            assert value == "{{ containers_entry['labels'] | default({}) | combine(containers_labels) }}"
             continue
-        keys = re.findall(r"item\['([a-z0-9_]+)'\]", value)
+        keys = re.findall(r"%s\['([a-z0-9_]+)'\]" % entry, value)
         assert keys and keys[0] == name, (name, value)
         if name != "name":
             assert value.endswith("| default(omit) }}"), (name, value)
+
+
+@pytest.mark.parametrize(("task_file", "variable"), [
+    ("containers.yml", "containers_list"), ("volumes.yml", "containers_volumes")])
+def test_loops_over_entries_that_may_hold_secrets_carry_names_only(task_file, variable):
+    """The loop item is in every result (a failed item at default verbosity, every item at -v): it is the name."""
+    task = load("tasks", task_file)[0]
+    assert task["loop"] == "{{ %s | map(attribute='name') | list }}" % variable
+    validate = load("tasks", "validate.yml")[1]
+    assert "%s | map(attribute='name') | list" % variable in validate["loop"]
 
 
 def test_container_list_entries_are_validated_like_the_module():

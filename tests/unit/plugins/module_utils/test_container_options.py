@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils import container_options as co
 from ansible_collections.dockhand.runtime.plugins.module_utils.container_state import carry_over_binds, plan
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import CHANGED_MASK, MASK
 
 TOOLS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools")
 
@@ -110,11 +111,105 @@ def test_update_body_restart_policy_and_memory_swap():
                     "MemorySwap": 512 << 20}
 
 
-def test_view_masks_secrets():
-    wanted = co.parse_options({"env": {"DB_PASSWORD": "s3cret", "api_token": "t", "MODE": "x"}})
-    before, after = co.view(["env"], wanted, running(Config__Env=["DB_PASSWORD=old", "MODE=x"]), {})
-    assert after["env"] == {"DB_PASSWORD": co.MASK, "api_token": co.MASK, "MODE": "x"}
-    assert before["env"]["DB_PASSWORD"] == co.MASK
+def test_view_masks_secrets_by_the_collection_rule_and_marks_a_changed_one():
+    wanted = co.parse_options({"env": {"DB_PASS": "s3cret", "api_token": "t", "AWS_CREDENTIALS": "c", "MODE": "x"}})
+    before, after = co.view(["env"], wanted, running(Config__Env=["DB_PASS=old", "AWS_CREDENTIALS=c", "MODE=x"]),
+                            {"Env": ["PATH=/bin"]})
+    assert after["env"] == {"DB_PASS": CHANGED_MASK, "api_token": CHANGED_MASK, "AWS_CREDENTIALS": MASK,
+                            "MODE": "x", "PATH": "/bin"}
+    assert before["env"] == {"DB_PASS": MASK, "AWS_CREDENTIALS": MASK, "MODE": "x"}
+
+
+def test_view_builds_after_from_the_image():
+    wanted = co.parse_options({"labels": {"team": "a"}, "env": {"A": "1"}})
+    image = {"Env": ["PATH=/usr/bin"], "Labels": {"org.opencontainers.image.version": "2"}}
+    _before, after = co.view(["labels", "env"], wanted, None, image)
+    assert after == {"labels": {"team": "a", "org.opencontainers.image.version": "2"},
+                     "env": {"PATH": "/usr/bin", "A": "1"}}
+
+
+MIB = 1 << 20
+
+
+def limits(**host):
+    return running(**{"HostConfig__" + key: value for key, value in host.items()})
+
+
+@pytest.mark.parametrize("host, task, expected", [
+    # memory: unset -> set sends the swap limit too (a container without a limit holds MemorySwap 0: HTTP 409)
+    ({}, {"memory": "96m"}, {"Memory": 96 * MIB, "MemorySwap": 192 * MIB}),
+    ({"Memory": 64 * MIB, "MemorySwap": 128 * MIB}, {"memory": "96m"}, {"Memory": 96 * MIB, "MemorySwap": 192 * MIB}),
+    ({"Memory": 64 * MIB, "MemorySwap": -1}, {"memory": "96m"}, {"Memory": 96 * MIB, "MemorySwap": -1}),
+    ({"Memory": 64 * MIB, "MemorySwap": 512 * MIB}, {"memory": "96m"}, {"Memory": 96 * MIB, "MemorySwap": 512 * MIB}),
+    ({"Memory": 64 * MIB, "MemorySwap": 80 * MIB}, {"memory": "96m"}, {"Memory": 96 * MIB, "MemorySwap": 192 * MIB}),
+    ({}, {"memory": "96m", "memory_swap": -1}, {"Memory": 96 * MIB, "MemorySwap": -1}),
+    ({"Memory": 64 * MIB, "MemorySwap": -1}, {"memory": "64m", "memory_swap": 0}, {"MemorySwap": 128 * MIB}),
+    ({"Memory": 64 * MIB, "MemorySwap": 128 * MIB}, {"memory": "64m", "memory_swap": "1g"}, {"MemorySwap": 1024 * MIB}),
+    ({}, {"memory_reservation": "32m"}, {"MemoryReservation": 32 * MIB}),
+    ({}, {"cpus": 0.5}, {"NanoCpus": 500000000}),
+    ({"CpusetCpus": "0"}, {"cpuset_cpus": "0-1"}, {"CpusetCpus": "0-1"}),
+    ({"PidsLimit": 100}, {"pids_limit": -1}, {"PidsLimit": -1}),
+    ({"RestartPolicy": {"Name": "always"}}, {"restart_policy": "no"}, {"RestartPolicy": {"Name": "no",
+                                                                                        "MaximumRetryCount": 0}}),
+])
+def test_update_body_for_each_transition(host, task, expected):
+    container = limits(**host)
+    wanted = co.parse_options(task)
+    names = co.differences(wanted, container, {})
+    assert names, "the task differs from the container"
+    assert co.update_body(names, wanted, container) == expected
+
+
+@pytest.mark.parametrize("host, task, blamed", [
+    ({"Memory": 64 * MIB, "MemorySwap": 128 * MIB}, {"memory": "0"}, "memory"),
+    ({"MemoryReservation": 32 * MIB}, {"memory_reservation": 0}, "memory_reservation"),
+    ({"NanoCpus": 500000000}, {"cpus": 0}, "cpus"),
+    ({"CpuShares": 512}, {"cpu_shares": 0}, "cpu_shares"),
+    ({"CpusetCpus": "0"}, {"cpuset_cpus": ""}, "cpuset_cpus"),
+    ({"AutoRemove": True}, {"restart_policy": "always"}, "restart_policy"),
+])
+def test_removing_a_limit_recreates(host, task, blamed):
+    container = limits(**host)
+    wanted = co.parse_options(task)
+    names = co.differences(wanted, container, {})
+    with pytest.raises(co.NotInPlace) as caught:
+        co.update_body(names, wanted, container)
+    assert caught.value.option == blamed
+    decided = plan("started", container, wanted, None, {})
+    assert decided.actions == ["recreated", "started"] and blamed in decided.why
+
+
+@pytest.mark.parametrize("host, task", [
+    ({"Memory": 0, "MemorySwap": 0}, {"memory": "0"}),
+    ({"Memory": 0, "MemorySwap": -1}, {"memory": 0, "memory_swap": -1}),
+    ({"Memory": 64 * MIB, "MemorySwap": 128 * MIB}, {"memory": "64m", "memory_swap": 0}),
+    ({"Memory": 64 * MIB, "MemorySwap": -1}, {"memory": "64m", "memory_swap": "-1"}),
+    ({"PidsLimit": None}, {"pids_limit": -1}),
+    ({"PidsLimit": 0}, {"pids_limit": 0}),
+    ({"NanoCpus": 0}, {"cpus": "0"}),
+    ({"CpusetCpus": ""}, {"cpuset_cpus": ""}),
+])
+def test_no_limit_values_settle(host, task):
+    assert co.differences(co.parse_options(task), limits(**host), {}) == []
+
+
+def test_memory_swap_and_auto_remove_combinations():
+    with pytest.raises(co.OptionError, match="memory_swap"):
+        co.parse_options({"memory_swap": "1g"})
+    assert co.parse_options({"memory_swap": -1}) == {"memory_swap": -1}
+    with pytest.raises(co.OptionError, match="restart_policy"):
+        co.parse_options({"auto_remove": True, "restart_policy": "always"})
+
+
+def test_image_change_is_reported_and_image_labels_are_not():
+    container = running(Config__Labels={"version": "1", "team": "a"})
+    wanted = co.parse_options({"labels": {"team": "a"}})
+    decided = plan("started", container, wanted, "sha256:new", {"Labels": {"version": "2"}},
+                   old_image_config={"Labels": {"version": "1"}})
+    assert decided.differences == ["image"] and decided.actions == ["recreated", "started"]
+    decided = plan("started", container, co.parse_options({"labels": {"team": "b"}}), "sha256:new",
+                   {"Labels": {"version": "2"}}, old_image_config={"Labels": {"version": "1"}})
+    assert decided.differences == ["image", "labels"]
 
 
 @pytest.mark.parametrize("state, container, wanted, image_id, expected", [
