@@ -35,6 +35,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.probe import (
     host_platform,
     http_error,
     image_name,
+    left_out,
     manifest_kind,
     mask_url,
     parse_challenge,
@@ -94,8 +95,28 @@ def test_parse_mirror_refuses_bad_input(url, words):
 
 
 def test_mask_url():
-    assert mask_url("https://u:pw@h/x") == "https://u:***@h/x"
+    assert mask_url("https://u:pw@h/x") == "https://u:********@h/x"
+    assert mask_url("https://u:p/w@h/x") == "https://u:********@h/x"  # a password with a slash
+    assert mask_url("u:pw@h:5000") == "u:********@h:5000"  # no scheme
     assert mask_url("https://h/x") == "https://h/x"
+
+
+@pytest.mark.parametrize("url, meant", [
+    ("http//172.17.0.3:5001", "http://172.17.0.3:5001"),
+    ("https;//mirror.example.com", "https://mirror.example.com"),
+    ("htp://mirror.example.com", "http://mirror.example.com"),
+    ("http:/mirror.example.com/debian", "http://mirror.example.com/debian"),
+])
+def test_parse_mirror_names_the_url_a_mangled_scheme_meant(url, meant):
+    with pytest.raises(ProbeInputError) as caught:
+        parse_mirror(url)
+    assert str(caught.value) == "mirror %r has a mangled scheme: write %s" % (url, meant)
+
+
+def test_parse_mirror_refuses_control_characters():
+    with pytest.raises(ProbeInputError) as caught:
+        parse_mirror("http://mirror.lan/debian\nx")
+    assert "white space or control characters" in str(caught.value)
 
 
 @pytest.mark.parametrize("ref, repository, reference", [
@@ -400,6 +421,31 @@ def test_best_urls():
     assert best_urls(ranked, 1) == ["a"]
     assert best_urls(ranked, 5) == ["a", "b"]
     assert best_urls(rank([result("x", False)]), 1) == []
+
+
+def test_first_mirrors_win_whenever_they_pass():
+    results = [result("http://hub", True, tp=90000000), result("http://cache/", True, tp=1000),
+               result("http://other", True, tp=50000000)]
+    # the cache is far slower but preferred: first, ahead of the in-use mirror kept by the tolerance
+    assert [r["url"] for r in rank(results, ["http://other"], 0.9, first=["http://cache"])] == [
+        "http://cache/", "http://other", "http://hub"]
+    assert [r["url"] for r in rank(results, first=["http://other", "http://cache/"])] == [
+        "http://other", "http://cache/", "http://hub"]
+    down = [result("http://hub", True, tp=9), result("http://cache", False)]
+    assert [r["url"] for r in rank(down, first=["http://cache"])] == ["http://hub", "http://cache"]
+
+
+def test_left_out_gives_each_reason():
+    results = [result("http://hub", True, tp=90), result("http://slow", True, tp=5),
+               dict(result("http://cache", False), error="connection refused by cache:5000 (nothing listens there)")]
+    ranked = rank(results, first=["http://cache"])
+    best = best_urls(ranked, 1)
+    assert best == ["http://hub"]
+    assert left_out(ranked, best, 1) == [
+        {"url": "http://slow", "reason": "passed the probe, but 1 mirror ranked before it (pick: 1)"},
+        {"url": "http://cache", "reason": "connection refused by cache:5000 (nothing listens there)"}]
+    assert left_out(ranked, best_urls(ranked, 2), 2) == [
+        {"url": "http://cache", "reason": "connection refused by cache:5000 (nothing listens there)"}]
 
 
 # --------------------------------------------------------------------------
