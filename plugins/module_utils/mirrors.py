@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import check_mirror_url
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import MASK, mask_urls
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -103,6 +104,57 @@ def normalise_url(url):
     return "%s://%s%s" % (parts.scheme.lower(), parts.netloc.lower(), path)
 
 
+_MANGLED_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z]{1,8})(?P<sep>[:;/\\|]+)(?P<rest>[^:;/\\|].*)", re.S)
+_BLANK_OR_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def shown_url(url):
+    """A URL fit for a message: its credentials masked, also where the scheme is missing or mangled."""
+    shown = mask_urls(url)
+    if isinstance(shown, str) and "@" in shown and "://" not in shown:
+        head, _at, tail = shown.rpartition("@")
+        scheme = _MANGLED_SCHEME_RE.match(head)
+        prefix = scheme.group("scheme") + scheme.group("sep") if scheme else ""
+        shown = "%s%s@%s" % (prefix, MASK, tail)
+    return shown
+
+
+def scheme_typo(url):
+    """The URL a mangled scheme meant, or None.
+
+    ``http//host:5001``, ``http:/host``, ``https;//host``, ``htp://host`` and
+    ``http:host`` become ``http://host...`` (``https://`` where the typo ends in
+    s). A host name or an unrelated scheme (``mirror.lan:5000``, ``ftp://``) is
+    not a typo of http.
+    """
+    if not isinstance(url, str):
+        return None
+    match = _MANGLED_SCHEME_RE.fullmatch(url.strip())
+    if not match:
+        return None
+    scheme = match.group("scheme").lower()
+    if scheme in ("http", "https") and match.group("sep") == "://":
+        return None
+    if not difflib.get_close_matches(scheme, ("http", "https"), n=1, cutoff=0.6):
+        return None
+    return "%s://%s" % ("https" if scheme.endswith("s") else "http", match.group("rest"))
+
+
+def check_url_form(url, label):
+    """Refuse, before any parsing that could echo them, blanks, control characters, credentials and a
+    mangled scheme (with the URL it meant); raises MirrorError."""
+    shown = shown_url(url)
+    if _BLANK_OR_CONTROL_RE.search(url):
+        raise MirrorError("%s: %r contains white space or control characters; write the URL alone, such as "
+                          "https://mirror.example.com" % (label, shown))
+    if shown != url:
+        raise MirrorError("%s: %r carries credentials: dockerd does not accept them in a mirror URL; store them "
+                          "with registry_login instead" % (label, shown))
+    meant = scheme_typo(url)
+    if meant:
+        raise MirrorError("%s: %r has a mangled scheme: write %s" % (label, shown, meant))
+
+
 def _label(index, url=None):
     return "mirrors[%d]%s" % (index, " (%s)" % url if url else "")
 
@@ -120,7 +172,8 @@ def normalise_mirror(value, index=0):
         for key in unknown:
             close = difflib.get_close_matches(str(key), MIRROR_OPTIONS, n=1, cutoff=0.6)
             hints.append("%s%s" % (key, " (did you mean %s?)" % close[0] if close else ""))
-        label = _label(index, value.get("url"))
+        url = value.get("url")
+        label = _label(index, shown_url(url) if isinstance(url, str) else None)
         raise MirrorError("%s: unknown key %s; the keys are %s" % (label, ", ".join(hints), ", ".join(MIRROR_OPTIONS)))
     url = value.get("url")
     if url is None or url == "":
@@ -128,11 +181,10 @@ def normalise_mirror(value, index=0):
                           % _label(index))
     if isinstance(url, str):
         url = url.strip()
+        check_url_form(url, _label(index))
     error = check_mirror_url(url)
     if error:
         raise MirrorError("%s: %s" % (_label(index), error))
-    if " " in url or "\t" in url:
-        raise MirrorError("%s: %r contains white space" % (_label(index), url))
     url = normalise_url(url)
     mirror = {"url": url}
     for name, (default, convert) in MIRROR_OPTIONS.items():
@@ -167,21 +219,6 @@ def normalise_mirrors(values):
     if problems:
         raise MirrorError("; ".join(problems))
     return mirrors
-
-
-def url_passwords(values):
-    """Passwords found in the URLs of raw mirror values, for the module to mask in its output."""
-    found = set()
-    for value in values or []:
-        url = value.get("url") if isinstance(value, dict) else value
-        if isinstance(url, str) and "@" in url:
-            try:
-                password = urlsplit(url.strip()).password
-            except ValueError:
-                continue
-            if password:
-                found.add(password)
-    return found
 
 
 def is_insecure(mirror):

@@ -40,6 +40,8 @@ import threading
 import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import scheme_typo, shown_url
+
 KIND_REGISTRY = "registry"
 KIND_PACKAGE = "package"
 KINDS = (KIND_REGISTRY, KIND_PACKAGE)
@@ -95,6 +97,7 @@ PROBE_ARGUMENT_SPEC = {
     "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
     "max_bytes": {"type": "int", "default": DEFAULT_MAX_BYTES},
     "pick": {"type": "int", "default": DEFAULT_PICK},
+    "first": {"type": "list", "elements": "str", "default": []},
     "prefer": {"type": "list", "elements": "str", "default": []},
     "tolerance": {"type": "float", "default": 0.5},
     "concurrency": {"type": "int", "default": DEFAULT_CONCURRENCY},
@@ -143,8 +146,8 @@ class Mirror:
 
 
 def mask_url(url):
-    """The URL with any password replaced, for messages."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
+    """The URL with its credentials masked, for messages (redact's rule, also without a scheme)."""
+    return shown_url(url)
 
 
 def parse_mirror(url):
@@ -159,6 +162,11 @@ def parse_mirror(url):
         raise ProbeInputError("mirrors: an entry is empty; each entry is a URL such as https://mirror.example.com")
     value = url.strip()
     shown = mask_url(value)
+    if re.search(r"[\x00-\x20\x7f]", value):
+        raise ProbeInputError("mirror %r contains white space or control characters; give the URL alone" % shown)
+    meant = scheme_typo(value)
+    if meant:
+        raise ProbeInputError("mirror %r has a mangled scheme: write %s" % (shown, mask_url(meant)))
     if "://" not in value:
         raise ProbeInputError("mirror %r has no scheme: write http://%s or https://%s"
                               % (shown, shown.lstrip("/"), shown.lstrip("/")))
@@ -466,7 +474,8 @@ def rank_key(result):
     )
 
 
-def _same_url(a, b):
+def same_url(a, b):
+    """Whether two mirror URLs are the same, a trailing slash aside (dockerd reports mirrors with one)."""
     return a.rstrip("/") == b.rstrip("/")
 
 
@@ -481,27 +490,55 @@ def good_enough(result, best, tolerance):
     return True
 
 
-def rank(results, prefer=(), tolerance=0.0):
+def rank(results, prefer=(), tolerance=0.0, first=()):
     """The results, best first. Ties keep the order the mirrors were given in.
 
-    Mirrors in ``prefer`` (those in use now) that are alive and within
-    ``tolerance`` of the best go first, in ``prefer``'s order: a re-run does
-    not switch mirrors because of measurement noise.
+    Mirrors in ``first`` that are alive go first, in ``first``'s order, whatever
+    the others measure (a preferred mirror wins whenever it is healthy). Then
+    the mirrors in ``prefer`` (those in use now) that are alive and within
+    ``tolerance`` of the best of the rest, in ``prefer``'s order: a re-run does
+    not switch mirrors because of measurement noise. Then the rest, by measure.
     """
     ranked = sorted(results, key=rank_key)
-    if not prefer or not ranked:
-        return ranked
+    head = []
+    for url in first or ():
+        for result in ranked:
+            if same_url(result["url"], url) and result.get("ok") and result not in head:
+                head.append(result)
+    rest = [result for result in ranked if result not in head]
+    if not prefer or not rest:
+        return head + rest
     kept = []
     for url in prefer:
-        for result in ranked:
-            if _same_url(result["url"], url) and result not in kept and good_enough(result, ranked[0], tolerance):
+        for result in rest:
+            if same_url(result["url"], url) and result not in kept and good_enough(result, rest[0], tolerance):
                 kept.append(result)
-    return kept + [result for result in ranked if result not in kept]
+    return head + kept + [result for result in rest if result not in kept]
 
 
 def best_urls(ranked, pick):
     """The URLs of the first ``pick`` alive results of a ranked list."""
     return [r["url"] for r in ranked if r.get("ok")][:max(pick, 0)]
+
+
+def left_out(ranked, best, pick):
+    """[{url, reason}] for every mirror of ``ranked`` that is not in ``best``, in ranked order.
+
+    A mirror that failed the probe gives its error; one that passed was
+    ranked below the ``pick`` chosen.
+    """
+    chosen = set(best)
+    out = []
+    for result in ranked:
+        if result["url"] in chosen:
+            continue
+        if result.get("ok"):
+            reason = "passed the probe, but %d mirror%s ranked before it (pick: %d)" % (
+                len(chosen), "" if len(chosen) == 1 else "s", pick)
+        else:
+            reason = result.get("error") or "failed the probe"
+        out.append({"url": result["url"], "reason": reason})
+    return out
 
 
 def describe_error(exc, where, timeout=None, doing=None):

@@ -26,8 +26,10 @@ description:
     for everything it does, so a mirror that hangs costs O(timeout), not the sum of all the waits.
     A layer or file still arriving when the time is up is not a failure. The bytes read so far give
     the throughput, since a slow mirror is slow, not dead.
-  - Ranking puts the mirrors that passed the probe first. Among them, measured throughput decides
-    (fastest first), and latency decides where nothing was measured. Ties keep the order of O(mirrors).
+  - Ranking puts the mirrors that passed the probe first. Among them, the O(first) mirrors come first, then
+    the O(prefer) mirrors within O(tolerance), then measured throughput decides (fastest first), and
+    latency decides where nothing was measured. Ties keep the order of O(mirrors).
+  - Every mirror that is not in RV(best) is listed in RV(left_out) with the reason.
   - Only the Python standard library is used on the target.
 author:
   - dockhand.runtime team (@dockhand-runtime)
@@ -86,10 +88,21 @@ options:
     description: How many mirrors RV(best) holds at most.
     type: int
     default: 1
+  first:
+    description:
+      - Preferred mirrors. Those that pass the probe rank first, in this order, however fast the others
+        are, so a preferred mirror (your own cache, say) is used whenever it is healthy.
+      - A preferred mirror that fails the probe is left out with a warning that gives the reason, and
+        RV(left_out) lists it. It ranks first again on the first run where it passes.
+      - Each one must also be in O(mirrors). Compared without a trailing slash.
+    type: list
+    elements: str
+    default: []
   prefer:
     description:
-      - Mirrors in use now. Those that are alive and within O(tolerance) of the best rank first, in this
-        order, so that probing again does not switch mirrors because of measurement noise.
+      - Mirrors in use now. Those that are alive and within O(tolerance) of the best rank first (after
+        the O(first) ones), in this order, so that probing again does not switch mirrors because of
+        measurement noise.
       - Compared without a trailing slash (dockerd reports mirrors with one).
     type: list
     elements: str
@@ -140,6 +153,18 @@ EXAMPLES = r"""
     runtime: docker
     mirrors: "{{ probe.best }}"
   when: probe.best | length > 0
+
+- name: Your own cache whenever it is healthy, else the fastest of the others
+  dockhand.runtime.mirror_probe:
+    mirrors:
+      - http://registry-cache.lan:5000
+      - https://mirror.example.com
+      - https://mirror-b.example.com
+    first:
+      - http://registry-cache.lan:5000
+    image: library/busybox:latest
+    pick: 2
+  register: probe_first
 
 - name: Stop when no mirror answers
   ansible.builtin.assert:
@@ -226,6 +251,20 @@ best:
   type: list
   elements: str
   sample: ["http://10.0.0.5:5000"]
+left_out:
+  description: Every mirror that is not in RV(best), in ranked order, with the reason it was left out.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    url:
+      description: The mirror, as given.
+      type: str
+      sample: http://cache.lan:5000
+    reason:
+      description: The probe's error, or that it passed but ranked below the O(pick) chosen.
+      type: str
+      sample: connection refused by cache.lan:5000 (nothing listens there)
 image:
   description: The image probed, normalized, or null.
   returned: always
@@ -256,17 +295,31 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.probe import (
     check_options,
     host_package_path,
     image_name,
+    left_out,
     parse_image,
+    parse_mirror,
     probe_mirrors,
     rank,
+    same_url,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_urls, protect
+
+
+def check_first(mirrors, first):
+    """Raise ProbeInputError for an entry of ``first`` that is not one of ``mirrors``."""
+    for url in first:
+        parse_mirror(url)
+        if not any(same_url(url, mirror) for mirror in mirrors):
+            raise ProbeInputError("first: %r is not one of mirrors; list it in mirrors too" % mask_urls(url))
 
 
 def probe(module):
+    protect(module)
     p = module.params
     started = time.monotonic()
     try:
         check_options(p["kind"], p["image"], p["path"], p["timeout"], p["max_bytes"], p["pick"], p["concurrency"])
+        check_first(p["mirrors"], p["first"])
         path = p["path"]
         if p["kind"] == KIND_PACKAGE and not path:
             path = host_package_path()
@@ -281,16 +334,23 @@ def probe(module):
             ca_path=p["ca_path"])
     except ProbeInputError as exc:
         module.fail_json(msg=str(exc))
-    ranked = rank(results, p["prefer"], p["tolerance"])
+    ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
     best = best_urls(ranked, p["pick"])
+    left = left_out(ranked, best, p["pick"])
     if not best:
         module.warn("no mirror passed the probe: %s" % "; ".join(
             "%s: %s" % (r["url"], r["error"]) for r in results))
+    else:
+        for entry in left:
+            if any(same_url(entry["url"], url) for url in p["first"]):
+                module.warn("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
+                                                                                ", ".join(best)))
     return {
         "changed": False,
         "results": results,
         "ranked": [r["url"] for r in ranked],
         "best": best,
+        "left_out": left,
         "image": image,
         "path": path,
         "elapsed_ms": round((time.monotonic() - started) * 1000, 1),

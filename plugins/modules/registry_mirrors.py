@@ -42,6 +42,10 @@ description:
     C([[registry.mirror]]) per mirror. Podman reads it on each command. A running C(crio.service) is
     reloaded, which CRI-O does on C(SIGHUP).
   - All input is checked for every runtime before anything is written, so bad input changes nothing.
+  - Each file is changed under an exclusive lock (in C(/run/lock)), held from its read through the write,
+    the apply and any rollback, so two runs that change the same file take turns instead of losing a change.
+  - A mirror URL with credentials is refused, and the credentials never show in the output. A mangled
+    scheme (C(http//host), C(htp://host)) is refused with the URL it meant.
     With O(state=absent) the module removes exactly what it owns. That is the mirrors in daemon.json
     and their C(insecure-registries) entries, the registry's hosts.toml and the drop-in.
     C(config_path) stays, because it does no harm without hosts.toml files.
@@ -123,6 +127,15 @@ options:
     description: Keep a timestamped copy of daemon.json and config.toml before changing them.
     type: bool
     default: false
+  on_invalid:
+    description:
+      - What to do when daemon.json is not valid JSON (or not UTF-8).
+      - V(fail) leaves the file as it is and fails, saying where it is broken.
+      - V(backup_and_replace) keeps a copy of the broken file next to it (as O(backup) does) and starts from
+        an empty configuration that holds only the mirrors.
+    type: str
+    choices: [fail, backup_and_replace]
+    default: fail
   apply:
     description:
       - How the change is made live.
@@ -302,9 +315,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+    DEFAULT_LOCK_TIMEOUT,
     FileError,
     atomic_write,
     backup,
+    locked,
     read_bytes,
     restore,
 )
@@ -334,8 +349,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import (
     registries_conf_v1_tables,
     render_hosts_toml,
     render_registries_dropin,
-    url_passwords,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_urls, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd, unit_info
 
 RUNTIMES = ("docker", "containerd", "podman")
@@ -480,9 +495,10 @@ def parse_own_file(kind, path, text, parse, source_label):
 # Docker
 # --------------------------------------------------------------------------
 
-def plan_docker(module, registry, mirrors, state):
+def plan_docker(module, registry, mirrors, state, lock):
+    # daemon.json is locked by change_daemon_json itself, from its own read through the apply.
     try:
-        _raw, current, _replaced = load_current(module.params["path"])
+        _raw, current, _replaced = load_current(module.params["path"], module.params["on_invalid"])
     except ChangeFailed as exc:
         raise Refused("docker: %s" % exc) from None
     settings = docker_change(current, mirrors, state)
@@ -499,7 +515,7 @@ def plan_docker(module, registry, mirrors, state):
 
 
 def apply_docker(module, client, plan):
-    result = change_daemon_json(module, client, settings=plan["settings"])
+    result = change_daemon_json(module, client, settings=plan["settings"], on_invalid=module.params["on_invalid"])
     after = result.pop("settings", None) or {}
     diff = result.pop("diff", None)
     result["registry_mirrors"] = [mirror["url"] for mirror in mirrors_from_docker(after)]
@@ -539,9 +555,10 @@ def check_containerd_config(module, config_file, text):
                       % (config_file, (err or out).strip().replace(candidate, config_file)))
 
 
-def plan_containerd(module, registry, mirrors, state):
+def plan_containerd(module, registry, mirrors, state, lock):
     params = module.params
     config_file = params["containerd_config"]
+    lock(config_file)
     text = read_text(config_file)
     wanted_dir = params["containerd_certs_dir"]
     try:
@@ -559,6 +576,7 @@ def plan_containerd(module, registry, mirrors, state):
     certs_dir = wanted_dir or (current_dirs[0] if current_dirs else CONTAINERD_CERTS_DIR)
 
     hosts_path = hosts_toml_path(certs_dir, registry)
+    lock(hosts_path)
     before = read_text(hosts_path)
     if state == "present":
         after = render_hosts_toml(registry, [containerd_host(mirror) for mirror in mirrors])
@@ -682,9 +700,10 @@ def apply_containerd(module, plan):
 # Podman and CRI-O
 # --------------------------------------------------------------------------
 
-def plan_podman(module, registry, mirrors, state):
+def plan_podman(module, registry, mirrors, state, lock):
     directory = module.params["registries_conf_d"].rstrip("/")
     path = os.path.join(directory, dropin_name(registry))
+    lock(path)
     before = read_text(path)
     if state == "present":
         if directory.endswith(".d"):
@@ -765,54 +784,74 @@ def apply_podman(module, plan):
 PLANNERS = {"docker": plan_docker, "containerd": plan_containerd, "podman": plan_podman}
 
 
+class FileLocks:
+    """The locks of the files a run changes, held from their read through the write, apply and rollback."""
+
+    def __init__(self, module, stack):
+        self.module = module
+        self.stack = stack
+        self.held = set()
+
+    def __call__(self, path):
+        if self.module.check_mode or path in self.held:
+            return
+        timeout = self.module.params.get("lock_timeout")
+        try:
+            self.stack.enter_context(locked(path, DEFAULT_LOCK_TIMEOUT if timeout is None else timeout))
+        except FileError as exc:
+            raise Refused("%s. Nothing was written." % exc) from None
+        self.held.add(path)
+
+
 def configure(module):
+    protect(module)  # URL credentials and secret-named values never reach the output
     params = module.params
-    module.no_log_values.update(url_passwords(params["mirrors"]))  # refused below, but never echoed
     try:
         registry = normalise_registry(params["registry"])
         mirrors = normalise_mirrors(params["mirrors"])
     except MirrorError as exc:
-        module.fail_json(msg="%s. Nothing was written." % exc)
+        module.fail_json(msg="%s. Nothing was written." % mask_urls(str(exc)))
     if params["state"] == "present" and not mirrors:
         module.fail_json(msg="mirrors is empty: give at least one mirror, or use state: absent to remove the "
                              "mirrors of %s. Nothing was written." % registry)
 
     client_box = ClientBox(params)
     result = {"changed": False, "registry": registry, "mirrors": mirrors, "runtimes": {}}
-    try:
-        chosen, skipped = select_runtimes(module, registry, client_box)
-        plans = [(name, found, PLANNERS[name](module, registry, mirrors, params["state"])) for name, found in chosen]
-    except Refused as exc:
-        client_box.close()
-        module.fail_json(msg=str(exc), **result)
-    for name, reason in skipped.items():
-        result["runtimes"][name] = {"skipped": True, "reason": reason, "changed": False, "files": [],
-                                    "applied": "none"}
+    with contextlib.ExitStack() as stack:
+        stack.callback(client_box.close)
+        lock = FileLocks(module, stack)
+        try:
+            chosen, skipped = select_runtimes(module, registry, client_box)
+            plans = [(name, found, PLANNERS[name](module, registry, mirrors, params["state"], lock))
+                     for name, found in chosen]
+        except Refused as exc:
+            module.fail_json(msg=str(exc), **result)
+        for name, reason in skipped.items():
+            result["runtimes"][name] = {"skipped": True, "reason": reason, "changed": False, "files": [],
+                                        "applied": "none"}
 
-    diffs = []
-    name = None
-    try:
-        for name, found, plan in plans:
-            if name == "docker":
-                outcome, more = apply_docker(module, client_box.get(), plan)
-            elif name == "containerd":
-                outcome, more = apply_containerd(module, plan)
-            else:
-                outcome, more = apply_podman(module, plan)
-            outcome["detected_by"] = found
-            outcome["skipped"] = False
-            result["runtimes"][name] = outcome
-            diffs += more
-            result["changed"] = result["changed"] or outcome["changed"]
-    except ChangeFailed as exc:
-        result["runtimes"][name] = dict(exc.result, failed=True)
-        result["changed"] = result["changed"] or bool(exc.result.get("rolled_back") or exc.result.get("changed"))
-        later = [other for other, _found, _plan in plans if other not in result["runtimes"]]
-        prefix = "" if str(exc).startswith(name) else name + ": "
-        suffix = " (%s: not changed)" % ", ".join(later) if later else ""
-        module.fail_json(msg="%s%s%s" % (prefix, exc, suffix), **result)
-    finally:
-        client_box.close()
+        diffs = []
+        name = None
+        try:
+            for name, found, plan in plans:
+                if name == "docker":
+                    outcome, more = apply_docker(module, client_box.get(), plan)
+                elif name == "containerd":
+                    outcome, more = apply_containerd(module, plan)
+                else:
+                    outcome, more = apply_podman(module, plan)
+                outcome["detected_by"] = found
+                outcome["skipped"] = False
+                result["runtimes"][name] = outcome
+                diffs += more
+                result["changed"] = result["changed"] or outcome["changed"]
+        except ChangeFailed as exc:
+            result["runtimes"][name] = dict(exc.result, failed=True)
+            result["changed"] = result["changed"] or bool(exc.result.get("rolled_back") or exc.result.get("changed"))
+            later = [other for other, _found, _plan in plans if other not in result["runtimes"]]
+            prefix = "" if str(exc).startswith(name) else name + ": "
+            suffix = " (%s: not changed)" % ", ".join(later) if later else ""
+            module.fail_json(msg="%s%s%s" % (prefix, exc, suffix), **result)
     if module._diff:
         result["diff"] = diffs
     return result
@@ -827,6 +866,7 @@ def main():
         registry={"type": "str", "default": "docker.io"},
         mirrors={"type": "list", "elements": "raw", "default": []},
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+        on_invalid={"type": "str", "default": "fail", "choices": ["fail", "backup_and_replace"]},
         containerd_config={"type": "path", "default": CONTAINERD_CONFIG},
         containerd_certs_dir={"type": "path"},
         containerd_unit={"type": "str", "default": "containerd.service"},

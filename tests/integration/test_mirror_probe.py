@@ -54,8 +54,7 @@ def check_registry_ranking(result, m):
     slow = results[m["slow"]]
     assert slow["ok"] is True and slow["error"] is None, slow
     assert 0 < slow["bytes"] < 1000000  # cut short at the deadline: slow, not dead
-    assert 0 < slow["throughput"] < SLOW_CEILING, slow
-    assert min(results[m["hub"]]["throughput"], results[m["cache"]]["throughput"]) > 10 * slow["throughput"]
+    assert 0 < slow["throughput"] < SLOW_CEILING, slow  # nginx's limit: a loaded machine only makes it slower
 
     dead, hang, error = results[m["dead"]], results[m["hang"]], results[m["error"]]
     assert dead["ok"] is False and dead["status"] is None
@@ -67,10 +66,10 @@ def check_registry_ranking(result, m):
     for res in (dead, hang, error):
         assert res["throughput"] is None and res["bytes"] == 0
 
-    # Concurrent and bounded: slow and hang each used the whole timeout, the task about one timeout.
-    assert slow["elapsed_ms"] >= TIMEOUT * 1000 - 50 and hang["elapsed_ms"] >= TIMEOUT * 1000 - 50
-    assert result["elapsed_ms"] < TIMEOUT * 1000 + 1500, result["elapsed_ms"]  # the sum would be >= 6 s
-    assert sum(r["elapsed_ms"] for r in result["results"]) > 2 * TIMEOUT * 1000
+    # Concurrent and bounded: slow and hang each used their whole timeout, and the task ended before the
+    # sum of its probes' times (one after the other, it would have taken that sum at the least).
+    assert slow["elapsed_ms"] >= TIMEOUT * 1000 and hang["elapsed_ms"] >= TIMEOUT * 1000
+    assert result["elapsed_ms"] < sum(r["elapsed_ms"] for r in result["results"]), result
 
 
 def registry_mirrors(m):
@@ -146,20 +145,16 @@ def test_package_mirrors_from_this_machine(run_playbook, local):
     fast, slow = results[local["packages"]], results[local["packages_slow"]]
     assert fast["ok"] and fast["status"] == 200 and fast["bytes"] > 1024 * 1024  # read to the end
     assert slow["ok"] and 0 < slow["bytes"] < 1024 * 1024 and slow["throughput"] < SLOW_CEILING
-    assert fast["throughput"] > 10 * slow["throughput"]
     assert results[local["error"]]["error"] == \
         "HTTP 500 from GET /%s: dockhand lab: this mirror always fails" % PACKAGES_FILE
     assert "connection refused" in results[local["dead"]]["error"]
     assert "timed out after %d s" % TIMEOUT in results[local["hang"]]["error"]
-    assert result["elapsed_ms"] < TIMEOUT * 1000 + 1500
+    assert result["elapsed_ms"] < sum(r["elapsed_ms"] for r in result["results"]), result  # concurrent
 
     default = run.result("default path")
-    with open("/etc/os-release") as handle:
-        codename = [line.split("=", 1)[1].strip().strip('"') for line in handle
-                    if line.startswith("VERSION_CODENAME=")][0]
-    assert default["path"] == "dists/%s/Release" % codename
-    if codename == "bookworm":  # the lab's tree has bookworm only
-        assert default["results"][0]["ok"] is True and default["results"][0]["bytes"] > 100
+    # The lab needs a Debian 12 machine (tests/lab/README.md), and its package tree has bookworm only.
+    assert default["path"] == "dists/bookworm/Release"
+    assert default["results"][0]["ok"] is True and default["results"][0]["bytes"] > 100
 
 
 def test_package_mirrors_from_a_lab_host(run_playbook, lab, lab_vars):

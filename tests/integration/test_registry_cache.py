@@ -1,6 +1,11 @@
-"""registry_cache in the lab: a pull-through cache of the lab's hub, run as a service on host3.
+"""registry_cache in the lab: a pull-through cache run as a service of its own on host13.
 
-Network rule: the cache's upstream is always the lab's hub (never the role's default,
+Host13 starts as the user of issue 15 had it: the distribution's docker-registry.service, with its
+own /etc/docker/registry/config.yml, serves on :5000 (here a pull-through cache of the lab's hub).
+The role deploys the cache on :5001 with that registry as its upstream, in a unit, a configuration
+directory and a storage directory of its own, and must leave the packaged registry as it was.
+
+Network rule: the chain always ends at the lab's hub (never the role's default,
 registry-1.docker.io), every request goes to a lab container or to 127.0.0.1, and every lab
 address is read from Docker and checked against the subnet of the lab network before use.
 """
@@ -23,13 +28,31 @@ pytestmark = pytest.mark.lab
 CACHE_HOST = "dockhand-lab-host13"
 CLIENT_HOST = "dockhand-lab-host14"
 LAB_NETWORK = "dockhand-lab"
-UPSTREAM = "http://dockhand-lab-hub:5000"
+HUB = "http://dockhand-lab-hub:5000"
 HUB_LOCAL = "http://127.0.0.1:5000"
-PORT = 5000
+PACKAGED_PORT = 5000  # the packaged docker-registry.service, the user's own registry
+UPSTREAM = "http://127.0.0.1:%d" % PACKAGED_PORT  # the cache's upstream: that registry, on the same host
+PORT = 5001
 ROLE = "dockhand.runtime.registry_cache"
-CONFIG = "/etc/docker/registry/config.yml"
-HTPASSWD = "/etc/docker/registry/htpasswd"
-STORAGE = "/var/lib/docker-registry"
+UNIT = "dockhand-registry-cache"
+CONFIG = "/etc/dockhand/registry-cache/config.yml"
+HTPASSWD = "/etc/dockhand/registry-cache/htpasswd"
+STORAGE = "/var/lib/dockhand-registry-cache"
+PACKAGED_CONFIG = "/etc/docker/registry/config.yml"
+PACKAGED_STORAGE = "/var/lib/docker-registry"
+# The user's own registry: a pull-through cache of the hub on :5000, configured by hand.
+PACKAGED_CONFIG_TEXT = """version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: %s
+http:
+  addr: :%d
+proxy:
+  remoteurl: %s
+""" % (PACKAGED_STORAGE, PACKAGED_PORT, HUB)
 MANIFEST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -84,8 +107,14 @@ def hub_manifest(repository, reference):
         return answer.headers["Docker-Content-Digest"], json.loads(answer.read())
 
 
-def main_pid():
-    return text_on(CACHE_HOST, "systemctl", "show", "--property", "MainPID", "--value", "docker-registry").strip()
+def main_pid(unit=UNIT):
+    return text_on(CACHE_HOST, "systemctl", "show", "--property", "MainPID", "--value", unit).strip()
+
+
+def packaged_state():
+    """(checksum of /etc/docker/registry/config.yml, MainPID of docker-registry.service, files in its dir)."""
+    return (sha256_on(CACHE_HOST, PACKAGED_CONFIG), main_pid("docker-registry"),
+            text_on(CACHE_HOST, "ls", "-A", "/etc/docker/registry"))
 
 
 def sha256_on(container, path):
@@ -95,17 +124,19 @@ def sha256_on(container, path):
 # --- playbooks ----------------------------------------------------------------------------------
 
 def cache_play(**role_vars):
-    wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}"}
+    wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}",
+              "registry_cache_port": PORT}
     wanted.update(role_vars)
     return [{"name": "registry cache", "hosts": CACHE_HOST, "gather_facts": False,
              "roles": [{"role": ROLE, "vars": wanted}]}]
 
 
 def role_records(run, suffix):
-    """Records of the role's task whose name ends with suffix (names read 'role : task')."""
+    """Records of the role's task whose name ends with suffix (names read 'role : task'); the task files of
+    service and container mode share some names, so the one that ran comes first."""
     found = [r for r in run.records if r["task"].endswith(suffix)]
     assert found, "task %r did not run; output:\n%s" % (suffix, run.output[-3000:])
-    return found
+    return sorted(found, key=lambda record: record["status"] == "skipped")  # where it ran, first
 
 
 def changed_tasks(run):
@@ -141,15 +172,36 @@ class ModuleRunner:
 
 
 @pytest.fixture(scope="module")
-def cache(lab, tmp_path_factory):
-    """The cache deployed on CACHE_HOST with the role's defaults and the hub as upstream."""
+def packaged(lab, tmp_path_factory):
+    """CACHE_HOST with the packaged docker-registry.service serving on :5000, configured by its user."""
+    run_once = ModuleRunner(tmp_path_factory.mktemp("packaged_registry"))
+    run = run_once([{"name": "the user's own registry", "hosts": CACHE_HOST, "gather_facts": False, "tasks": [
+        {"name": "install docker-registry", "ansible.builtin.apt": {
+            "name": ["docker-registry", "curl"], "update_cache": True, "cache_valid_time": 3600,
+            "install_recommends": False}},
+        {"name": "configure it", "ansible.builtin.copy": {"dest": PACKAGED_CONFIG, "content": PACKAGED_CONFIG_TEXT},
+         "register": "configured"},
+        {"name": "run it", "ansible.builtin.systemd_service": {"name": "docker-registry", "state": "started",
+                                                                "enabled": True}},
+        {"name": "restart it", "ansible.builtin.systemd_service": {"name": "docker-registry", "state": "restarted"},
+         "when": "configured is changed"},
+        {"name": "it answers", "ansible.builtin.uri": {"url": UPSTREAM + "/v2/"}, "register": "answer",
+         "until": "answer.status == 200", "retries": 20, "delay": 1},
+    ]}], lab["inventory"])
+    assert run.rc == 0, str(run)
+    return packaged_state()
+
+
+@pytest.fixture(scope="module")
+def cache(lab, tmp_path_factory, packaged):
+    """The cache deployed on CACHE_HOST:5001 with the role's defaults, the packaged registry as upstream."""
     run_once = ModuleRunner(tmp_path_factory.mktemp("registry_cache"))
     run = run_once(cache_play(), lab["inventory"])
     assert run.rc == 0, str(run)
     assert_no_traceback(run)
     print("\nregistry_cache: first deploy on %s took %.1f s" % (CACHE_HOST, run.seconds))
     deployed = {"run": run, "ip": lab_ip(CACHE_HOST), "inventory": lab["inventory"], "runner": run_once,
-                "plain_config": sha256_on(CACHE_HOST, CONFIG)}
+                "plain_config": sha256_on(CACHE_HOST, CONFIG), "packaged": packaged}
     yield deployed
     # Leave the host as the role's defaults make it, whatever a failed test left behind.
     deploy_plain(deployed)
@@ -193,13 +245,25 @@ def fetch_manifest(ip, repository="library/busybox", reference="latest", auth=()
 
 # --- the tests ----------------------------------------------------------------------------------
 
-def test_serves_the_hub_through_the_cache(cache):
+@pytest.fixture
+def empty_storage(cache, plain_deployment):
+    """The plain cache with nothing cached yet: its storage emptied while it is stopped."""
+    on(CACHE_HOST, "sh", "-c", "systemctl stop %s && rm -rf %s/docker && systemctl start %s" % (UNIT, STORAGE, UNIT))
+    for _attempt in range(40):
+        if on(CLIENT_HOST, "curl", "--silent", "--noproxy", "*", "--max-time", "2", "--output", "/dev/null",
+              "http://%s:%d/v2/" % (cache["ip"], PORT), check=False)[0] == 0:
+            return
+        time.sleep(0.5)
+    pytest.fail("the cache did not answer after its storage was emptied")
+
+
+def test_serves_the_hub_through_the_cache(cache, empty_storage):
     ip = cache["ip"]
     run = cache["run"]
     fact = role_records(run, "Publish the address the fleet uses as its mirror")[0]["result"]["ansible_facts"]
     assert fact["registry_cache_mirror_url"] == "http://%s:%d" % (ip, PORT)
 
-    # A client host asks the cache; the cache has nothing yet, so it pulls from the hub.
+    # A client host asks the cache; the cache has nothing yet, so it pulls from its upstream (the hub's cache).
     status, body = curl(CLIENT_HOST, "http://%s:%d/v2/" % (ip, PORT))
     assert status == 200, body
     digest, from_hub = hub_manifest("library/busybox", "latest")
@@ -213,21 +277,22 @@ def test_serves_the_hub_through_the_cache(cache):
     # The layer comes through the cache, bit for bit.
     layer = manifest["layers"][0]["digest"]
     blob_url = "http://%s:%d/v2/library/busybox/blobs/%s" % (ip, PORT, layer)
+    stored = "%s/docker/registry/v2/blobs/sha256/%s/%s/data" % (STORAGE, layer[7:9], layer[7:])
+    assert on(CACHE_HOST, "test", "-e", stored, check=False)[0] != 0  # not cached before this pull
     status, blob = curl(CLIENT_HOST, blob_url, "--location")
     assert status == 200
     assert "sha256:" + hashlib.sha256(blob).hexdigest() == layer
 
-    # ... and is now kept in the cache's storage on host3.
-    hexdigest = layer.split(":", 1)[1]
-    stored = "%s/docker/registry/v2/blobs/sha256/%s/%s/data" % (STORAGE, hexdigest[:2], hexdigest)
+    # ... and is now kept in the cache's own storage on the cache host.
     for _attempt in range(20):
         if on(CACHE_HOST, "test", "-f", stored, check=False)[0] == 0:
             break
         time.sleep(0.5)
-    assert sha256_on(CACHE_HOST, stored) == hexdigest
+    assert sha256_on(CACHE_HOST, stored) == layer[7:]
 
     # The files the role owns.
     assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", CONFIG).split() == ["root", "docker-registry", "640"]
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", "/etc/dockhand").split() == ["root", "root", "755"]
     assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", STORAGE).split() == [
         "docker-registry", "docker-registry", "750"]
     config = yaml.safe_load(text_on(CACHE_HOST, "cat", CONFIG))
@@ -235,8 +300,19 @@ def test_serves_the_hub_through_the_cache(cache):
     assert config["http"]["addr"] == "0.0.0.0:%d" % PORT
     assert config["storage"]["filesystem"]["rootdirectory"] == STORAGE
     assert "auth" not in config and "tls" not in config["http"]
-    assert text_on(CACHE_HOST, "systemctl", "is-enabled", "docker-registry").strip() == "enabled"
-    assert "Restart=on-failure" in text_on(CACHE_HOST, "systemctl", "cat", "docker-registry")
+    assert text_on(CACHE_HOST, "systemctl", "is-enabled", UNIT).strip() == "enabled"
+    unit = text_on(CACHE_HOST, "systemctl", "cat", UNIT)
+    assert "Restart=on-failure" in unit and "ExecStart=/usr/bin/docker-registry serve %s" % CONFIG in unit
+
+
+def test_the_packaged_registry_is_left_alone(cache, plain_deployment):
+    """Issue 15 #2: the user's docker-registry.service keeps its config, its process and its storage."""
+    assert packaged_state() == cache["packaged"]  # config checksum, MainPID, no backup or other file added
+    assert text_on(CACHE_HOST, "systemctl", "is-active", "docker-registry").strip() == "active"
+    assert "dockhand" not in text_on(CACHE_HOST, "systemctl", "cat", "docker-registry")  # no drop-in
+    status, body = curl(CLIENT_HOST, "http://%s:%d/v2/library/hello/manifests/latest" % (cache["ip"], PACKAGED_PORT),
+                        "--header", "Accept: " + MANIFEST_TYPES)
+    assert status == 200 and json.loads(body)["layers"], body[:300]  # it still serves, on its own port
 
 
 def test_second_run_changes_nothing_and_tags_cover_the_role(cache, plain_deployment, run_playbook, monkeypatch):
@@ -262,33 +338,41 @@ def test_check_mode_reports_and_touches_nothing(cache, plain_deployment, run_pla
                        check=True, diff=True)
     assert run.rc == 0, str(run)
     write_task = "Write the registry configuration (tested first by the registry itself)"
-    assert [r["status"] for r in role_records(run, write_task)] == ["changed"]
+    assert [r["status"] for r in role_records(run, write_task) if r["status"] != "skipped"] == ["changed"]
     assert "+  level: debug" in run.output
     assert sha256_on(CACHE_HOST, CONFIG) == before
     assert main_pid() == pid
     assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
 
 
-def test_check_mode_on_a_host_without_the_package(lab, run_playbook):
+@pytest.fixture
+def without_the_package(lab):
+    """CLIENT_HOST without docker-registry and without anything of the cache (purged if a test left them)."""
+    on(CLIENT_HOST, "sh", "-c", "if dpkg-query --show docker-registry >/dev/null 2>&1; then "
+                                "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q docker-registry >/dev/null; fi; "
+                                "rm -rf /etc/dockhand/registry-cache /etc/systemd/system/%s.service" % UNIT)
+
+
+def test_check_mode_on_a_host_without_the_package(lab, without_the_package, run_playbook):
     """Check mode before the package exists: it says what it would do and writes nothing."""
     host = CLIENT_HOST
 
     def state():
         return on(host, "sh", "-c", "dpkg-query --show --showformat '${db:Status-Status}' docker-registry; "
-                                    "ls -la /etc/docker/registry /etc/systemd/system/docker-registry.service.d",
-                  check=False)[1]
+                                    "ls -la /etc/dockhand /etc/docker /etc/systemd/system /var/lib", check=False)[1]
 
     before = state()
+    assert not before.startswith(b"installed")
     play = cache_play(registry_cache_auth_users=[{"name": "fleet", "password": "pw-" + secrets.token_hex(6)}])
     play[0]["hosts"] = host
     run = run_playbook(play, inventory=lab["inventory"], check=True)
     assert run.rc == 0, str(run)
     assert state() == before
-    if not before.startswith(b"installed"):  # the lab's hosts start without it
-        changed = [t.split(" : ")[-1] for t in changed_tasks(run)]
-        assert "Report the packages check mode would install" in changed
-        assert "Write the registry configuration (tested first by the registry itself)" in changed
-        assert "Report the users check mode would set or remove" in changed
+    changed = [t.split(" : ")[-1] for t in changed_tasks(run)]
+    assert "Report the packages check mode would install" in changed
+    assert "Write the registry configuration (tested first by the registry itself)" in changed
+    assert "Write the unit of the cache" in changed
+    assert "Report the users check mode would set or remove" in changed
     assert_no_traceback(run)
 
 
@@ -299,6 +383,8 @@ def test_basic_auth_and_no_secret_in_any_output(cache, plain_deployment, run_pla
     users = [{"name": "fleet", "password": password}]
     secret_vars = {"registry_cache_auth_users": users, "registry_cache_upstream_username": "dockhand",
                    "registry_cache_upstream_password": upstream_password}
+    # An htpasswd file left readable by everyone gets the right mode (issue 9), not only a new one.
+    on(CACHE_HOST, "install", "-m", "0644", "/dev/null", HTPASSWD)
     monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
     run = run_playbook(cache_play(**secret_vars), inventory=cache["inventory"])
     assert run.rc == 0, str(run)
@@ -364,7 +450,7 @@ def test_tls_from_content(cache, plain_deployment, run_playbook, tmp_path):
     assert key.read_text().strip().splitlines()[1] not in run.output + json.dumps(run.records)
     fact = role_records(run, "Publish the address the fleet uses as its mirror")[0]["result"]["ansible_facts"]
     assert fact["registry_cache_mirror_url"] == "https://%s:%d" % (ip, PORT)
-    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", "/etc/docker/registry/tls/key.pem").split() == [
+    assert text_on(CACHE_HOST, "stat", "--format", "%U %G %a", "/etc/dockhand/registry-cache/tls/key.pem").split() == [
         "root", "docker-registry", "640"]
 
     on(CLIENT_HOST, "sh", "-c", "cat > /tmp/registry-cache-ca.pem", stdin=cert.read_bytes())
@@ -379,14 +465,14 @@ def test_tls_from_content(cache, plain_deployment, run_playbook, tmp_path):
     assert again.rc == 0 and changed_tasks(again) == [], str(again)
 
 
-def test_registry_that_does_not_come_up_is_explained(cache, run_playbook):
-    """From whatever the previous test left; the next test that needs the plain cache redeploys it."""
+def test_registry_that_does_not_come_up_is_explained(cache, plain_deployment, run_playbook):
+    """A cache that never answers: the role says why (the next test that needs the plain cache redeploys it)."""
     run = run_playbook(cache_play(registry_cache_upstream_url="http://dockhand-lab-hub:5999",
                                   registry_cache_validate=False, registry_cache_wait_timeout=6),
                        inventory=cache["inventory"])
     msg = failure(run)
     assert "did not answer" in msg and "within 6 s" in msg, msg
-    assert "journalctl -u docker-registry" in msg and "connection refused" in msg, msg
+    assert "journalctl -u %s" % UNIT in msg and "connection refused" in msg, msg
     assert_no_traceback(run)
 
 
@@ -394,13 +480,26 @@ SECRET = "never-" + secrets.token_hex(8)
 
 
 BAD_INPUT = [
+    ({"registry_cache_port": PACKAGED_PORT},
+     ("registry_cache_port 5000 on %s is taken by docker-registry (pid " % CACHE_HOST,
+      "): the packaged docker-registry.service, configured by /etc/docker/registry/config.yml. The cache does not "
+      "take over a registry it does not own")),
+    ({"registry_cache_storage_path": PACKAGED_STORAGE},
+     "registry_cache_storage_path /var/lib/docker-registry is the storage (rootdirectory) of the packaged "
+     "docker-registry.service, configured by /etc/docker/registry/config.yml"),
+    ({"registry_cache_storage_path": "/var/lib/cache\nTrusted: yes"},
+     "registry_cache_storage_path must be an absolute directory other than /"),
+    ({"registry_cache_upstream_url": "http://dockhand-lab-hub:5000\n"}, "registry_cache_upstream_url must be"),
     ({"registry_cache_port": 70000}, "registry_cache_port must be a TCP port from 1 to 65535; got 70000"),
     ({"registry_cache_port": "http"}, "argument 'registry_cache_port' is of type"),
     ({"registry_cache_upstream_url": "dockhand-lab-hub:5000"}, "registry_cache_upstream_url must be an http://"),
     ({"registry_cache_upstream_url": "https://user:%s@hub.lan" % SECRET}, "registry_cache_upstream_url must be"),
     ({"registry_cache_upstream_url": "ftp://dockhand-lab-hub:5000"}, "registry_cache_upstream_url must be"),
     ({"registry_cache_mode": "podman"}, "registry_cache_mode must be one of: service, container"),
-    ({"registry_cache_mode": "container"}, "needs the module dockhand.runtime.container"),
+    ({"registry_cache_mode": "container"}, "registry_cache_mode: container needs registry_cache_image"),
+    ({"registry_cache_mode": "container", "registry_cache_image": "registry:2\n"}, "registry_cache_image must be"),
+    ({"registry_cache_mode": "container", "registry_cache_image": "registry:2",
+      "registry_cache_image_config_dir": "etc/registry"}, "registry_cache_image_config_dir must be an absolute"),
     ({"registry_cache_storage_path": "cache"}, "registry_cache_storage_path must be an absolute directory"),
     ({"registry_cache_ttl": "7 days"}, "registry_cache_ttl must be a Go duration"),
     ({"registry_cache_ttl": "72h"}, "registry_cache_ttl needs the distribution registry 3.0 or newer"),
@@ -428,11 +527,13 @@ def failing_play():
     """One play for every case that must fail and change nothing: each case includes the role in a
     block whose rescue notes the failure; after each case the controller reads the config's checksum
     and the registry's PID with docker exec (a lookup: no extra task on the host)."""
-    probe = "%s exec %s sh -c 'sha256sum %s; systemctl show --property MainPID --value docker-registry'" % (
-        shutil.which("docker"), CACHE_HOST, CONFIG)
+    probe = ("%s exec %s sh -c 'sha256sum %s %s; systemctl show --property MainPID --value docker-registry; "
+             "systemctl show --property MainPID --value %s'" % (shutil.which("docker"), CACHE_HOST, CONFIG,
+                                                                PACKAGED_CONFIG, UNIT))
     tasks = []
     for index, role_vars in enumerate(FAILING_CASES):
-        wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}"}
+        wanted = {"registry_cache_upstream_url": UPSTREAM, "registry_cache_address": "{{ lab_ip }}",
+                  "registry_cache_port": PORT}
         wanted.update(role_vars)
         tasks.append({"name": "case %d" % index, "block": [
             {"name": "case %d: begin" % index, "ansible.builtin.set_fact": {"dockhand_case": index}},
@@ -451,10 +552,13 @@ def failing_play():
 def failing_run(cache):
     """All the failing cases in one ansible-playbook run, with the state they all must leave alone."""
     deploy_plain(cache)
-    before = (sha256_on(CACHE_HOST, CONFIG), main_pid())
+    before = (sha256_on(CACHE_HOST, CONFIG), sha256_on(CACHE_HOST, PACKAGED_CONFIG), main_pid("docker-registry"),
+              main_pid())
     run = cache["runner"](failing_play(), cache["inventory"])
     print("\nregistry_cache: %d failing cases in one run took %.1f s" % (len(FAILING_CASES), run.seconds))
-    return {"run": run, "before": before}
+    # Right after the run (later tests change the deployment): the cache still answers.
+    serving = curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0]
+    return {"run": run, "before": before, "serving_after": serving}
 
 
 def case_records(run, index):
@@ -474,29 +578,104 @@ def case_failure(run, index):
 
 
 def case_state(run, index):
-    """(checksum of the config, PID of the registry) right after the case."""
+    """(checksum of the cache's config, of the packaged registry's, PID of each) right after the case."""
     words = case_records(run, index)[-1]["result"]["ansible_facts"]["dockhand_case_state"].split()
-    return words[0], words[-1]
+    return words[0], words[2], words[4], words[5]
 
 
-def test_unreachable_upstream_is_refused_before_the_switch(cache, failing_run):
+def test_unreachable_upstream_is_refused_before_the_switch(failing_run):
     """distribution 2.8 exits at start when its upstream does not answer: the old config stays."""
     run, index = failing_run["run"], FAILING_CASES.index(UNREACHABLE)
     msg = case_failure(run, index)
     assert "left as it was" in msg and "dockhand-lab-hub:5999" in msg and "connection refused" in msg, msg
     assert case_state(run, index) == failing_run["before"]  # the config and the registry's PID
-    assert curl(CLIENT_HOST, "http://%s:%d/v2/" % (cache["ip"], PORT))[0] == 200
+    assert failing_run["serving_after"] == 200
     assert_no_traceback(run)
 
 
+def _words(words):
+    return words if isinstance(words, tuple) else (words,)
+
+
 @pytest.mark.parametrize("index, words", [(index, words) for index, (_vars, words) in enumerate(BAD_INPUT)],
-                         ids=["%d-%s" % (index, words[:60]) for index, (_vars, words) in enumerate(BAD_INPUT)])
+                         ids=["%d-%s" % (index, _words(words)[0][:60])
+                              for index, (_vars, words) in enumerate(BAD_INPUT)])
 def test_bad_input_fails_early_and_names_the_variable(failing_run, index, words):
     run = failing_run["run"]
     msg = case_failure(run, index)
-    assert words in msg, msg
+    assert all(word in msg for word in _words(words)), msg
     records = case_records(run, index)
     assert [r["task"] for r in records if r["status"] == "changed"] == []
     assert case_state(run, index) == failing_run["before"]  # the config and the registry's PID
     assert SECRET not in run.output and SECRET not in json.dumps(run.records)
+    assert_no_traceback(run)
+
+
+# --- container mode, on the client host -------------------------------------------------------------
+
+CONTAINER_HOST = CLIENT_HOST
+CONTAINER_PORT = 5002
+LAB_REGISTRY_IMAGE = "dockhand-lab/registry:latest"  # built by the lab from Debian's docker-registry
+
+
+@pytest.fixture
+def docker_on_the_client(lab, run_playbook):
+    """CLIENT_HOST with Docker and the lab's registry image, which a user would pull through their mirror
+    (the hub holds no registry image, so it is loaded from this machine); removed again afterwards."""
+    run = run_playbook([{"name": "docker", "hosts": CONTAINER_HOST, "gather_facts": False, "tasks": [
+        {"name": "install docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
+                                                              "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+    ]}], inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    saved = docker("save", LAB_REGISTRY_IMAGE).stdout
+    on(CONTAINER_HOST, "docker", "load", stdin=saved)
+    yield
+    on(CONTAINER_HOST, "sh", "-c", "docker rm -f dockhand-registry-cache >/dev/null 2>&1; "
+                                   "rm -rf /etc/dockhand/registry-cache /var/lib/dockhand-registry-cache")
+
+
+def test_container_mode(lab, docker_on_the_client, run_playbook):
+    """Issue 9 #7: the cache as a container (dockhand.runtime.image and container), serving the hub."""
+    play = [{"name": "registry cache in a container", "hosts": CONTAINER_HOST, "gather_facts": False,
+             "roles": [{"role": ROLE, "vars": {
+                 "registry_cache_mode": "container", "registry_cache_image": LAB_REGISTRY_IMAGE,
+                 # by address: the lab's names resolve on the lab network, not inside a host's containers
+                 "registry_cache_upstream_url": "http://{{ lab_hub_registry }}", "registry_cache_port": CONTAINER_PORT,
+                 "registry_cache_address": "{{ lab_ip }}"}}]}]
+    run = run_playbook(play, inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    ip = lab_ip(CONTAINER_HOST)
+    fact = role_records(run, "Publish the address the fleet uses as its mirror")[0]["result"]["ansible_facts"]
+    assert fact["registry_cache_mirror_url"] == "http://%s:%d" % (ip, CONTAINER_PORT)
+    assert [r["status"] for r in role_records(run, "Run the cache container")] == ["changed"]
+    inspect = json.loads(text_on(CONTAINER_HOST, "docker", "inspect", "dockhand-registry-cache"))[0]
+    assert inspect["State"]["Running"] is True and inspect["Config"]["Image"].endswith(LAB_REGISTRY_IMAGE)
+    assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert sorted(m["Destination"] for m in inspect["Mounts"]) == ["/etc/docker/registry",
+                                                                   "/var/lib/dockhand-registry-cache"]
+    assert on(CONTAINER_HOST, "test", "-e", "/etc/systemd/system/%s.service" % UNIT, check=False)[0] != 0
+
+    # Another host pulls the hub's image through it.
+    digest, from_hub = hub_manifest("library/busybox", "latest")
+    status, body = curl(CACHE_HOST, "http://%s:%d/v2/library/busybox/manifests/latest" % (ip, CONTAINER_PORT),
+                        "--header", "Accept: " + MANIFEST_TYPES)
+    assert status == 200 and json.loads(body) == from_hub
+
+    def started_at():
+        return json.loads(text_on(CONTAINER_HOST, "docker", "inspect", "dockhand-registry-cache"))[0]["State"][
+            "StartedAt"]
+
+    again = run_playbook(play, inventory=lab["inventory"])
+    assert again.rc == 0 and changed_tasks(again) == [], str(again)
+    assert started_at() == inspect["State"]["StartedAt"]
+
+    # A new configuration: kept as a backup, and the container restarted on it.
+    play[0]["roles"][0]["vars"]["registry_cache_log_level"] = "debug"
+    changed = run_playbook(play, inventory=lab["inventory"])
+    assert changed.rc == 0, str(changed)
+    assert started_at() != inspect["State"]["StartedAt"]
+    assert "level: debug" in text_on(CONTAINER_HOST, "cat", CONFIG)
+    assert "level: info" in text_on(CONTAINER_HOST, "sh", "-c", "cat %s.*~" % CONFIG)
+    assert curl(CACHE_HOST, "http://%s:%d/v2/" % (ip, CONTAINER_PORT))[0] == 200
     assert_no_traceback(run)

@@ -9,12 +9,17 @@ host2, containerd and Podman on host3. Every test installs what it needs
 """
 
 import base64
+import contextlib
 import json
 import os
+import subprocess
 import urllib.request
 
 import pytest
-from conftest import assert_no_traceback, local_play
+import yaml
+from conftest import ansible_env, assert_no_traceback, local_play, tool
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.files import locked
 
 DOCKER_HOST = "dockhand-lab-host11"
 RUNTIMES_HOST = "dockhand-lab-host12"
@@ -498,6 +503,11 @@ def test_auto_skips_what_cannot_mirror_the_registry(run_playbook, tree):
 
 BAD_INPUT = [
     ({"mirrors": ["mirror.example.com"]}, "mirrors[0]: 'mirror.example.com' has no scheme"),
+    ({"mirrors": ["http//172.17.0.3:5001"]},
+     "mirrors[0]: 'http//172.17.0.3:5001' has a mangled scheme: write http://172.17.0.3:5001"),
+    ({"mirrors": ["https;//mirror.example.com"]}, "has a mangled scheme: write https://mirror.example.com"),
+    ({"mirrors": ["https://user:hunter2/x@mirror.example.com"]}, "'https://user:********@mirror.example.com' "
+                                                                 "carries credentials"),
     ({"mirrors": ["ftp://mirror.example.com"]}, "the scheme must be http or https, not ftp"),
     ({"mirrors": ["https://user:hunter2@mirror.example.com"]}, "carries credentials"),
     ({"mirrors": ["https://mirror.example.com/?token=abc"]}, "has a query string"),
@@ -534,19 +544,74 @@ def test_bad_input_fails_clearly_and_writes_nothing(run_playbook, tree, changes,
     assert run.rc != 0 and run.status("bad") == "failed"
     message = run.result("bad")["msg"]
     assert words in message, message
-    assert "hunter2" not in json.dumps(run.result("bad"))
+    assert "https://http" not in message
+    assert "hunter2" not in json.dumps(run.result("bad")) and "hunter2" not in run.output
     assert snapshot(str(etc)) == before  # nothing written, nothing left behind
     assert_no_traceback(run)
 
 
+# Where Ansible's get_bin_path looks beyond PATH (ansible.module_utils.common.process).
+SBIN_DIRS = ("/sbin", "/usr/sbin", "/usr/local/sbin")
+
+
 def test_a_runtime_asked_for_but_not_installed(run_playbook, tree, tmp_path):
     _etc, options = tree
+    # The machine's containerd comes from Debian's package, which puts it in /usr/bin: with an empty PATH the
+    # module cannot find it. (Were it in an sbin directory, this test would have to hide it another way.)
+    assert not [d for d in SBIN_DIRS if os.path.exists(os.path.join(d, "containerd"))], \
+        "containerd is in an sbin directory here, where get_bin_path finds it whatever PATH says"
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     task = mirrors_task("containerd", **dict(options, runtime=["containerd"], mirrors=[HUB]))
     run = run_playbook(local_play([dict(task, environment={"PATH": str(empty)})]))
-    if run.rc == 0:
-        pytest.skip("containerd is found outside PATH on this machine (in an sbin directory)")
+    assert run.rc != 0 and run.status("containerd") == "failed"
     message = run.result("containerd")["msg"]
     assert "runtime containerd was asked for, but this host has no containerd" in message
     assert_no_traceback(run)
+
+
+def test_an_invalid_daemon_json_is_kept_and_replaced_on_request(run_playbook, tree):
+    """Issue 15 #10: the message names on_invalid, and registry_mirrors takes it."""
+    etc, options = tree
+    broken = b'{"debug": true,,}\n'
+    (etc / "docker" / "daemon.json").write_bytes(broken)
+    docker = dict(options, runtime=["docker"], mirrors=[HUB])
+    run = run_playbook(local_play([
+        dict(mirrors_task("refused", **docker), ignore_errors=True),
+        mirrors_task("replaced", on_invalid="backup_and_replace", register="replaced", **docker),
+    ]))
+    assert run.rc == 0, str(run)
+    refused = run.result("refused")["msg"]
+    assert "is not valid JSON" in refused and "set on_invalid: backup_and_replace" in refused, refused
+    replaced = run.result("replaced")["runtimes"]["docker"]
+    assert json.loads((etc / "docker" / "daemon.json").read_text()) == {"registry-mirrors": [HUB]}
+    with open(replaced["backup_file"], "rb") as kept:
+        assert kept.read() == broken
+    assert_no_traceback(run)
+
+
+@pytest.mark.parametrize("held", ["hosts.toml", "config.toml", "drop-in"])
+def test_each_file_is_changed_under_its_lock(tree, held, tmp_path):
+    """Issue 9, lost updates: a run waits for the lock another run holds on hosts.toml, config.toml or the
+    registries.conf.d drop-in, and writes nothing until it is released."""
+    etc, options = tree
+    paths = {"hosts.toml": etc / "containerd/certs.d/docker.io/hosts.toml",
+             "config.toml": etc / "containerd/config.toml",
+             "drop-in": etc / "containers/registries.conf.d/50-dockhand-docker.io.conf"}
+    before = snapshot(str(etc))
+    playbook = tmp_path / "locked.yml"
+    playbook.write_text(yaml.safe_dump(local_play([mirrors_task(
+        "while another run holds the lock", **dict(options, runtime=["containerd", "podman"], mirrors=[HUB]))])))
+    record = tmp_path / "record.jsonl"
+    with locked(str(paths[held]), timeout=5):
+        proc = subprocess.Popen([tool("ansible-playbook"), str(playbook), "-i", "localhost,"],
+                                env=ansible_env(str(record)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # it waits for the lock, as it should
+            proc.wait(timeout=20)
+        assert snapshot(str(etc)) == before, "a file was written while another run held the lock on %s" % held
+    output, _err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output[-3000:]
+    after = snapshot(str(etc))
+    assert after != before and HUB.encode() in after["containerd/certs.d/docker.io/hosts.toml"]
+    assert b"dockhand-lab-hub:5000" in after["containers/registries.conf.d/50-dockhand-docker.io.conf"]

@@ -1,21 +1,35 @@
-"""playbooks/switch_mirrors.yml across the 3-host lab: probe, pick, reload, verify, report.
+"""playbooks/switch_mirrors.yml and the mirrors role across host1-3: probe, pick, reload, verify, report.
 
 The mirror switch must leave every container running (same StartedAt) and dockerd
 itself running (same PID): registry-mirrors is applied with SIGHUP, not a restart.
+The README's command with a pull-through cache runs as written, against a cache that the
+registry_cache role deployed on host3; the mirrors role also runs with its defaults.
 """
 
+import base64
+import json
 import os
+import re
+import shlex
+import shutil
+import subprocess
 import time
 
 import pytest
-from conftest import assert_no_traceback
+import yaml
+from conftest import PlaybookRun, ansible_env, assert_no_traceback, tool
 from paths import REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
 FLEET = ["dockhand-lab-host1", "dockhand-lab-host2", "dockhand-lab-host3"]
+CACHE_HOST = FLEET[2]
+CACHE_UNIT = "dockhand-registry-cache"
 HUB = "dockhand-lab-hub:5000"
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "switch_mirrors.yml")
+# The README's example mirrors, and the lab's stand-ins that take their place (no traffic leaves the lab).
+README_MIRRORS = {"https://mirror-a.example.com": "http://dockhand-lab-hub:5000",
+                  "https://mirror-b.example.com": "http://dockhand-lab-slow:5002"}
 
 
 def raw(command):
@@ -75,7 +89,7 @@ def test_switch_keeps_containers_and_dockerd_running(fleet, run_playbook):
         applied = run.result("Point the runtimes at the chosen mirrors", host)
         assert applied["runtimes"]["docker"]["applied"] == "reload"
         assert [m["url"] for m in applied["mirrors"]] == ["http://%s" % HUB]  # the fastest live one
-        assert run.status("Pull a test image through the new mirror (Docker)", host) == "ok"
+        assert run.status("Pull a test image through the new mirror (Docker)", host) in ("ok", "changed")
     table = run.result("Print one line per host")["msg"]
     assert table[0].split()[:2] == ["host", "mirrors"] and len(table) == 1 + len(FLEET)
     assert all("reload" in line for line in table[1:])
@@ -95,3 +109,168 @@ def test_no_live_candidate_fails_before_changing_anything(fleet, run_playbook):
     message = run.result("Fail when no candidate answers from this host", FLEET[0])["msg"]
     assert "None of the candidate mirrors answered" in message and "dockhand-lab-hang:5009" in message
     assert not [r for r in run.records if r["task"].endswith("Point the runtimes at the chosen mirrors")]
+
+
+# -- the README's command with a cache deployed by the registry_cache role -----------------------
+
+def lab_host_vars(lab, host):
+    return lab["data"]["all"]["children"]["lab"]["children"]["lab_hosts"]["hosts"][host]
+
+
+def on(host, command):
+    """Run a shell command in a lab host (docker exec); returns its stdout."""
+    done = subprocess.run([shutil.which("docker"), "exec", host, "sh", "-c", command], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    assert done.returncode == 0, "%s in %s: %s" % (command, host, done.stderr)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def cache(fleet, lab, run_playbook_once, tmp_path_factory):
+    """The registry_cache role's cache of the lab's hub on host3:5000, and an inventory that names its address
+    (the README: "set registry_cache_address in the inventory")."""
+    address = lab_host_vars(lab, CACHE_HOST)["lab_ip"]
+    run = run_playbook_once([{"name": "a cache for the fleet", "hosts": CACHE_HOST, "gather_facts": False,
+                              "roles": [{"role": "dockhand.runtime.registry_cache",
+                                         "vars": {"registry_cache_upstream_url": "{{ lab_mirrors.hub }}",
+                                                  "registry_cache_address": address}}]}],
+                            inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    extra = tmp_path_factory.mktemp("inventory") / "cache.yml"
+    extra.write_text(yaml.safe_dump({"all": {"hosts": {CACHE_HOST: {"registry_cache_address": address}}}}))
+    return {"url": "http://%s:5000" % address, "inventories": [lab["inventory"], str(extra)]}
+
+
+def readme_command():
+    """The fleet-wide switch command of README.md's "Switching registry mirrors", as its words."""
+    with open(os.path.join(REPO_ROOT, "README.md")) as handle:
+        text = handle.read()
+    section = text[text.index("### Switching registry mirrors"):]
+    block = re.search(r"```sh\n(ansible-playbook -i inventory playbooks/switch_mirrors.yml.*?)```", section, re.S)
+    return shlex.split(block.group(1).replace("\\\n", " "))
+
+
+def run_words(words, tmp_path):
+    record = tmp_path / "record.jsonl"
+    record.write_text("")
+    started = time.monotonic()
+    proc = subprocess.run([tool("ansible-playbook")] + words[1:], env=ansible_env(str(record)), cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1200, check=False)
+    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return PlaybookRun(proc.returncode, proc.stdout, records, time.monotonic() - started)
+
+
+def test_the_readme_command_with_a_cache_host(cache, tmp_path):
+    """Issue 15 #1: -e switch_mirrors_cache_host=<host> with mirrors_candidates as an extra var (the README's
+    command as written, the lab's inventory and mirrors in place of the examples): every host gets the cache
+    first, and pulls through it."""
+    words = readme_command()
+    assert words[:4] == ["ansible-playbook", "-i", "inventory", "playbooks/switch_mirrors.yml"], words
+    words = words[:2] + [cache["inventories"][0], "-i", cache["inventories"][1]] + words[3:]
+    words = [README_MIRRORS.get(w, w) if not w.startswith("{") else
+             json.dumps({"mirrors_candidates": [README_MIRRORS[m] for m in json.loads(w)["mirrors_candidates"]]})
+             for w in words]
+    words += ["-e", "switch_mirrors_cache_host=%s" % CACHE_HOST, "--limit", ":".join(FLEET)]
+    run = run_words(words, tmp_path)
+    assert run.rc == 0, str(run)
+    assert "Recursive loop" not in run.output
+    for host in FLEET:
+        applied = run.result("Point the runtimes at the chosen mirrors", host)
+        assert [m["url"] for m in applied["mirrors"]][0] == cache["url"]  # the cache first
+        assert applied["runtimes"]["docker"]["registry_mirrors"][0] == cache["url"]
+        assert run.status("Pull a test image through the new mirror (Docker)", host) in ("ok", "changed")
+    table = run.result("Print one line per host")["msg"]
+    assert all(line.split()[1].startswith(cache["url"]) for line in table[1:]), table
+    # The test pulls went through the cache: it now holds busybox, fetched from the hub.
+    assert "library/busybox" in on(CACHE_HOST, "curl -s http://127.0.0.1:5000/v2/_catalog")
+    print("README switch command with a cache, 3 hosts, serial 25%%: %.1f s" % run.seconds)
+    assert_no_traceback(run)
+
+
+def test_a_preferred_cache_that_is_down_is_left_out_with_the_reason_and_first_again_when_back(
+        cache, run_playbook, tmp_path):
+    """Issue 15 #12: the cache down -> the hub, and the report names the cache and why; back -> first again.
+    Here mirrors_candidates comes from the inventory and the cache as switch_mirrors_cache_url (issue 15 #1:
+    "Recursive loop detected in template")."""
+    hub = "http://%s" % HUB
+    dropped = run_playbook(PLAYBOOK, inventory=cache["inventories"][0], extra_vars={
+        "switch_mirrors_hosts": ":".join(FLEET), "switch_mirrors_cache_url": cache["url"],
+        "mirrors_candidates": [hub], "mirrors_prefer": [hub]})
+    assert dropped.rc != 0  # extra vars would override the playbook's mirrors_prefer: refused, not dropped
+    assert "mirrors_prefer is given as an extra variable" in dropped.output and cache["url"] in dropped.output
+
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "lab.yml").symlink_to(cache["inventories"][0])
+    (inventory / "candidates.yml").write_text(yaml.safe_dump({"all": {"vars": {"mirrors_candidates": [hub]}}}))
+    variables = {"switch_mirrors_hosts": ":".join(FLEET), "switch_mirrors_serial": 3, "mirrors_runtime": ["docker"],
+                 "mirrors_pick": 1, "switch_mirrors_cache_url": cache["url"]}
+    on(CACHE_HOST, "systemctl stop %s" % CACHE_UNIT)
+    try:
+        down = run_playbook(PLAYBOOK, inventory=str(inventory), extra_vars=variables)
+    finally:
+        on(CACHE_HOST, "systemctl start %s" % CACHE_UNIT)
+    assert down.rc == 0, str(down)
+    for host in FLEET:
+        assert down.result("Point the runtimes at the chosen mirrors", host)["runtimes"]["docker"][
+            "registry_mirrors"] == [hub]
+        probe = down.result("Probe the candidates from this host", host)
+        assert probe["left_out"] == [{"url": cache["url"], "reason": probe["left_out"][0]["reason"]}]
+        assert "connection refused" in probe["left_out"][0]["reason"]
+        assert any("preferred mirror %s is left out: connection refused" % cache["url"] in warning
+                   for warning in probe["warnings"]), probe.get("warnings")
+    table = down.result("Print one line per host")["msg"]
+    assert table[0].split()[-3:] == ["left", "out", "(why)"]
+    assert all(cache["url"] + ": connection refused" in line for line in table[1:]), table
+
+    for _attempt in range(40):  # the cache answers again
+        if on(CACHE_HOST, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5000/v2/ || true") == "200":
+            break
+        time.sleep(0.5)
+    back = run_playbook(PLAYBOOK, inventory=str(inventory), extra_vars=variables)
+    assert back.rc == 0, str(back)
+    for host in FLEET:
+        docker = back.result("Point the runtimes at the chosen mirrors", host)["runtimes"]["docker"]
+        assert docker["registry_mirrors"] == [cache["url"]] and docker["applied"] == "reload"
+        assert back.result("Probe the candidates from this host", host)["left_out"][0]["url"] == hub
+    assert_no_traceback(back)
+
+
+def test_the_mirrors_role_with_its_defaults(fleet, lab, run_playbook):
+    """Issue 14 #1: the role with its defaults plus the candidates a user must set (every runtime found, the
+    probe, pick 2, the test pull); and issue 9 #6: booleans given as strings on the command line."""
+    candidates = ["{{ lab_mirrors.cache }}", "{{ lab_mirrors.hub }}"]
+    urls = [lab["data"]["all"]["children"]["lab"]["vars"]["lab_mirrors"][name] for name in ("cache", "hub")]
+    role = [{"name": "mirrors with defaults", "hosts": ":".join(FLEET), "gather_facts": False,
+             "roles": [{"role": "dockhand.runtime.mirrors", "vars": {"mirrors_candidates": candidates}}],
+             "tasks": [{"name": "daemon.json", "ansible.builtin.slurp": {"src": "/etc/docker/daemon.json"}},
+                       {"name": "hosts.toml", "ansible.builtin.slurp": {
+                           "src": "/etc/containerd/certs.d/docker.io/hosts.toml"}}]}]
+    run = run_playbook(role, inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    for host in FLEET:
+        report = run.result("Record this host's report", host)["ansible_facts"]["mirrors_report"]
+        assert sorted(report["mirrors"]) == sorted(urls)  # mirrors_pick: 2 of the two live candidates
+        assert report["runtimes"] == ["docker", "containerd"]  # auto: what docker.io brings along
+        assert report["verified"] is True and report["left_out"] == []
+        daemon = json.loads(b64(run.result("daemon.json", host)["content"]))
+        assert daemon["registry-mirrors"] == report["mirrors"]
+        hosts_toml = b64(run.result("hosts.toml", host)["content"])
+        assert all('[host."%s"]' % url in hosts_toml for url in urls)
+        pulled = run.result("Pull a test image through the new mirror (Docker)", host)
+        assert pulled["name"] == "docker.io/library/busybox:latest" and pulled["id"].startswith("sha256:")
+        assert "cmd" not in pulled  # the image module, not docker pull
+
+    # "false" and "no" from the command line are false: no probe, every candidate in order, no backup.
+    strings = run_playbook(role, inventory=lab["inventory"], extra_vars={
+        "mirrors_probe": "false", "mirrors_backup": "no", "mirrors_candidates": list(reversed(candidates))})
+    assert strings.rc == 0, str(strings)
+    for host in FLEET:
+        assert strings.status("Probe the candidates from this host", host) == "skipped"
+        docker = strings.result("Point the runtimes at the chosen mirrors", host)["runtimes"]["docker"]
+        assert docker["registry_mirrors"] == list(reversed(urls)) and docker["backup_file"] is None
+    assert_no_traceback(strings)
+
+
+def b64(text):
+    return base64.b64decode(text).decode()

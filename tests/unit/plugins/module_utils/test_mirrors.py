@@ -33,8 +33,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import (
     registries_conf_v1_tables,
     render_hosts_toml,
     render_registries_dropin,
+    scheme_typo,
+    shown_url,
     toml_string,
-    url_passwords,
 )
 
 CERTS = "/etc/containerd/certs.d"
@@ -77,6 +78,11 @@ def test_a_dict_keeps_its_options_and_converts_booleans():
     ("https://", ["no host name"]),
     ("https://mirror.example.com:99999", ["not a valid URL"]),
     ("https://mirror example.com", ["white space"]),
+    ("https://mirror.example.com/\nTrusted: yes", ["mirrors[0]", "control characters"]),
+    ("https://user:s3cret/x@mirror.example.com", ["mirrors[0]", "credentials", "user:********@"]),
+    ("https://s3cret@mirror.example.com", ["credentials", "********@mirror.example.com"]),
+    ("http//user:s3cret@172.17.0.3:5001", ["credentials", "http//********@172.17.0.3:5001"]),
+    ({"url": "https://user:s3cret@m.example.com", "insecur": True}, ["did you mean insecure?", "user:********@"]),
     ("", ["has no url"]),
     (42, ["mirrors[0] must be a URL string or a dict"]),
     ({"insecure": True}, ["has no url", "{url: https://mirror.example.com"]),
@@ -106,9 +112,37 @@ def test_every_problem_is_reported_at_once_and_repeats_are_refused():
     assert "mirrors[3]" in message and "ftp" in message
 
 
-def test_passwords_in_urls_are_found_for_masking():
-    assert url_passwords(["https://u:s3cret@m.lan", {"url": "http://x:y@h:5000/p"}, "https://u@m.lan",
-                          {"url": 7}, "http://[::1", None]) == {"s3cret", "y"}
+@pytest.mark.parametrize("given, meant", [
+    ("http//172.17.0.3:5001", "http://172.17.0.3:5001"),
+    ("http:/172.17.0.3:5001", "http://172.17.0.3:5001"),
+    ("https;//mirror.example.com", "https://mirror.example.com"),
+    ("htp://mirror.example.com", "http://mirror.example.com"),
+    ("htps://mirror.example.com/path", "https://mirror.example.com/path"),
+    ("http:mirror.lan:5000", "http://mirror.lan:5000"),
+    ("HTTP///mirror.lan", "http://mirror.lan"),
+    ("http:\\\\mirror.lan", "http://mirror.lan"),
+])
+def test_a_mangled_scheme_is_recognised_with_the_url_it_meant(given, meant):
+    assert scheme_typo(given) == meant
+    with pytest.raises(MirrorError) as caught:
+        normalise_mirrors([given])
+    message = str(caught.value)
+    assert "mangled scheme: write %s" % meant in message, message
+    assert "https://http" not in message
+
+
+@pytest.mark.parametrize("given", [
+    "http://mirror.lan", "HTTPS://mirror.lan:5000", "mirror.example.com", "mirror.lan:5000", "localhost:5000",
+    "ftp://mirror.lan", "registry:5000", "https://", 42, None,
+])
+def test_what_is_not_a_mangled_scheme(given):
+    assert scheme_typo(given) is None
+
+
+def test_urls_are_shown_without_credentials():
+    assert shown_url("https://u:pa/ss@m.lan/x") == "https://u:********@m.lan/x"
+    assert shown_url("u:pass@m.lan:5000") == "u:********@m.lan:5000"
+    assert shown_url("https://m.lan/x") == "https://m.lan/x"
 
 
 def test_mirrors_may_be_empty_or_one_string():
