@@ -36,9 +36,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json impor
 from ansible_collections.dockhand.runtime.plugins.module_utils.dockerd import Dockerd, ServiceError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+    DEFAULT_LOCK_TIMEOUT,
     FileError,
     atomic_write,
     backup,
+    locked,
     read_bytes,
     restore,
 )
@@ -55,6 +57,11 @@ DAEMON_CHANGE_OPTIONS = {
     "validate_with_dockerd": {"type": "bool", "default": True},
     "fix_unit_conflicts": {"type": "bool", "default": False},
     "unit": {"type": "str", "default": "docker.service"},
+}
+
+# Options a module may add to DAEMON_CHANGE_OPTIONS (change_daemon_json uses their defaults without them).
+DAEMON_SAFETY_OPTIONS = {
+    "lock_timeout": {"type": "int", "default": DEFAULT_LOCK_TIMEOUT},
 }
 
 
@@ -206,9 +213,27 @@ def unit_conflicts(dockerd, after):
 def change_daemon_json(module, client, settings=None, remove=None, list_merge="replace", on_invalid="fail"):
     """Merge ``settings`` into daemon.json, take out ``remove``, and apply as module.params say.
 
-    Returns the module result. Raises ChangeFailed when the change is refused
-    (nothing written) or was rolled back (the previous file is in place).
+    The whole change, from the read through the apply and any rollback, holds
+    the file's lock (files.locked), so concurrent runs take turns and a
+    rollback never undoes another run's change. Returns the module result.
+    Raises ChangeFailed when the change is refused (nothing written) or was
+    rolled back (the previous file is in place).
     """
+    path = module.params["path"]
+    timeout = module.params.get("lock_timeout")
+    timeout = DEFAULT_LOCK_TIMEOUT if timeout is None else timeout
+    if timeout < 0:
+        raise ChangeFailed("lock_timeout must be 0 or more seconds, not %d. Nothing was written." % timeout)
+    with contextlib.ExitStack() as stack:
+        if not module.check_mode:
+            try:
+                stack.enter_context(locked(path, timeout))
+            except FileError as exc:
+                raise ChangeFailed("%s. Nothing was written." % exc) from None
+        return _change_locked(module, client, settings, remove, list_merge, on_invalid)
+
+
+def _change_locked(module, client, settings, remove, list_merge, on_invalid):
     params = module.params
     path = params["path"]
     raw, before, replacing_invalid = load_current(path, on_invalid)

@@ -109,6 +109,15 @@ options:
     description: The systemd unit that runs dockerd.
     type: str
     default: docker.service
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same file (another play, a fork on the same host,
+        M(dockhand.runtime.registry_mirrors)) before failing.
+      - Each change holds an exclusive lock on the file (in C(/run/lock)) from the read through the write, the
+        reload or restart and any rollback, so concurrent runs take turns and none loses another's change.
+      - V(0) fails at once when the file is being changed. The lock is not taken in check mode.
+    type: int
+    default: 60
 notes:
   - A registry mirror only serves Docker Hub pulls; see M(dockhand.runtime.registry_mirrors) for
     one interface over Docker, containerd and Podman.
@@ -207,6 +216,7 @@ drop_in:
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
+    DAEMON_SAFETY_OPTIONS,
     ChangeFailed,
     change_daemon_json,
 )
@@ -235,6 +245,7 @@ def configure(module):
 
 def main():
     options = dict(DAEMON_CHANGE_OPTIONS)
+    options.update(DAEMON_SAFETY_OPTIONS)
     options.update(
         settings={"type": "dict", "default": {}},
         remove={"type": "list", "elements": "str", "default": []},

@@ -1,10 +1,11 @@
 """daemon_config on a lab host with a real dockerd under systemd: merge, reload, restart, roll back."""
 
 import base64
+import concurrent.futures
 import json
 
 import pytest
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, playbook_runner
 
 pytestmark = pytest.mark.lab
 
@@ -47,6 +48,11 @@ def docker_host(lab, run_playbook_once):
          "ansible.builtin.apt": {"name": "docker.io", "update_cache": True, "cache_valid_time": 3600,
                                  "install_recommends": False}},
         {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+        # 20 concurrent connections (test_concurrent_runs_lose_no_change): sshd's default MaxStartups drops some
+        {"name": "sshd takes 20 connections at once", "register": "sshd",
+         "ansible.builtin.copy": {"dest": "/etc/ssh/sshd_config.d/dockhand-test.conf", "content": "MaxStartups 64\n"}},
+        {"name": "reload sshd", "when": "sshd is changed",
+         "ansible.builtin.systemd_service": {"name": "ssh", "state": "reloaded"}},
     ]), inventory=lab["inventory"])
     assert run.rc == 0, str(run)
     return lab["inventory"]
@@ -210,3 +216,48 @@ def run_conflict_and_fix(docker_host, run_playbook, hosts):
     assert run.status("docker answers", HOST) == "ok"
     assert "fd://" not in run.result("unit", HOST)["stdout"]
     assert run.result("fixed again", HOST)["changed"] is False
+
+
+def alias_play(prefix, count):
+    """A play that adds ``count`` inventory names for HOST (same SSH endpoint), so forks run at once on it."""
+    return {"name": "aliases", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [{
+        "name": "alias",
+        "ansible.builtin.add_host": {
+            "name": "%s-{{ item }}" % prefix, "groups": "aliases",
+            **{var: "{{ hostvars['%s']['%s'] }}" % (HOST, var)
+               for var in ("ansible_host", "ansible_port", "ansible_user", "ansible_connection",
+                           "ansible_ssh_private_key_file", "ansible_python_interpreter")},
+            "ansible_paramiko_host_key_checking": False},
+        "loop": list(range(count)),
+    }]}
+
+
+def test_concurrent_runs_lose_no_change(docker_host, fresh_daemon_json, run_playbook, tmp_path, monkeypatch):
+    """2 playbooks x 10 forks change daemon.json on one host at once, each adding its own label: none is lost."""
+    monkeypatch.setenv("ANSIBLE_FORKS", "10")
+    runners = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        runners[name] = playbook_runner(tmp_path / name)
+    plays = {name: [alias_play("dh-daemon-%s" % name, 10), {
+        "name": "concurrent", "hosts": "aliases", "gather_facts": False, "tasks": [
+            config("add a label", settings={"labels": ["dockhand.concurrent.{{ inventory_hostname }}=1"]},
+                   list_merge="append_unique", lock_timeout=300)]}] for name in runners}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = {name: pool.submit(runners[name], plays[name], inventory=docker_host) for name in runners}
+        runs = {name: future.result() for name, future in futures.items()}
+    wanted = sorted("dockhand.concurrent.dh-daemon-%s-%d=1" % (name, index) for name in runners for index in range(10))
+    for run in runs.values():
+        assert run.rc == 0, str(run)
+        results = run.results("add a label")
+        assert len(results) == 10 and all(r["result"]["changed"] for r in results)
+        assert_no_traceback(run)
+    check = run_playbook(play([read_file("file", DAEMON_JSON),
+                               shell("labels", "docker info --format '{{json .Labels}}'")]), inventory=docker_host)
+    assert check.rc == 0, str(check)
+    written = json.loads(text_of(check, "file"))
+    assert sorted(label for label in written["labels"] if label.startswith("dockhand.concurrent.")) == wanted
+    for key, value in fresh_daemon_json.items():
+        assert written[key] == value
+    assert sorted(label for label in json.loads(check.result("labels", HOST)["stdout"])
+                  if label.startswith("dockhand.concurrent.")) == wanted
