@@ -17,7 +17,6 @@ import os
 import shlex
 import tempfile
 import time
-from urllib.parse import urlsplit
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import (
     DEFAULT_DAEMON_JSON,
@@ -43,6 +42,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     locked,
     read_bytes,
     restore,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import (
+    diff_pair,
+    redact,
+    secret_values,
 )
 
 APPLY_MODES = ("auto", "reload", "restart", "none")
@@ -115,21 +119,25 @@ def unapplied_after_reload(after, changed, info):
     return sorted(key for key in changed if key in observed and not observed[key]())
 
 
-def redact(value):
-    """A copy with passwords in URLs (proxies, mirrors) replaced by ***, for diffs and messages."""
-    if isinstance(value, dict):
-        return {key: redact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    if isinstance(value, str) and "@" in value and "://" in value:
-        try:
-            parts = urlsplit(value)
-            if parts.password is not None:
-                netloc = "%s:***@%s" % (parts.username, parts.netloc.rpartition("@")[2])
-                return parts._replace(netloc=netloc).geturl()
-        except ValueError:
-            return value
-    return value
+
+def secret_keys(settings, prefix=""):
+    """Dotted names of the keys that hold secrets in ``settings`` (redact's rule; a path to a key file is none)."""
+    found = set()
+    for key, value in settings.items():
+        name = prefix + str(key)
+        if isinstance(value, dict):
+            found |= secret_keys(value, name + ".")
+        elif any(not secret.startswith("/") for secret in secret_values({key: value})):
+            found.add(name)
+    return found
+
+
+def file_mode(path):
+    """The permission bits of ``path``, or 0 when it cannot be read."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0
 
 
 def drop_in_text(argv, conflicts, daemon_json_path):
@@ -237,6 +245,7 @@ def _change_locked(module, client, settings, remove, list_merge, on_invalid):
     params = module.params
     path = params["path"]
     raw, before, replacing_invalid = load_current(path, on_invalid)
+    module.no_log_values.update(secret_values(before))  # the file's own secrets, should a message quote them
     after, changed = plan_change(before, settings, remove, list_merge)
     if replacing_invalid:
         changed = sorted(set(changed) | {"(whole file: it was not valid JSON)"})
@@ -264,9 +273,10 @@ def _change_locked(module, client, settings, remove, list_merge, on_invalid):
         "restart_needed_for": [],
     }
     if module._diff:
+        shown_before, shown_after = diff_pair(before, after)
         result["diff"] = {
-            "before": render(redact(before)) if raw is not None else "",
-            "after": render(redact(after)),
+            "before": render(shown_before) if raw is not None else "",
+            "after": render(shown_after),
             "before_header": path,
             "after_header": path,
         }
@@ -297,8 +307,13 @@ def _change_locked(module, client, settings, remove, list_merge, on_invalid):
             result["backup_file"] = backup(path)
         except FileError as exc:
             raise ChangeFailed(str(exc) + ". Nothing was written.") from None
+    holding_secrets = sorted(secret_keys(after))
+    if holding_secrets and raw is not None and file_mode(path) & 0o077:
+        module.warn("%s holds secrets (%s) and others can read it (mode %04o); make it 0600 if no one else needs "
+                    "it" % (path, ", ".join(holding_secrets), file_mode(path)))
     try:
-        atomic_write(path, text.encode("utf-8"))
+        # A new file that holds a secret is created 0600; an existing file keeps its mode and owner.
+        atomic_write(path, text.encode("utf-8"), mode=0o600 if holding_secrets else 0o644)
     except FileError as exc:
         raise ChangeFailed("%s. The previous file is unchanged." % exc) from None
 

@@ -19,7 +19,12 @@ description:
     in C(exec-opts), absolute paths, string values of C(log-opts), and more) and, where the
     installed dockerd has it (Docker 23 and newer), runs C(dockerd --validate) on the new file.
   - Writes atomically (temporary file in the same directory, fsync, rename) and keeps the file's
-    mode and owner. With O(backup=true) a timestamped copy of the previous file is kept.
+    mode and owner. A new file is created with mode C(0644), or C(0600) when it holds a secret.
+    With O(backup=true) a timestamped copy of the previous file is kept.
+  - Secrets never show in results, diffs, messages or C(-vvv) output. A value is a secret when its key's
+    name says so (C(password), C(token), C(secret), C(key), C(credential), C(auth), C(private) anywhere in
+    the name, such as C(splunk-token)) or when it is the credentials of a URL (C(http://user:password@proxy),
+    whatever characters the password holds). A changed secret shows as C(******** (changed)) in a diff.
   - Reads the dockerd command line from its systemd unit and refuses keys that a flag there also
     sets (dockerd would not start); O(fix_unit_conflicts=true) writes a drop-in without those flags.
   - Applies the change the gentlest way that works. With O(apply=auto), a change of keys dockerd
@@ -41,7 +46,7 @@ attributes:
     description: Reports the keys that would change and how they would be applied; touches nothing.
   diff_mode:
     support: full
-    description: Shows the file before and after, with passwords in URLs masked.
+    description: Shows the file before and after, with secrets masked.
 options:
   path:
     description: The daemon's configuration file.
@@ -197,7 +202,7 @@ validated_with_dockerd:
   type: bool
   sample: true
 settings:
-  description: The whole configuration after the change (passwords in URLs masked).
+  description: The whole configuration after the change (secrets masked).
   returned: always
   type: dict
   sample: {"registry-mirrors": ["https://mirror.example.com"], "log-driver": "json-file"}
@@ -220,14 +225,18 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config imp
     ChangeFailed,
     change_daemon_json,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import schemeless_passwords
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
     make_client,
     run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 
 def configure(module):
+    protect(module, skip_keys=("client_key",))  # secrets in settings never show, not even at -vvv
+    module.no_log_values.update(schemeless_passwords(module.params["settings"]))
     client = make_client(module.params)
     try:
         return change_daemon_json(

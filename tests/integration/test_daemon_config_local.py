@@ -1,6 +1,9 @@
 """daemon_config against files on this machine: files it must refuse, and a read-only /etc."""
 
 import json
+import os
+import secrets
+import stat
 import subprocess
 
 import pytest
@@ -71,3 +74,47 @@ def test_merge_into_a_local_file_with_diff(run_playbook, tmp_path):
     assert json.loads(path.read_text())["log-opts"] == {"max-size": "10m", "max-file": "3"}
     assert "s3cret" not in json.dumps(result) and "s3cret" not in run.output
     assert "u:s3cret" in path.read_text()  # masked in output only, kept in the file
+
+
+PROXY_SECRET = "pr0xy/" + secrets.token_urlsafe(8)  # a '/' in a password once kept it from being masked
+SPLUNK_SECRET = "splunk-" + secrets.token_urlsafe(12)
+MIRROR_SECRET = "m1rror-" + secrets.token_urlsafe(8)
+
+
+def assert_secrets_hidden(run, *hidden):
+    everything = run.output + json.dumps([record["result"] for record in run.records])
+    for secret in hidden:
+        assert secret not in everything, "%s shows in the output" % secret
+
+
+def test_secrets_never_show_at_vvv(run_playbook, tmp_path, monkeypatch):
+    """Proxy passwords (with '/'), log-opts tokens and mirror credentials stay out of -vvv output, diffs,
+    results and messages; a new file that holds one is created 0600, an existing file keeps its mode."""
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    new = tmp_path / "new" / "daemon.json"
+    existing = tmp_path / "daemon.json"
+    existing.write_text(json.dumps({"log-driver": "json-file"}))
+    os.chmod(existing, 0o644)
+    proxies = {"http-proxy": "http://proxyuser:%s@proxy.example:3128" % PROXY_SECRET}
+    log_opts = {"splunk-token": SPLUNK_SECRET, "splunk-url": "https://splunk.example:8088"}
+    run = run_playbook(local_play([
+        dict(config_task(new, settings={"proxies": proxies}), name="new file"),
+        dict(config_task(existing, settings={"log-driver": "splunk", "log-opts": log_opts}), name="existing file"),
+        dict(config_task(existing, settings={"log-opts": {"splunk-token": SPLUNK_SECRET + "-new"}}), name="rotate"),
+        dict(config_task(existing, settings={"registry-mirrors": ["https://u:%s@mirror.example" % MIRROR_SECRET]}),
+             name="credentials in a mirror"),
+        dict(config_task(existing, settings={"registry-mirrors": ["u:%s@mirror.example" % MIRROR_SECRET]}),
+             name="credentials without a scheme"),
+    ]), diff=True)
+    assert run.status("new file") == "changed" and run.status("existing file") == "changed"
+    assert run.status("credentials in a mirror") == "failed"
+    assert "credentials" in run.result("credentials in a mirror")["msg"]
+    assert run.status("credentials without a scheme") == "failed"
+    assert "module_args" in run.output  # -vvv shows the arguments, masked
+    assert "******** (changed)" in run.result("rotate")["diff"]["after"]
+    assert_secrets_hidden(run, PROXY_SECRET, SPLUNK_SECRET, MIRROR_SECRET)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o644
+    assert json.loads(new.read_text())["proxies"] == proxies  # masked in the output only
+    assert json.loads(existing.read_text())["log-opts"]["splunk-token"] == SPLUNK_SECRET + "-new"
+    assert_no_traceback(run)
