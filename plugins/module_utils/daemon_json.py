@@ -168,6 +168,85 @@ def render(data):
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_MEMBER_INDENT = re.compile(r"\{[ \t\r]*\n(?P<indent>[ \t]+)\"")
+
+
+def top_level_members(text):
+    """[(key, the value's exact text)] of a JSON object, in order; None unless ``text`` is one plain object.
+
+    A duplicate key (which json.loads would quietly resolve) also gives None.
+    """
+    decoder = json.JSONDecoder()
+    members = []
+    try:
+        index = _WHITESPACE.match(text, 0).end()
+        if text[index:index + 1] != "{":
+            return None
+        index = _WHITESPACE.match(text, index + 1).end()
+        closed = text[index:index + 1] == "}"
+        index += closed
+        while not closed:
+            if text[index:index + 1] != '"':
+                return None
+            key, index = decoder.raw_decode(text, index)
+            index = _WHITESPACE.match(text, index).end()
+            if text[index:index + 1] != ":":
+                return None
+            start = _WHITESPACE.match(text, index + 1).end()
+            _value, index = decoder.raw_decode(text, start)
+            members.append((key, text[start:index]))
+            index = _WHITESPACE.match(text, index).end()
+            separator = text[index:index + 1]
+            if separator == ",":
+                index = _WHITESPACE.match(text, index + 1).end()
+            elif separator == "}":
+                index, closed = index + 1, True
+            else:
+                return None
+    except ValueError:
+        return None
+    if text[_WHITESPACE.match(text, index).end():] or len({key for key, _ in members}) != len(members):
+        return None
+    return members
+
+
+def _same(one, other):
+    return json.dumps(one, sort_keys=True) == json.dumps(other, sort_keys=True)
+
+
+def render_keeping(text, after):
+    """daemon.json text for ``after`` that keeps the user's formatting of every value the change leaves alone.
+
+    The value of each top-level key whose value did not change is copied from
+    ``text`` exactly (a one-line ``log-opts`` stays one line); changed and new
+    keys are written indented. The top level is one key per line with the
+    file's own indentation. Whenever ``text`` is not one plain JSON object, or
+    the result would not read back as ``after``, the canonical :func:`render`.
+    """
+    members = top_level_members(text) if text else None
+    if not members or not after:
+        return render(after)
+    original = dict(members)
+    found = _MEMBER_INDENT.search(text)
+    indent = found.group("indent") if found else "  "
+    lines = []
+    for key, value in after.items():
+        kept = original.get(key)
+        if kept is not None and _same(json.loads(kept), value):
+            shown_value = kept
+        else:
+            shown_value = json.dumps(value, indent=indent, ensure_ascii=False).replace("\n", "\n" + indent)
+        lines.append("%s%s: %s" % (indent, json.dumps(key, ensure_ascii=False), shown_value))
+    result = "{\n" + ",\n".join(lines) + "\n}\n"
+    try:
+        if _same(json.loads(result), after) and list(json.loads(result)) == list(after):
+            return result
+    except ValueError:
+        pass
+    return render(after)
+
+
 # --------------------------------------------------------------------------
 # Validation (pure): each check returns an error text or None
 # --------------------------------------------------------------------------

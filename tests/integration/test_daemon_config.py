@@ -111,36 +111,92 @@ def test_mirror_switch_reloads_without_touching_containers(docker_host, fresh_da
 
 
 def test_check_mode_touches_nothing(docker_host, fresh_daemon_json, run_playbook):
+    # read-only commands, run for real in check mode (a skipped task would compare '' with '')
+    state = dict(shell("state", "stat -c '%Y %i' {0}; sha256sum {0}; systemctl show -p MainPID --value docker; "
+                                "docker info --format '{{{{.Debug}}}}'".format(DAEMON_JSON)), check_mode=False)
     run = run_playbook(play([
-        shell("stat before", "stat -c '%Y %i' " + DAEMON_JSON),
+        dict(state, name="before"),
         config("would change", register="would",
                settings={"debug": True, "exec-opts": ["native.cgroupdriver=systemd"]}),
-        shell("stat after", "stat -c '%Y %i' " + DAEMON_JSON),
+        config("would reload", register="would", settings={"debug": True}),
+        dict(state, name="after"),
     ]), inventory=docker_host, check=True)
     assert run.rc == 0, str(run)
     would = run.result("would change", HOST)
     assert would["changed"] is True and would["applied"] == "restart"
     assert would["changed_keys"] == ["debug", "exec-opts"]
-    assert run.result("stat before", HOST)["stdout"] == run.result("stat after", HOST)["stdout"]
+    assert run.result("would reload", HOST)["applied"] == "reload"
+    before, after = run.result("before", HOST)["stdout"], run.result("after", HOST)["stdout"]
+    mtime_inode, digest, pid, debug = before.splitlines()
+    assert int(pid) > 0 and debug == "false"
+    assert after == before  # mtime, inode, content, dockerd's PID, and dockerd not reloaded
 
 
 def test_setting_that_stops_dockerd_is_rolled_back(docker_host, fresh_daemon_json, run_playbook):
+    container = "dh-daemon-norestart"
     run = run_playbook(play([
+        shell("start a container without a restart policy",
+              "docker rm -f %s >/dev/null 2>&1; docker run -d --name %s %s/library/busybox:latest sleep 600"
+              % (container, container, HUB)),
         read_file("before", DAEMON_JSON),
-        shell("pid before", "systemctl show -p MainPID --value docker"),
         config("break it", ignore_errors=True, settings={"storage-driver": "no-such-driver"},
                backup=True, restart_timeout=20),
         read_file("after", DAEMON_JSON),
         shell("docker answers", "docker info --format '{{.ServerVersion}}'"),
+        shell("left stopped", "docker inspect -f '{{.State.Status}}' %s" % container),
+        shell("start it", "docker start %s" % container),
+        config("break it again", ignore_errors=True, settings={"storage-driver": "no-such-driver"},
+               restart_timeout=20, restart_stopped_containers=[container]),
+        shell("started again", "docker inspect -f '{{.State.Status}}' %s" % container),
+        shell("remove the container", "docker rm -f %s" % container),
     ]), inventory=docker_host)
     broken = run.result("break it", HOST)
     assert run.status("break it", HOST) == "failed"
     assert broken["rolled_back"] is True and broken["applied"] == "restart"
-    assert "no-such-driver" in broken["msg"]  # dockerd's own words, from its journal
-    assert "previous /etc/docker/daemon.json was restored" in broken["msg"]
+    cause = "failed to start daemon: error initializing graphdriver: driver not supported"
+    assert broken["msg"].startswith(cause + ": "), broken["msg"]  # dockerd's own words first
+    assert broken["dockerd_error"] == cause
+    assert "module=grpc" not in broken["msg"]
+    assert "previous /etc/docker/daemon.json was restored and dockerd runs with it again" in broken["msg"]
+    assert broken["settings"] == fresh_daemon_json  # as it is after the rollback, without the refused key
+    assert any("live-restore is off" in w and container in w for w in broken["warnings"]), broken.get("warnings")
+    assert broken["stopped_containers"] == [container] and container in broken["msg"]
+    assert "restart_stopped_containers" in broken["msg"]
+    assert run.result("left stopped", HOST)["stdout"] == "exited"
     assert text_of(run, "before") == text_of(run, "after")  # byte for byte
     assert run.status("docker answers", HOST) == "ok"
     assert broken["backup_file"].startswith(DAEMON_JSON + ".")
+    again = run.result("break it again", HOST)
+    assert again["rolled_back"] is True
+    assert again["started_containers"] == [container] and again["stopped_containers"] == []
+    assert run.result("started again", HOST)["stdout"] == "running"
+    assert_no_traceback(run)
+
+
+def test_failed_drop_in_is_rolled_back(docker_host, fresh_daemon_json, run_playbook):
+    """The drop-in cannot be written (a read-only directory): daemon.json is put back, dockerd left alone."""
+    drop_in_dir = "/etc/systemd/system/docker.service.d"
+    try:
+        run = run_playbook(play([
+            shell("block the drop-in directory", "mkdir -p {0} && mount -t tmpfs -o ro tmpfs {0}".format(drop_in_dir)),
+            read_file("before", DAEMON_JSON),
+            shell("pid before", "systemctl show -p MainPID --value docker"),
+            config("fix the unit", ignore_errors=True, settings={"hosts": ["unix:///var/run/docker.sock"]},
+                   fix_unit_conflicts=True),
+            read_file("after", DAEMON_JSON),
+            shell("pid after", "systemctl show -p MainPID --value docker"),
+        ]), inventory=docker_host)
+    finally:
+        cleanup = run_playbook(play([shell("unblock", "umount %s || true" % drop_in_dir)]), inventory=docker_host)
+        assert cleanup.rc == 0, str(cleanup)
+    result = run.result("fix the unit", HOST)
+    assert run.status("fix the unit", HOST) == "failed"
+    assert "unexpected error" not in result["msg"]
+    assert drop_in_dir in result["msg"] and "Read-only file system" in result["msg"], result["msg"]
+    assert "previous /etc/docker/daemon.json was restored" in result["msg"]
+    assert result["rolled_back"] is True
+    assert text_of(run, "before") == text_of(run, "after")
+    assert run.result("pid before", HOST)["stdout"] == run.result("pid after", HOST)["stdout"]
     assert_no_traceback(run)
 
 
