@@ -3,6 +3,7 @@
 import base64
 import concurrent.futures
 import json
+import re
 
 import pytest
 from conftest import assert_no_traceback, playbook_runner
@@ -317,3 +318,155 @@ def test_concurrent_runs_lose_no_change(docker_host, fresh_daemon_json, run_play
         assert written[key] == value
     assert sorted(label for label in json.loads(check.result("labels", HOST)["stdout"])
                   if label.startswith("dockhand.concurrent.")) == wanted
+
+
+# --------------------------------------------------------------------------
+# kill -9 of the module at each step of a change
+# --------------------------------------------------------------------------
+
+KILL_DIR = "/usr/local/lib/dh-daemon-kill"
+# Test-only wrappers used as the module's interpreter: strace holds the module at one system call
+# (before or after the rename of the new daemon.json, after the SIGHUP), so that the watcher below
+# can SIGKILL it there. The restart step needs no hold: systemctl restart takes its time.
+HOLDS = {
+    "written": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_enter=60s:when=1",
+    "renamed": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_exit=60s:when=1",
+    "reload": "-e trace=kill -e inject=kill:delay_exit=60s:when=1",
+}
+WRAPPER = """#!/bin/sh
+echo $$ > /run/dh-daemon-kill.%(step)s.pid
+exec %(strace)s/usr/bin/python3 "$@"
+"""
+# Waits for the module's process, then for the state of the step, and kills the module with SIGKILL.
+WATCHER = r'''
+import json, os, re, signal, subprocess, sys, time
+step, label = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 120
+def wait(what, probe):
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.002)
+    print(json.dumps({"step": step, "timeout": what})); sys.exit(1)
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                if int(handle.read().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return found
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as handle:
+            return handle.read().split("\0")
+    except OSError:
+        return []
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+wrapper = wait("the wrapper", lambda: read("/run/dh-daemon-kill.%s.pid" % step).strip())
+module = int(wrapper) if step == "restart" else wait("the module", lambda: (children(int(wrapper)) or [None])[0])
+def written():
+    for name in os.listdir("/etc/docker"):
+        text = read("/etc/docker/" + name)
+        if re.fullmatch(r"\.daemon\.json\.[a-z0-9_]{8}", name) and label in text and text.endswith("\n"):
+            return "temporary file %s written, daemon.json unchanged: %s" % (name, label not in read(
+                "/etc/docker/daemon.json"))
+def renamed():
+    return label in read("/etc/docker/daemon.json") and "daemon.json renamed into place"
+def reloaded():
+    labels = subprocess.run(["docker", "info", "--format", "{{json .Labels}}"], stdout=subprocess.PIPE,
+                            text=True).stdout
+    return label in labels and "dockerd reloaded"
+def restarting():
+    for child in children(module):
+        if cmdline(child)[:3] == ["systemctl", "restart", "docker.service"]:
+            return "systemctl restart running (PID %d)" % child
+seen = wait(step, {"written": written, "renamed": renamed, "reload": reloaded, "restart": restarting}[step])
+os.kill(module, signal.SIGKILL)
+print(json.dumps({"step": step, "killed": module, "seen": seen}))
+'''
+
+
+def label_of(settings):
+    """What shows that the change reached the file (and, for labels, dockerd)."""
+    return settings["labels"][0] if "labels" in settings else '"experimental": true'
+
+
+def kill_steps(step, settings):
+    """Tasks: start the watcher, run the module until it is killed, look, run again, look."""
+    look = shell("look %s" % step, "cat %s; echo; ls -A /etc/docker; docker info --format "
+                                   "'{{json .Labels}} {{.ExperimentalBuild}}'" % DAEMON_JSON)
+    return [
+        {"name": "forget %s" % step, "ansible.builtin.file": {"path": "/run/dh-daemon-kill.%s.pid" % step,
+                                                              "state": "absent"}},
+        {"name": "watch %s" % step, "ansible.builtin.command": {"argv": ["python3", KILL_DIR + "/watch.py", step,
+                                                                           label_of(settings)]},
+         "async": 180, "poll": 0, "register": "watcher", "changed_when": False},
+        dict(config("killed %s" % step, ignore_errors=True, settings=settings, list_merge="append_unique"),
+             vars={"ansible_python_interpreter": "%s/python-%s" % (KILL_DIR, step)}),
+        {"name": "watched %s" % step, "ansible.builtin.async_status": {"jid": "{{ watcher.ansible_job_id }}"},
+         "register": "watched", "until": "watched.finished", "retries": 120, "delay": 1},
+        dict(look, name="after the kill %s" % step),
+        config("next run %s" % step, settings=settings, list_merge="append_unique"),
+        dict(look, name="after the next run %s" % step),
+    ]
+
+
+def test_a_killed_run_is_finished_by_the_next(docker_host, fresh_daemon_json, run_playbook):
+    """kill -9 of the module with its temp file written, after the rename, after the SIGHUP, during a restart:
+    the next run converges, daemon.json is valid and no temporary file is left."""
+    steps = [("written", {"labels": ["dockhand.kill.written=1"]}),
+             ("renamed", {"labels": ["dockhand.kill.renamed=1"]}),
+             ("reload", {"labels": ["dockhand.kill.reload=1"]}),
+             ("restart", {"experimental": True})]
+    setup = [{"name": "strace", "ansible.builtin.apt": {"name": "strace", "install_recommends": False}},
+             {"name": "kill tools", "ansible.builtin.file": {"path": KILL_DIR, "state": "directory"}},
+             {"name": "watcher", "ansible.builtin.copy": {"dest": KILL_DIR + "/watch.py",
+                                                          "content": "{% raw %}" + WATCHER + "{% endraw %}"}}]
+    for step, _settings in steps:
+        strace = "strace -o /dev/null %s " % HOLDS[step] if step in HOLDS else ""
+        setup.append({"name": "wrapper %s" % step, "ansible.builtin.copy": {
+            "dest": "%s/python-%s" % (KILL_DIR, step), "mode": "0755",
+            "content": WRAPPER % {"step": step, "strace": strace}}})
+    tasks = list(setup)
+    for step, settings in steps:
+        tasks.extend(kill_steps(step, settings))
+    run = run_playbook(play(tasks), inventory=docker_host)
+    assert run.rc == 0, str(run)
+    for step, settings in steps:
+        watched = json.loads(run.result("watched %s" % step, HOST)["stdout"])
+        assert watched.get("killed"), watched
+        assert run.status("killed %s" % step, HOST) == "failed"  # SIGKILL: no result, no cleanup
+        killed_state = run.result("after the kill %s" % step, HOST)["stdout"]
+        result = run.result("next run %s" % step, HOST)
+        final = run.result("after the next run %s" % step, HOST)["stdout"]
+        text, _sep, rest = final.partition("\n\n")
+        written = json.loads(text)  # valid JSON
+        assert not re.search(r"\.daemon\.json\.\w{8}\b", rest), final  # no temporary file left
+        assert result["changed"] is True, result
+        if step == "restart":
+            assert written["experimental"] is True and final.rstrip().endswith(" true"), final
+            assert result["resumed"]["applied"] == "restart", result
+            continue
+        label = settings["labels"][0]
+        assert label in written["labels"] and label in final.rpartition("\n")[2], final
+        if step == "written":
+            assert watched["seen"].endswith("daemon.json unchanged: True"), watched
+            assert re.search(r"\.daemon\.json\.\w{8}\b", killed_state), killed_state  # the kill left one
+            assert len(result["removed_leftovers"]) == 1 and result["resumed"] is None, result
+        elif step == "renamed":
+            assert label not in killed_state.rpartition("\n")[2], killed_state  # written, not yet applied
+            assert result["resumed"]["applied"] == "reload", result
+        else:
+            assert result["resumed"]["applied"] == "reload", result
+    for record in run.records:  # the killed runs have no result but "Killed"; every other task reported
+        if not record["task"].startswith("killed "):
+            assert "module_stderr" not in record["result"] and "Traceback" not in record["result"].get("msg", "")
