@@ -61,6 +61,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.redact import (
     redact,
     secret_values,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import exact_exec_start
 
 APPLY_MODES = ("auto", "reload", "restart", "none")
 DROP_IN_DIR = "/etc/systemd/system"
@@ -109,6 +110,11 @@ _UNIT_RE = re.compile(r"[A-Za-z0-9:_.@-]+\.service")
 # One word of the ExecStart= a drop-in writes: printable ASCII without white space, quotes, a backslash
 # or ';' (systemd's command separator), so that systemd reads back exactly the word that was written.
 _EXEC_WORD_RE = re.compile(r"[\x21\x23-\x26\x28-\x3a\x3c-\x5b\x5d-\x7e]+")
+
+
+def clause(error):
+    """An error's text to go before a full stop of our own."""
+    return str(error).rstrip(". \n")
 
 
 def input_problems(path, unit, lock_timeout, backup_keep):
@@ -493,6 +499,13 @@ class DaemonJsonChange:
             raise ChangeFailed(describe_conflicts(blocking, path) + ". Nothing was written.", unit_conflicts=blocking)
         fixing_unit = bool(conflicts and params["fix_unit_conflicts"])
         if fixing_unit:
+            # The drop-in is written from the exact words (systemctl show does not quote them).
+            argv = exact_exec_start(module.run_command, params["unit"])
+            if argv is None:
+                raise ChangeFailed("cannot read the exact ExecStart of %s from systemd (busctl get-property), so no "
+                                   "drop-in is written. Nothing was written." % params["unit"],
+                                   unit_conflicts=conflicts)
+            conflicts = flag_conflicts(argv, after)
             problem = exec_start_problem(argv, params["unit"])
             if problem:
                 raise ChangeFailed(problem + ". Nothing was written.", unit_conflicts=conflicts)
@@ -568,7 +581,8 @@ class DaemonJsonChange:
                 undo["drop_in_written"] = True
                 self.dockerd.daemon_reload()
             except (FileError, ServiceError) as exc:
-                self.roll_back("The systemd drop-in %s could not be put in place: %s." % (undo["drop_in"], exc), undo)
+                self.roll_back("The systemd drop-in %s could not be put in place: %s."
+                               % (undo["drop_in"], clause(exc)), undo)
         self.apply(apply, after, changed, undo)
         clear_pending(path)
         if apply == "restart":
@@ -612,13 +626,13 @@ class DaemonJsonChange:
             try:
                 dockerd.reload()
             except ServiceError as exc:
-                self.roll_back("dockerd could not be reloaded: %s." % exc, undo)
+                self.roll_back("dockerd could not be reloaded: %s." % clause(exc), undo)
             deadline = time.monotonic() + 10
             while True:
                 try:
                     missing = unapplied_after_reload(after, changed, self.client.info() or {})
                 except EngineError as exc:
-                    self.roll_back("dockerd stopped answering after the reload: %s." % exc, undo)
+                    self.roll_back("dockerd stopped answering after the reload: %s." % clause(exc), undo)
                 if not missing or time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
@@ -629,7 +643,7 @@ class DaemonJsonChange:
             try:
                 dockerd.restart(timeout)
             except ServiceError as exc:
-                self.roll_back("dockerd did not come back after the restart: %s." % exc, undo)
+                self.roll_back("dockerd did not come back after the restart: %s." % clause(exc), undo)
 
     def warn_before_restart(self):
         """The running containers; warns when a restart will stop them (live-restore off)."""
@@ -679,14 +693,14 @@ class DaemonJsonChange:
         try:
             restore(path, undo["raw"])
         except FileError as exc:
-            problems.append("Restoring %s failed too: %s." % (path, exc))
+            problems.append("Restoring %s failed too: %s." % (path, clause(exc)))
         if undo.get("drop_in_written"):
             try:
                 restore(undo["drop_in"], undo["previous_drop_in"])
                 dockerd.daemon_reload()
                 dockerd.renew_socket()
             except (FileError, ServiceError) as exc:
-                problems.append("Restoring the drop-in %s failed too: %s." % (undo["drop_in"], exc))
+                problems.append("Restoring the drop-in %s failed too: %s." % (undo["drop_in"], clause(exc)))
         try:
             if not undo.get("applying"):
                 pass  # dockerd was not touched: it still runs with the previous file
@@ -750,8 +764,8 @@ class DaemonJsonChange:
             try:
                 self.dockerd.daemon_reload()
             except ServiceError as exc:
-                self.roll_back("systemctl daemon-reload failed while finishing an earlier run's change: %s." % exc,
-                               undo)
+                self.roll_back("systemctl daemon-reload failed while finishing an earlier run's change: %s."
+                               % clause(exc), undo)
         if apply == "restart" and self.dockerd.identity() not in (None, recorded) and \
                 self.dockerd.wait_until_up(min(10, self.params["restart_timeout"])):
             pass  # dockerd has restarted since the file was written, and answers: the change is live

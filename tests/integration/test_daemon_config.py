@@ -470,3 +470,33 @@ def test_a_killed_run_is_finished_by_the_next(docker_host, fresh_daemon_json, ru
     for record in run.records:  # the killed runs have no result but "Killed"; every other task reported
         if not record["task"].startswith("killed "):
             assert "module_stderr" not in record["result"] and "Traceback" not in record["result"].get("msg", "")
+
+
+def test_unit_words_that_a_drop_in_cannot_carry_are_refused(docker_host, fresh_daemon_json, run_playbook):
+    """An ExecStart word with a space (systemctl show prints it unquoted): refused before anything is written."""
+    test_drop_in = "/etc/systemd/system/docker.service.d/05-dh-daemon-test.conf"
+    unit = "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --label \"dockhand.test=a b\"\n"
+    try:
+        run = run_playbook(play([
+            {"name": "a unit with a spaced word", "ansible.builtin.copy": {"dest": test_drop_in, "content": unit}},
+            shell("daemon-reload", "systemctl daemon-reload"),
+            read_file("before", DAEMON_JSON),
+            shell("pid before", "systemctl show -p MainPID --value docker"),
+            config("fix the unit", ignore_errors=True, settings={"hosts": ["unix:///var/run/docker.sock"]},
+                   fix_unit_conflicts=True),
+            read_file("after", DAEMON_JSON),
+            shell("pid after", "systemctl show -p MainPID --value docker"),
+            shell("drop-ins", "ls /etc/systemd/system/docker.service.d/"),
+        ]), inventory=docker_host)
+    finally:
+        cleanup = run_playbook(play([{"name": "remove", "ansible.builtin.file": {"path": test_drop_in,
+                                                                                "state": "absent"}},
+                                     shell("daemon-reload", "systemctl daemon-reload")]), inventory=docker_host)
+        assert cleanup.rc == 0, str(cleanup)
+    result = run.result("fix the unit", HOST)
+    assert run.status("fix the unit", HOST) == "failed"
+    assert "'dockhand.test=a b'" in result["msg"] and "Nothing was written" in result["msg"], result["msg"]
+    assert text_of(run, "before") == text_of(run, "after")
+    assert run.result("pid before", HOST)["stdout"] == run.result("pid after", HOST)["stdout"]
+    assert run.result("drop-ins", HOST)["stdout"] == "05-dh-daemon-test.conf"
+    assert_no_traceback(run)
