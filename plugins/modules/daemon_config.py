@@ -45,13 +45,13 @@ description:
   - After a reload it checks that dockerd shows the new values; after a restart it waits up to
     O(restart_timeout) seconds for the engine to answer. If either fails, it puts the previous
     file back, brings dockerd back, and fails with dockerd's own words first (the line that says why,
-    such as C(failed to start daemon: error initializing graphdriver: driver not supported), also in
-    RV(dockerd_error)), then the tail of its journal without grpc's chatter. RV(settings) then shows the
-    configuration as it is after the rollback.
-  - A restart stops the running containers when C(live-restore) is off: the module warns before it
+    for an unknown storage driver C(failed to start daemon) and the reason, also in RV(dockerd_error)),
+    then the tail of its journal without grpc's chatter. RV(settings) then shows the configuration as it
+    is after the rollback.
+  - A restart stops the running containers when C(live-restore) is off, so the module warns before it
     restarts, lists in RV(stopped_containers) those that were running before and are not after the
     restart (or rollback), and starts again those O(restart_stopped_containers) names.
-  - Refuses C(hosts) that serve the API over TCP on a non-loopback address without C(tlsverify: true),
+  - Refuses C(hosts) that serve the API over TCP on a non-loopback address without C(tlsverify) set to V(true),
     unless O(allow_plain_tcp_hosts=true).
 author:
   - dockhand.runtime team (@dockhand-runtime)
