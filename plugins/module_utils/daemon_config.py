@@ -12,16 +12,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import contextlib
-import hashlib
 import ipaddress
-import json
 import os
 import re
 import tempfile
 import time
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_journal import (
+    clear_pending,
+    decode,
+    digest,
+    encode,
+    pending_path,
+    read_pending,
+    remove_leftovers,
+    write_pending,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import (
     DEFAULT_DAEMON_JSON,
     DaemonJsonError,
@@ -51,7 +58,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     FileError,
     atomic_write,
     backup,
-    lock_path,
     locked,
     read_bytes,
     restore,
@@ -349,83 +355,6 @@ def unit_conflicts(dockerd, after):
     return argv, flag_conflicts(argv, after)
 
 
-def remove_leftovers(path):
-    """Remove the temporary files a stopped run left next to ``path``; returns their paths.
-
-    Only names this collection makes (``.daemon.json.XXXXXXXX`` from an atomic
-    write, ``.daemon.json.validate.XXXXXXXX`` from ``dockerd --validate``) are
-    touched, and only under the file's lock, when no other run can be writing one.
-    """
-    directory = os.path.dirname(path) or "."
-    pattern = re.compile(r"\.%s\.(validate\.)?[a-z0-9_]{8}" % re.escape(os.path.basename(path)))
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    removed = []
-    for name in sorted(names):
-        candidate = os.path.join(directory, name)
-        if pattern.fullmatch(name) and not os.path.isdir(candidate):
-            with contextlib.suppress(OSError):
-                os.unlink(candidate)
-                removed.append(candidate)
-    return removed
-
-
-# A change is journalled while it is applied: a run stopped between writing daemon.json and seeing
-# dockerd take it (killed, its connection lost) leaves the record, and the next run finishes the job.
-# The record lives next to the file's lock in /run (gone at a reboot, which applies the file anyway).
-
-def pending_path(path):
-    return lock_path(path)[:-len(".lock")] + ".pending"
-
-
-def write_pending(path, record):
-    """Write the journal record of the change to ``path``, mode 0600 (it holds the previous file)."""
-    target = pending_path(path)
-    with contextlib.suppress(OSError):
-        os.unlink(target)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w") as stream:
-        json.dump(record, stream)
-        stream.flush()
-        os.fsync(stream.fileno())
-
-
-def read_pending(path):
-    """The journal record a stopped run left for ``path``, or None (a record not written by this user is ignored)."""
-    try:
-        fd = os.open(pending_path(path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd) as stream:
-        info = os.fstat(stream.fileno())
-        if info.st_uid != os.geteuid() or info.st_mode & 0o077:
-            return None
-        try:
-            record = json.load(stream)
-        except ValueError:
-            return None
-    return record if isinstance(record, dict) and record.get("path") == path else None
-
-
-def clear_pending(path):
-    with contextlib.suppress(OSError):
-        os.unlink(pending_path(path))
-
-
-def _encode(raw):
-    return None if raw is None else base64.b64encode(raw).decode("ascii")
-
-
-def _decode(text):
-    return None if text is None else base64.b64decode(text)
-
-
-def _digest(raw):
-    return hashlib.sha256(raw or b"").hexdigest()
-
-
 def running_containers(client):
     """[(id, name)] of the running containers, or None when the engine cannot say."""
     try:
@@ -593,9 +522,9 @@ class DaemonJsonChange:
         """Record the change before it is written, so that a stopped run's successor can finish or undo it."""
         if apply == "none":
             return
-        record = {"path": self.path, "apply": apply, "changed": changed, "written_sha256": _digest(written),
-                  "previous": _encode(undo["raw"]), "drop_in": undo["drop_in"],
-                  "previous_drop_in": _encode(undo["previous_drop_in"]), "dockerd": self.dockerd.identity(),
+        record = {"path": self.path, "apply": apply, "changed": changed, "written_sha256": digest(written),
+                  "previous": encode(undo["raw"]), "drop_in": undo["drop_in"],
+                  "previous_drop_in": encode(undo["previous_drop_in"]), "dockerd": self.dockerd.identity(),
                   "time": time.time()}
         try:
             write_pending(self.path, record)
@@ -740,7 +669,7 @@ class DaemonJsonChange:
         """
         if pending is None:
             return None
-        if pending.get("written_sha256") != _digest(raw):
+        if pending.get("written_sha256") != digest(raw):
             if not self.module.check_mode:
                 clear_pending(self.path)
             return None
@@ -752,8 +681,8 @@ class DaemonJsonChange:
             return done
         self.since = pending.get("time")
         recorded = tuple(pending.get("dockerd") or ())
-        undo = {"raw": _decode(pending.get("previous")), "before": {}, "drop_in": pending.get("drop_in"),
-                "previous_drop_in": _decode(pending.get("previous_drop_in")), "apply": apply, "containers": None,
+        undo = {"raw": decode(pending.get("previous")), "before": {}, "drop_in": pending.get("drop_in"),
+                "previous_drop_in": decode(pending.get("previous_drop_in")), "apply": apply, "containers": None,
                 "drop_in_written": bool(pending.get("drop_in")), "applying": True}
         with contextlib.suppress(DaemonJsonError, UnicodeDecodeError):
             undo["before"] = parse_daemon_json(undo["raw"].decode("utf-8"), self.path) if undo["raw"] else {}
