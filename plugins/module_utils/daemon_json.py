@@ -19,6 +19,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import MASK, is_secret_name, mask_urls
+
 DEFAULT_DAEMON_JSON = "/etc/docker/daemon.json"
 
 
@@ -166,62 +168,161 @@ def render(data):
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_MEMBER_INDENT = re.compile(r"\{[ \t\r]*\n(?P<indent>[ \t]+)\"")
+
+
+def top_level_members(text):
+    """[(key, the value's exact text)] of a JSON object, in order; None unless ``text`` is one plain object.
+
+    A duplicate key (which json.loads would quietly resolve) also gives None.
+    """
+    decoder = json.JSONDecoder()
+    members = []
+    try:
+        index = _WHITESPACE.match(text, 0).end()
+        if text[index:index + 1] != "{":
+            return None
+        index = _WHITESPACE.match(text, index + 1).end()
+        closed = text[index:index + 1] == "}"
+        index += closed
+        while not closed:
+            if text[index:index + 1] != '"':
+                return None
+            key, index = decoder.raw_decode(text, index)
+            index = _WHITESPACE.match(text, index).end()
+            if text[index:index + 1] != ":":
+                return None
+            start = _WHITESPACE.match(text, index + 1).end()
+            _value, index = decoder.raw_decode(text, start)
+            members.append((key, text[start:index]))
+            index = _WHITESPACE.match(text, index).end()
+            separator = text[index:index + 1]
+            if separator == ",":
+                index = _WHITESPACE.match(text, index + 1).end()
+            elif separator == "}":
+                index, closed = index + 1, True
+            else:
+                return None
+    except ValueError:
+        return None
+    if text[_WHITESPACE.match(text, index).end():] or len({key for key, _ in members}) != len(members):
+        return None
+    return members
+
+
+def _same(one, other):
+    return json.dumps(one, sort_keys=True) == json.dumps(other, sort_keys=True)
+
+
+def render_keeping(text, after):
+    """daemon.json text for ``after`` that keeps the user's formatting of every value the change leaves alone.
+
+    The value of each top-level key whose value did not change is copied from
+    ``text`` exactly (a one-line ``log-opts`` stays one line); changed and new
+    keys are written indented. The top level is one key per line with the
+    file's own indentation. Whenever ``text`` is not one plain JSON object, or
+    the result would not read back as ``after``, the canonical :func:`render`.
+    """
+    members = top_level_members(text) if text else None
+    if not members or not after:
+        return render(after)
+    original = dict(members)
+    found = _MEMBER_INDENT.search(text)
+    indent = found.group("indent") if found else "  "
+    lines = []
+    for key, value in after.items():
+        kept = original.get(key)
+        if kept is not None and _same(json.loads(kept), value):
+            shown_value = kept
+        else:
+            shown_value = json.dumps(value, indent=indent, ensure_ascii=False).replace("\n", "\n" + indent)
+        lines.append("%s%s: %s" % (indent, json.dumps(key, ensure_ascii=False), shown_value))
+    result = "{\n" + ",\n".join(lines) + "\n}\n"
+    try:
+        if _same(json.loads(result), after) and list(json.loads(result)) == list(after):
+            return result
+    except ValueError:
+        pass
+    return render(after)
+
+
 # --------------------------------------------------------------------------
 # Validation (pure): each check returns an error text or None
 # --------------------------------------------------------------------------
 
 _HOST_PORT_RE = re.compile(
-    r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:(?P<port>[0-9]{1,5}))?$")
+    r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:(?P<port>[0-9]{1,5}))?")
+
+
+def shown(value):
+    """``value`` fit for a message: URL credentials masked, and anything before an '@' of a scheme-less value."""
+    text = mask_urls(value)
+    if "://" not in text and "@" in text:
+        text = MASK + "@" + text.rpartition("@")[2]
+    return text
+
+
+def schemeless_passwords(value):
+    """Passwords in ``user:password@host`` strings without a scheme (a mistake redact's URL rule cannot see)."""
+    found = set()
+    if isinstance(value, dict):
+        for item in value.values():
+            found |= schemeless_passwords(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= schemeless_passwords(item)
+    elif isinstance(value, str) and "://" not in value and "@" in value:
+        _user, sep, password = value.rpartition("@")[0].partition(":")
+        if sep and len(password) >= 3:
+            found.add(password)
+    return found
 
 
 def check_mirror_url(value):
-    """Docker's rules for a registry mirror URL."""
+    """Docker's rules for a registry mirror URL; messages never show credentials."""
     if not isinstance(value, str) or not value:
         return "must be a URL string such as https://mirror.example.com"
+    safe = repr(shown(value))
+    if shown(value) != value:  # credentials, found by pattern before any parsing can quote them
+        return ("%s carries credentials: dockerd does not accept them in a mirror URL; store them with "
+                "registry_login instead" % safe)
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
-        return "%r is not a valid URL: %s" % (value, exc)
+        return "%s is not a valid URL: %s" % (safe, exc)
     if parts.scheme not in ("http", "https"):
         if not parts.scheme or "://" not in value:
-            return "%r has no scheme: write https://%s (or http:// for a plain-HTTP mirror)" % (value, value)
-        return "%r: the scheme must be http or https, not %s" % (value, parts.scheme)
+            return "%s has no scheme: write https://%s (or http:// for a plain-HTTP mirror)" % (safe, shown(value))
+        return "%s: the scheme must be http or https, not %s" % (safe, parts.scheme)
     if parts.username is not None or parts.password is not None:
-        return ("%r carries credentials: dockerd does not accept them in a mirror URL; store them with "
-                "registry_login instead" % _redact_url(value))
+        return ("%s carries credentials: dockerd does not accept them in a mirror URL; store them with "
+                "registry_login instead" % safe)
     if parts.query or value.endswith("?"):
-        return "%r has a query string, which dockerd does not accept" % value
+        return "%s has a query string, which dockerd does not accept" % safe
     if parts.fragment or "#" in value:
-        return "%r has a fragment (#...), which dockerd does not accept" % value
+        return "%s has a fragment (#...), which dockerd does not accept" % safe
     if not parts.hostname:
-        return "%r has no host name" % value
+        return "%s has no host name" % safe
     return None
-
-
-def _redact_url(value):
-    parts = urlsplit(value)
-    if parts.username is None and parts.password is None:
-        return value
-    netloc = "***@" + parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=netloc).geturl()
 
 
 def check_insecure_registry(value):
     """host[:port] or a CIDR, no scheme."""
     if not isinstance(value, str) or not value:
         return "must be host[:port] or a CIDR such as 10.0.0.0/8"
-    if "://" in value:
+    if "://" in value and "@" not in value:
         return "%r: write the registry as host[:port] without a scheme (%s)" % (value, value.split("://", 1)[1])
-    if "/" in value:
+    if "/" in value and "@" not in value:
         try:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
             return "%r is neither host[:port] nor a CIDR such as 10.0.0.0/8" % value
         return None
-    match = _HOST_PORT_RE.match(value)
+    match = _HOST_PORT_RE.fullmatch(value)
     if not match or (match.group("port") and not 0 < int(match.group("port")) < 65536):
-        return "%r is neither host[:port] nor a CIDR such as 10.0.0.0/8" % value
+        return "%r is neither host[:port] nor a CIDR such as 10.0.0.0/8" % shown(value)
     return None
 
 
@@ -523,6 +624,23 @@ def flag_conflicts(argv, settings):
         if key is not None and key in settings:
             conflicts.append({"flag": flag, "value": value, "key": key})
     return conflicts
+
+
+def redact_argv(argv):
+    """A dockerd command line fit to show: URL credentials and secret-named ``name=value`` values masked.
+
+    ``--log-opt splunk-token=T`` and ``--log-opt=splunk-token=T`` both become
+    ``splunk-token=********``; the flags' own names (``--tlskey``) are not secrets.
+    """
+    shown_args = []
+    for original in argv:
+        arg = mask_urls(original)
+        head, sep, rest = arg.partition("=") if arg.startswith("-") else ("", "", arg)
+        name, inner, _value = rest.partition("=")
+        if inner and name and is_secret_name(name):
+            rest = "%s=%s" % (name, MASK)
+        shown_args.append(head + sep + rest)
+    return shown_args
 
 
 def argv_without(argv, conflicts):

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import signal
 import time
 
@@ -20,6 +21,60 @@ DEFAULT_PIDFILE = "/var/run/docker.pid"
 
 class ServiceError(Exception):
     """dockerd could not be reloaded or restarted; the message says why, with its own words."""
+
+
+# dockerd's fatal error, printed as a plain line on stderr when it cannot start.
+_FAILED_TO_START = "failed to start daemon"
+_LOGRUS_MSG = re.compile(r'level=(?P<level>fatal|error) msg="(?P<msg>(?:[^"\\]|\\.)*)"')
+
+
+def cause_line(journal):
+    """dockerd's own words for why it failed, from its journal text: the one line a person needs, or None.
+
+    The plain ``failed to start daemon: ...`` line wins; otherwise the last
+    ``level=fatal``, then the last ``level=error`` message of dockerd itself
+    (grpc's chatter, ``module=grpc``, is never the cause).
+    """
+    lines = [line.strip() for line in (journal or "").splitlines() if "module=grpc" not in line]
+    for line in reversed(lines):
+        if _FAILED_TO_START in line:
+            return line[line.index(_FAILED_TO_START):]
+    for level in ("fatal", "error"):
+        for line in reversed(lines):
+            match = _LOGRUS_MSG.search(line)
+            if match and match.group("level") == level:
+                return match.group("msg").replace('\\"', '"')
+    return None
+
+
+def without_noise(journal, keep=12):
+    """The last ``keep`` lines of a journal text without grpc's connection chatter."""
+    lines = [line for line in (journal or "").splitlines() if "module=grpc" not in line]
+    return "\n".join(lines[-keep:])
+
+
+def first_line(text):
+    """The first line of a command's output ("Job for docker.service failed ..."), without the "See ..." advice."""
+    return (text or "").strip().split("\n")[0].strip()
+
+
+def process_name(pid, proc="/proc"):
+    """The command name of process ``pid`` (/proc/PID/comm), or None when there is no such process."""
+    try:
+        with open(os.path.join(proc, str(pid), "comm")) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def process_start(pid, proc="/proc"):
+    """When process ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), or None."""
+    try:
+        with open(os.path.join(proc, str(pid), "stat")) as handle:
+            stat = handle.read()
+        return int(stat.rpartition(")")[2].split()[19])
+    except (IOError, OSError, ValueError, IndexError):
+        return None
 
 
 class Dockerd:
@@ -36,18 +91,40 @@ class Dockerd:
         return unit_info(self.run_command, self.unit) if self.systemd else None
 
     def pid(self):
-        """dockerd's PID, or None when it is not running."""
+        """dockerd's PID, or None when it is not running.
+
+        From systemd's MainPID, else from the pidfile. Either way the process
+        must be named dockerd (/proc/PID/comm): a stale pidfile may name a PID
+        that the kernel has since given to another program, which must never
+        get dockerd's signals. Raises ServiceError for such a PID.
+        """
+        source, pid = None, None
         if self.systemd:
             facts = self.unit_facts()
             if facts and facts["main_pid"]:
-                return facts["main_pid"]
-        try:
-            with open(self.pidfile) as handle:
-                pid = int(handle.read().strip())
-            os.kill(pid, 0)
-            return pid
-        except (IOError, OSError, ValueError):
+                source, pid = "%s's MainPID" % self.unit, facts["main_pid"]
+        if pid is None:
+            try:
+                with open(self.pidfile) as handle:
+                    source, pid = self.pidfile, int(handle.read().strip())
+            except (IOError, OSError, ValueError):
+                return None
+        name = process_name(pid)
+        if name is None:
             return None
+        if name != "dockerd":
+            raise ServiceError("%s names PID %d, which is %s, not dockerd (a stale PID that the kernel gave to "
+                               "another program); nothing was signalled. Start dockerd, or remove the stale %s"
+                               % (source, pid, name, source))
+        return pid
+
+    def identity(self):
+        """(PID, start time) of the running dockerd, or None: tells whether it was restarted since."""
+        try:
+            pid = self.pid()
+        except ServiceError:
+            return None
+        return None if pid is None else (pid, process_start(pid))
 
     def answers(self, timeout=5):
         """True when the engine answers /_ping within ``timeout`` seconds."""
@@ -90,11 +167,9 @@ class Dockerd:
         self.run_command(["systemctl", "reset-failed", self.unit])
         rc, out, err = self.run_command(["systemctl", "restart", self.unit])
         if rc != 0:
-            detail = (err or out).strip()
-            raise ServiceError("systemctl restart %s failed: %s\n%s" % (self.unit, detail, self.journal_tail()))
+            raise ServiceError("systemctl restart %s failed: %s" % (self.unit, first_line(err or out)))
         if not self.wait_until_up(timeout):
-            raise ServiceError("dockerd did not answer within %d s after the restart.\n%s"
-                               % (timeout, self.journal_tail()))
+            raise ServiceError("dockerd did not answer within %d s after the restart" % timeout)
 
     def start(self, timeout):
         if not self.systemd:
@@ -102,7 +177,8 @@ class Dockerd:
         self.run_command(["systemctl", "reset-failed", self.unit])
         rc, out, err = self.run_command(["systemctl", "start", self.unit])
         if rc != 0 or not self.wait_until_up(timeout):
-            raise ServiceError("dockerd did not start again: %s\n%s" % ((err or out).strip(), self.journal_tail()))
+            raise ServiceError("dockerd did not start again: %s" % (first_line(err or out) or
+                                                                  "it did not answer within %d s" % timeout))
 
     def renew_socket(self):
         """Stop dockerd and restart its socket unit (docker.socket), if it has one.
@@ -122,12 +198,12 @@ class Dockerd:
         if rc != 0:
             raise ServiceError("systemctl daemon-reload failed: %s" % (err or out).strip())
 
-    def journal_tail(self, lines=25):
-        """The last lines dockerd logged, to show why it failed."""
+    def journal(self, lines=25, since=None):
+        """The last ``lines`` dockerd logged (since the epoch time ``since``, if given), as text."""
         if not self.systemd:
             return ""
-        rc, out, _err = self.run_command(["journalctl", "-u", self.unit, "-n", str(lines), "--no-pager",
-                                          "--output", "cat"])
-        if rc != 0 or not out.strip():
-            return ""
-        return "Last lines of the %s journal:\n%s" % (self.unit, out.rstrip())
+        argv = ["journalctl", "-u", self.unit, "-n", str(lines), "--no-pager", "--output", "cat"]
+        if since is not None:
+            argv += ["--since", "@%d" % int(since)]
+        rc, out, _err = self.run_command(argv)
+        return out.rstrip() if rc == 0 else ""

@@ -428,6 +428,7 @@ class EngineClient:
         self._api_version = None
         self._conn = None
         self._ssl_context = None
+        self._client_cert = client_cert
         ep = self.endpoint
         if ep.scheme == "tcp" and not ep.tls and not ep.is_loopback and not allow_plain_tcp:
             raise EngineError(
@@ -464,6 +465,12 @@ class EngineClient:
         kind, message = describe_os_error(exc, self.endpoint)
         if kind == KIND_TIMEOUT:
             message = "the daemon did not answer within %s s" % self.timeout
+        if (self.endpoint.tls and not self._client_cert and
+                isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError))):
+            # TLS 1.3 finishes the client's side of the handshake before the server checks for a
+            # client certificate, so a missing one shows only as a closed connection.
+            kind, message = KIND_TLS, ("the daemon closed the TLS connection without answering: it "
+                                       "probably requires a client certificate; give client_cert and client_key")
         return EngineError(message, endpoint=self.endpoint_url, kind=kind, method=method, path=path)
 
     def _send(self, method, path, body=None, headers=None, timeout=None):

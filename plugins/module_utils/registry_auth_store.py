@@ -12,8 +12,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import errno
 import json
 import os
+import stat
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import FileError, atomic_write
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth import (
@@ -127,8 +129,8 @@ def write_config(path, config):
             os.mkdir(new_dir, DIR_MODE)
             if owner is not None:
                 os.chown(new_dir, owner[0], owner[1])
-        if os.path.exists(path) and os.stat(path).st_mode & 0o7777 != FILE_MODE:
-            os.chmod(path, FILE_MODE)
+        if file_mode(path) not in (None, FILE_MODE):
+            set_mode(path, FILE_MODE)
         atomic_write(path, render_config(config), mode=FILE_MODE, owner=owner)
     except FileError as exc:
         raise AuthConfigError(str(exc)) from None
@@ -142,3 +144,27 @@ def file_mode(path):
         return os.stat(path).st_mode & 0o7777
     except OSError:
         return None
+
+
+def set_mode(path, mode):
+    """chmod ``path`` through a descriptor opened with O_NOFOLLOW: a symlink is refused, never followed.
+
+    Raises AuthConfigError naming the file; a symlink planted at the path would
+    otherwise hand its target (any file root can write) the new mode.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AuthConfigError("cannot set the mode of %s to %04o: it is a symbolic link, which is not followed; "
+                                  "set config_path to the file itself" % (path, mode)) from None
+        raise AuthConfigError("cannot set the mode of %s to %04o: %s" % (path, mode, exc.strerror or exc)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise AuthConfigError("cannot set the mode of %s to %04o: it is not a regular file" % (path, mode))
+        os.fchmod(fd, mode)
+    except OSError as exc:
+        raise AuthConfigError("cannot set the mode of %s to %04o: %s" % (path, mode, exc.strerror or exc)) from None
+    finally:
+        os.close(fd)

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
 import shlex
@@ -73,3 +74,36 @@ def unit_info(run_command, unit, systemctl="systemctl"):
         "exec_start": exec_start[0] if exec_start else [],
         "main_pid": main_pid or None,
     }
+
+
+def bus_path(unit):
+    """The D-Bus object path of a unit (systemd's bus label escaping: _XX for each other byte)."""
+    escaped = []
+    for index, byte in enumerate(unit.encode("utf-8")):
+        char = chr(byte)
+        if ("a" <= char.lower() <= "z") or ("0" <= char <= "9" and index > 0):
+            escaped.append(char)
+        else:
+            escaped.append("_%02x" % byte)
+    return "/org/freedesktop/systemd1/unit/" + "".join(escaped)
+
+
+def exact_exec_start(run_command, unit, busctl="busctl"):
+    """The first ExecStart= argv of ``unit`` word for word, from systemd over D-Bus; None when it cannot be read.
+
+    ``systemctl show`` prints the words joined by spaces without quoting, so a
+    word holding a space cannot be told apart from two words; D-Bus gives the
+    list itself.
+    """
+    rc, out, _err = run_command([busctl, "--json=short", "get-property", "org.freedesktop.systemd1",
+                                 bus_path(unit), "org.freedesktop.systemd1.Service", "ExecStart"])
+    if rc != 0:
+        return None
+    try:
+        commands = json.loads(out)["data"]
+        argv = commands[0][1]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
+        return None
+    return argv

@@ -191,9 +191,12 @@ daemon_json:
       type: str
       sample: "/etc/docker/daemon.json is not valid JSON at line 3, column 1: Expecting ',' delimiter"
     settings:
-      description: Its content, when valid.
+      description:
+        - Its content, when valid, with secrets masked as C(********) (values of keys named like a secret, such
+          as C(splunk-token), and the credentials in URLs, such as proxy passwords).
       type: dict
-      sample: {"registry-mirrors": ["https://mirror.example.com"]}
+      sample: {"registry-mirrors": ["https://mirror.example.com"],
+               "proxies": {"http-proxy": "http://proxyuser:********@proxy.example.com:3128"}}
 host_cgroup:
   description: The host's cgroup hierarchy, read from its mounts (not from the engine).
   returned: always
@@ -235,7 +238,7 @@ dockerd_unit:
       type: str
       sample: active
     exec_start:
-      description: The command line of C(ExecStart), as a list.
+      description: The command line of C(ExecStart), as a list (secrets masked as in RV(daemon_json.settings)).
       type: list
       elements: str
       sample: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"]
@@ -260,7 +263,7 @@ dockerd_unit:
 """
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import host_cgroup
-from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import read_daemon_json
+from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import read_daemon_json, redact_argv
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
     engine_module,
@@ -268,6 +271,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_facts import engine_facts
+from ansible_collections.dockhand.runtime.plugins.module_utils.redact import redact, secret_values
 from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd, unit_info
 
 
@@ -284,12 +288,15 @@ def gather(module):
 
     daemon_json = read_daemon_json(module.params["daemon_json_path"])
     daemon_json.pop("text", None)
+    module.no_log_values.update(secret_values(daemon_json["settings"] or {}))
+    daemon_json["settings"] = redact(daemon_json["settings"])
 
     on_systemd = runs_systemd()
     unit = None
     if on_systemd:
         unit = unit_info(module.run_command, module.params["unit"])
         if unit is not None:
+            unit["exec_start"] = redact_argv(unit["exec_start"])
             unit["flags"] = unit["exec_start"][1:]
     return {
         "changed": False,

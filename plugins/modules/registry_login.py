@@ -71,6 +71,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same config file before failing.
+      - Each change holds an exclusive lock on the file (in C(/run/lock)) from the read through the write, so two
+        logins to different registries at once both end up in the file. Not taken in check mode.
+    type: int
+    default: 60
 notes:
   - Credential helpers are not run. The credentials always go to C(auths) in the file; when the file names a
     credential helper for the registry (C(credsStore) or C(credHelpers)), the module warns, since the docker CLI
@@ -142,8 +149,8 @@ removed_keys:
   sample: ["registry.example.com:5000", "https://registry.example.com:5000"]
 """
 
+import contextlib
 import json
-import os
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
@@ -151,6 +158,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args impor
     make_client,
     run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.files import DEFAULT_LOCK_TIMEOUT, FileError, locked
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth import (
     AuthConfigError,
     credential_helper,
@@ -166,6 +174,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth_sto
     file_mode,
     masked,
     scrub,
+    set_mode,
     with_login,
     without_login,
     write_config,
@@ -254,10 +263,7 @@ def login(module, key, hostname, path, raw, config, result):
     if "stored" in result["actions"]:
         write_config(path, new_config)
     else:
-        try:
-            os.chmod(path, FILE_MODE)
-        except OSError as exc:
-            module.fail_json(msg="cannot set the mode of %s to 0600: %s" % (path, exc.strerror or exc), **result)
+        set_mode(path, FILE_MODE)
 
 
 def logout(module, hostname, path, raw, config, result):
@@ -274,16 +280,9 @@ def logout(module, hostname, path, raw, config, result):
         write_config(path, new_config)
 
 
-def manage(module):
+def change_config(module, key, hostname, path, result):
+    """Read, change and write the file (the caller holds its lock)."""
     params = module.params
-    result = {"changed": False, "registry": None, "config_path": None, "username": None, "verified": False,
-              "login_status": None, "actions": []}
-    try:
-        key, hostname = normalize_registry(params["registry"])
-    except AuthConfigError as exc:
-        module.fail_json(msg="registry: %s" % exc, **result)
-    path = params["config_path"] or default_config_path()
-    result.update(registry=key, config_path=path)
     try:
         raw, config = read_config(path)
     except AuthConfigError as exc:
@@ -300,6 +299,28 @@ def manage(module):
             logout(module, hostname, path, raw, config, result)
     except AuthConfigError as exc:
         module.fail_json(msg="%s. Nothing was written" % scrub(exc, params["password"]), **result)
+
+
+def manage(module):
+    params = module.params
+    result = {"changed": False, "registry": None, "config_path": None, "username": None, "verified": False,
+              "login_status": None, "actions": []}
+    try:
+        key, hostname = normalize_registry(params["registry"])
+    except AuthConfigError as exc:
+        module.fail_json(msg="registry: %s" % exc, **result)
+    path = params["config_path"] or default_config_path()
+    result.update(registry=key, config_path=path)
+    if params["lock_timeout"] < 0:
+        module.fail_json(msg="lock_timeout must be 0 or more seconds, not %d. Nothing was written"
+                         % params["lock_timeout"], **result)
+    with contextlib.ExitStack() as stack:
+        if not module.check_mode:
+            try:
+                stack.enter_context(locked(path, params["lock_timeout"]))
+            except FileError as exc:
+                module.fail_json(msg="%s. Nothing was written" % exc, **result)
+        change_config(module, key, hostname, path, result)
     result["changed"] = bool(result["actions"])
     return result
 
@@ -313,6 +334,7 @@ def main():
             "reauthorize": {"type": "bool", "default": False, "aliases": ["reauth"]},
             "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            "lock_timeout": {"type": "int", "default": DEFAULT_LOCK_TIMEOUT},
         },
         required_if=[("state", "present", ("username", "password"))],
     )

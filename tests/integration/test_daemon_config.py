@@ -1,10 +1,12 @@
 """daemon_config on a lab host with a real dockerd under systemd: merge, reload, restart, roll back."""
 
 import base64
+import concurrent.futures
 import json
+import re
 
 import pytest
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, playbook_runner
 
 pytestmark = pytest.mark.lab
 
@@ -47,6 +49,11 @@ def docker_host(lab, run_playbook_once):
          "ansible.builtin.apt": {"name": "docker.io", "update_cache": True, "cache_valid_time": 3600,
                                  "install_recommends": False}},
         {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+        # 20 concurrent connections (test_concurrent_runs_lose_no_change): sshd's default MaxStartups drops some
+        {"name": "sshd takes 20 connections at once", "register": "sshd",
+         "ansible.builtin.copy": {"dest": "/etc/ssh/sshd_config.d/dockhand-test.conf", "content": "MaxStartups 64\n"}},
+        {"name": "reload sshd", "when": "sshd is changed",
+         "ansible.builtin.systemd_service": {"name": "ssh", "state": "reloaded"}},
     ]), inventory=lab["inventory"])
     assert run.rc == 0, str(run)
     return lab["inventory"]
@@ -105,36 +112,92 @@ def test_mirror_switch_reloads_without_touching_containers(docker_host, fresh_da
 
 
 def test_check_mode_touches_nothing(docker_host, fresh_daemon_json, run_playbook):
+    # read-only commands, run for real in check mode (a skipped task would compare '' with '')
+    state = dict(shell("state", "stat -c '%Y %i' {0}; sha256sum {0}; systemctl show -p MainPID --value docker; "
+                                "docker info --format '{{{{.Debug}}}}'".format(DAEMON_JSON)), check_mode=False)
     run = run_playbook(play([
-        shell("stat before", "stat -c '%Y %i' " + DAEMON_JSON),
+        dict(state, name="before"),
         config("would change", register="would",
                settings={"debug": True, "exec-opts": ["native.cgroupdriver=systemd"]}),
-        shell("stat after", "stat -c '%Y %i' " + DAEMON_JSON),
+        config("would reload", register="would", settings={"debug": True}),
+        dict(state, name="after"),
     ]), inventory=docker_host, check=True)
     assert run.rc == 0, str(run)
     would = run.result("would change", HOST)
     assert would["changed"] is True and would["applied"] == "restart"
     assert would["changed_keys"] == ["debug", "exec-opts"]
-    assert run.result("stat before", HOST)["stdout"] == run.result("stat after", HOST)["stdout"]
+    assert run.result("would reload", HOST)["applied"] == "reload"
+    before, after = run.result("before", HOST)["stdout"], run.result("after", HOST)["stdout"]
+    mtime_inode, digest, pid, debug = before.splitlines()
+    assert int(pid) > 0 and debug == "false"
+    assert after == before  # mtime, inode, content, dockerd's PID, and dockerd not reloaded
 
 
 def test_setting_that_stops_dockerd_is_rolled_back(docker_host, fresh_daemon_json, run_playbook):
+    container = "dh-daemon-norestart"
     run = run_playbook(play([
+        shell("start a container without a restart policy",
+              "docker rm -f %s >/dev/null 2>&1; docker run -d --name %s %s/library/busybox:latest sleep 600"
+              % (container, container, HUB)),
         read_file("before", DAEMON_JSON),
-        shell("pid before", "systemctl show -p MainPID --value docker"),
         config("break it", ignore_errors=True, settings={"storage-driver": "no-such-driver"},
                backup=True, restart_timeout=20),
         read_file("after", DAEMON_JSON),
         shell("docker answers", "docker info --format '{{.ServerVersion}}'"),
+        shell("left stopped", "docker inspect -f '{{.State.Status}}' %s" % container),
+        shell("start it", "docker start %s" % container),
+        config("break it again", ignore_errors=True, settings={"storage-driver": "no-such-driver"},
+               restart_timeout=20, restart_stopped_containers=[container]),
+        shell("started again", "docker inspect -f '{{.State.Status}}' %s" % container),
+        shell("remove the container", "docker rm -f %s" % container),
     ]), inventory=docker_host)
     broken = run.result("break it", HOST)
     assert run.status("break it", HOST) == "failed"
     assert broken["rolled_back"] is True and broken["applied"] == "restart"
-    assert "no-such-driver" in broken["msg"]  # dockerd's own words, from its journal
-    assert "previous /etc/docker/daemon.json was restored" in broken["msg"]
+    cause = "failed to start daemon: error initializing graphdriver: driver not supported"
+    assert broken["msg"].startswith(cause + ": "), broken["msg"]  # dockerd's own words first
+    assert broken["dockerd_error"] == cause
+    assert "module=grpc" not in broken["msg"]
+    assert "previous /etc/docker/daemon.json was restored and dockerd runs with it again" in broken["msg"]
+    assert broken["settings"] == fresh_daemon_json  # as it is after the rollback, without the refused key
+    assert any("live-restore is off" in w and container in w for w in broken["warnings"]), broken.get("warnings")
+    assert broken["stopped_containers"] == [container] and container in broken["msg"]
+    assert "restart_stopped_containers" in broken["msg"]
+    assert run.result("left stopped", HOST)["stdout"] == "exited"
     assert text_of(run, "before") == text_of(run, "after")  # byte for byte
     assert run.status("docker answers", HOST) == "ok"
     assert broken["backup_file"].startswith(DAEMON_JSON + ".")
+    again = run.result("break it again", HOST)
+    assert again["rolled_back"] is True
+    assert again["started_containers"] == [container] and again["stopped_containers"] == []
+    assert run.result("started again", HOST)["stdout"] == "running"
+    assert_no_traceback(run)
+
+
+def test_failed_drop_in_is_rolled_back(docker_host, fresh_daemon_json, run_playbook):
+    """The drop-in cannot be written (a read-only directory): daemon.json is put back, dockerd left alone."""
+    drop_in_dir = "/etc/systemd/system/docker.service.d"
+    try:
+        run = run_playbook(play([
+            shell("block the drop-in directory", "mkdir -p {0} && mount -t tmpfs -o ro tmpfs {0}".format(drop_in_dir)),
+            read_file("before", DAEMON_JSON),
+            shell("pid before", "systemctl show -p MainPID --value docker"),
+            config("fix the unit", ignore_errors=True, settings={"hosts": ["unix:///var/run/docker.sock"]},
+                   fix_unit_conflicts=True),
+            read_file("after", DAEMON_JSON),
+            shell("pid after", "systemctl show -p MainPID --value docker"),
+        ]), inventory=docker_host)
+    finally:
+        cleanup = run_playbook(play([shell("unblock", "umount %s || true" % drop_in_dir)]), inventory=docker_host)
+        assert cleanup.rc == 0, str(cleanup)
+    result = run.result("fix the unit", HOST)
+    assert run.status("fix the unit", HOST) == "failed"
+    assert "unexpected error" not in result["msg"]
+    assert drop_in_dir in result["msg"] and "Read-only file system" in result["msg"], result["msg"]
+    assert "previous /etc/docker/daemon.json was restored" in result["msg"]
+    assert result["rolled_back"] is True
+    assert text_of(run, "before") == text_of(run, "after")
+    assert run.result("pid before", HOST)["stdout"] == run.result("pid after", HOST)["stdout"]
     assert_no_traceback(run)
 
 
@@ -210,3 +273,230 @@ def run_conflict_and_fix(docker_host, run_playbook, hosts):
     assert run.status("docker answers", HOST) == "ok"
     assert "fd://" not in run.result("unit", HOST)["stdout"]
     assert run.result("fixed again", HOST)["changed"] is False
+
+
+def alias_play(prefix, count):
+    """A play that adds ``count`` inventory names for HOST (same SSH endpoint), so forks run at once on it."""
+    return {"name": "aliases", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [{
+        "name": "alias",
+        "ansible.builtin.add_host": {
+            "name": "%s-{{ item }}" % prefix, "groups": "aliases",
+            **{var: "{{ hostvars['%s']['%s'] }}" % (HOST, var)
+               for var in ("ansible_host", "ansible_port", "ansible_user", "ansible_connection",
+                           "ansible_ssh_private_key_file", "ansible_python_interpreter")},
+            "ansible_paramiko_host_key_checking": False},
+        "loop": list(range(count)),
+    }]}
+
+
+def test_concurrent_runs_lose_no_change(docker_host, fresh_daemon_json, run_playbook, tmp_path, monkeypatch):
+    """2 playbooks x 10 forks change daemon.json on one host at once, each adding its own label: none is lost."""
+    monkeypatch.setenv("ANSIBLE_FORKS", "10")
+    runners = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        runners[name] = playbook_runner(tmp_path / name)
+    plays = {name: [alias_play("dh-daemon-%s" % name, 10), {
+        "name": "concurrent", "hosts": "aliases", "gather_facts": False, "tasks": [
+            config("add a label", settings={"labels": ["dockhand.concurrent.{{ inventory_hostname }}=1"]},
+                   list_merge="append_unique", lock_timeout=300)]}] for name in runners}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = {name: pool.submit(runners[name], plays[name], inventory=docker_host) for name in runners}
+        runs = {name: future.result() for name, future in futures.items()}
+    wanted = sorted("dockhand.concurrent.dh-daemon-%s-%d=1" % (name, index) for name in runners for index in range(10))
+    for run in runs.values():
+        assert run.rc == 0, str(run)
+        results = run.results("add a label")
+        assert len(results) == 10 and all(r["result"]["changed"] for r in results)
+        assert_no_traceback(run)
+    check = run_playbook(play([read_file("file", DAEMON_JSON),
+                               shell("labels", "docker info --format '{{json .Labels}}'")]), inventory=docker_host)
+    assert check.rc == 0, str(check)
+    written = json.loads(text_of(check, "file"))
+    assert sorted(label for label in written["labels"] if label.startswith("dockhand.concurrent.")) == wanted
+    for key, value in fresh_daemon_json.items():
+        assert written[key] == value
+    assert sorted(label for label in json.loads(check.result("labels", HOST)["stdout"])
+                  if label.startswith("dockhand.concurrent.")) == wanted
+
+
+# --------------------------------------------------------------------------
+# kill -9 of the module at each step of a change
+# --------------------------------------------------------------------------
+
+KILL_DIR = "/usr/local/lib/dh-daemon-kill"
+# Test-only wrappers used as the module's interpreter: strace holds the module at one system call
+# (before or after the rename of the new daemon.json, after the SIGHUP), so that the watcher below
+# can SIGKILL it there. The restart step needs no hold: systemctl restart takes its time.
+HOLDS = {
+    "written": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_enter=60s:when=1",
+    "renamed": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_exit=60s:when=1",
+    "reload": "-e trace=kill -e inject=kill:delay_exit=60s:when=1",
+}
+WRAPPER = """#!/bin/sh
+echo $$ > /run/dh-daemon-kill.%(step)s.pid
+exec %(strace)s/usr/bin/python3 "$@"
+"""
+# Waits for the module's process, then for the state of the step, and kills the module with SIGKILL.
+WATCHER = r'''
+import json, os, re, signal, subprocess, sys, time
+step, label = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 120
+def wait(what, probe):
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.002)
+    print(json.dumps({"step": step, "timeout": what})); sys.exit(1)
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                if int(handle.read().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return found
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as handle:
+            return handle.read().split("\0")
+    except OSError:
+        return []
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+wrapper = wait("the wrapper", lambda: read("/run/dh-daemon-kill.%s.pid" % step).strip())
+module = int(wrapper) if step == "restart" else wait("the module", lambda: (children(int(wrapper)) or [None])[0])
+def written():
+    for name in os.listdir("/etc/docker"):
+        text = read("/etc/docker/" + name)
+        if re.fullmatch(r"\.daemon\.json\.[a-z0-9_]{8}", name) and label in text and text.endswith("\n"):
+            return "temporary file %s written, daemon.json unchanged: %s" % (name, label not in read(
+                "/etc/docker/daemon.json"))
+def renamed():
+    return label in read("/etc/docker/daemon.json") and "daemon.json renamed into place"
+def reloaded():
+    labels = subprocess.run(["docker", "info", "--format", "{{json .Labels}}"], stdout=subprocess.PIPE,
+                            text=True).stdout
+    return label in labels and "dockerd reloaded"
+def restarting():
+    for child in children(module):
+        if cmdline(child)[:3] == ["systemctl", "restart", "docker.service"]:
+            return "systemctl restart running (PID %d)" % child
+seen = wait(step, {"written": written, "renamed": renamed, "reload": reloaded, "restart": restarting}[step])
+os.kill(module, signal.SIGKILL)
+print(json.dumps({"step": step, "killed": module, "seen": seen}))
+'''
+
+
+def label_of(settings):
+    """What shows that the change reached the file (and, for labels, dockerd)."""
+    return settings["labels"][0] if "labels" in settings else '"experimental": true'
+
+
+def kill_steps(step, settings):
+    """Tasks: start the watcher, run the module until it is killed, look, run again, look."""
+    look = shell("look %s" % step, "cat %s; echo; ls -A /etc/docker; docker info --format "
+                                   "'{{json .Labels}} {{.ExperimentalBuild}}'" % DAEMON_JSON)
+    return [
+        {"name": "forget %s" % step, "ansible.builtin.file": {"path": "/run/dh-daemon-kill.%s.pid" % step,
+                                                              "state": "absent"}},
+        {"name": "watch %s" % step, "ansible.builtin.command": {"argv": ["python3", KILL_DIR + "/watch.py", step,
+                                                                           label_of(settings)]},
+         "async": 180, "poll": 0, "register": "watcher", "changed_when": False},
+        dict(config("killed %s" % step, ignore_errors=True, settings=settings, list_merge="append_unique"),
+             vars={"ansible_python_interpreter": "%s/python-%s" % (KILL_DIR, step)}),
+        {"name": "watched %s" % step, "ansible.builtin.async_status": {"jid": "{{ watcher.ansible_job_id }}"},
+         "register": "watched", "until": "watched.finished", "retries": 120, "delay": 1},
+        dict(look, name="after the kill %s" % step),
+        config("next run %s" % step, settings=settings, list_merge="append_unique"),
+        dict(look, name="after the next run %s" % step),
+    ]
+
+
+def test_a_killed_run_is_finished_by_the_next(docker_host, fresh_daemon_json, run_playbook):
+    """kill -9 of the module with its temp file written, after the rename, after the SIGHUP, during a restart:
+    the next run converges, daemon.json is valid and no temporary file is left."""
+    steps = [("written", {"labels": ["dockhand.kill.written=1"]}),
+             ("renamed", {"labels": ["dockhand.kill.renamed=1"]}),
+             ("reload", {"labels": ["dockhand.kill.reload=1"]}),
+             ("restart", {"experimental": True})]
+    setup = [{"name": "strace", "ansible.builtin.apt": {"name": "strace", "install_recommends": False}},
+             {"name": "kill tools", "ansible.builtin.file": {"path": KILL_DIR, "state": "directory"}},
+             {"name": "watcher", "ansible.builtin.copy": {"dest": KILL_DIR + "/watch.py",
+                                                          "content": "{% raw %}" + WATCHER + "{% endraw %}"}}]
+    for step, _settings in steps:
+        strace = "strace -o /dev/null %s " % HOLDS[step] if step in HOLDS else ""
+        setup.append({"name": "wrapper %s" % step, "ansible.builtin.copy": {
+            "dest": "%s/python-%s" % (KILL_DIR, step), "mode": "0755",
+            "content": WRAPPER % {"step": step, "strace": strace}}})
+    tasks = list(setup)
+    for step, settings in steps:
+        tasks.extend(kill_steps(step, settings))
+    run = run_playbook(play(tasks), inventory=docker_host)
+    assert run.rc == 0, str(run)
+    for step, settings in steps:
+        watched = json.loads(run.result("watched %s" % step, HOST)["stdout"])
+        assert watched.get("killed"), watched
+        assert run.status("killed %s" % step, HOST) == "failed"  # SIGKILL: no result, no cleanup
+        killed_state = run.result("after the kill %s" % step, HOST)["stdout"]
+        result = run.result("next run %s" % step, HOST)
+        final = run.result("after the next run %s" % step, HOST)["stdout"]
+        text, _sep, rest = final.partition("\n\n")
+        written = json.loads(text)  # valid JSON
+        assert not re.search(r"\.daemon\.json\.\w{8}\b", rest), final  # no temporary file left
+        assert result["changed"] is True, result
+        if step == "restart":
+            assert written["experimental"] is True and final.rstrip().endswith(" true"), final
+            assert result["resumed"]["applied"] == "restart", result
+            continue
+        label = settings["labels"][0]
+        assert label in written["labels"] and label in final.rpartition("\n")[2], final
+        if step == "written":
+            assert watched["seen"].endswith("daemon.json unchanged: True"), watched
+            assert re.search(r"\.daemon\.json\.\w{8}\b", killed_state), killed_state  # the kill left one
+            assert len(result["removed_leftovers"]) == 1 and result["resumed"] is None, result
+        elif step == "renamed":
+            assert label not in killed_state.rpartition("\n")[2], killed_state  # written, not yet applied
+            assert result["resumed"]["applied"] == "reload", result
+        else:
+            assert result["resumed"]["applied"] == "reload", result
+    for record in run.records:  # the killed runs have no result but "Killed"; every other task reported
+        if not record["task"].startswith("killed "):
+            assert "module_stderr" not in record["result"] and "Traceback" not in record["result"].get("msg", "")
+
+
+def test_unit_words_that_a_drop_in_cannot_carry_are_refused(docker_host, fresh_daemon_json, run_playbook):
+    """An ExecStart word with a space (systemctl show prints it unquoted): refused before anything is written."""
+    test_drop_in = "/etc/systemd/system/docker.service.d/05-dh-daemon-test.conf"
+    unit = "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --label \"dockhand.test=a b\"\n"
+    try:
+        run = run_playbook(play([
+            {"name": "a unit with a spaced word", "ansible.builtin.copy": {"dest": test_drop_in, "content": unit}},
+            shell("daemon-reload", "systemctl daemon-reload"),
+            read_file("before", DAEMON_JSON),
+            shell("pid before", "systemctl show -p MainPID --value docker"),
+            config("fix the unit", ignore_errors=True, settings={"hosts": ["unix:///var/run/docker.sock"]},
+                   fix_unit_conflicts=True),
+            read_file("after", DAEMON_JSON),
+            shell("pid after", "systemctl show -p MainPID --value docker"),
+            shell("drop-ins", "ls /etc/systemd/system/docker.service.d/"),
+        ]), inventory=docker_host)
+    finally:
+        cleanup = run_playbook(play([{"name": "remove", "ansible.builtin.file": {"path": test_drop_in,
+                                                                                "state": "absent"}},
+                                     shell("daemon-reload", "systemctl daemon-reload")]), inventory=docker_host)
+        assert cleanup.rc == 0, str(cleanup)
+    result = run.result("fix the unit", HOST)
+    assert run.status("fix the unit", HOST) == "failed"
+    assert "'dockhand.test=a b'" in result["msg"] and "Nothing was written" in result["msg"], result["msg"]
+    assert text_of(run, "before") == text_of(run, "after")
+    assert run.result("pid before", HOST)["stdout"] == run.result("pid after", HOST)["stdout"]
+    assert run.result("drop-ins", HOST)["stdout"] == "05-dh-daemon-test.conf"
+    assert_no_traceback(run)

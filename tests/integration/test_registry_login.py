@@ -307,3 +307,47 @@ def test_invalid_config_file_is_not_overwritten(run_playbook, private_registry, 
         assert str(path) in message and "line 2" in message and "Nothing was written" in message, message
         assert path.read_bytes() == before
         assert_no_secret(run)
+
+
+def test_concurrent_logouts_lose_no_change(run_playbook, tmp_path, monkeypatch):
+    """20 runs at once each take out a different registry's entry: every one is gone, the other keys stay."""
+    path = tmp_path / "config.json"
+    registries = ["reg%d.example:5000" % index for index in range(20)]
+    path.write_text(json.dumps({"auths": dict({name: {"auth": base64.b64encode(b"u:p").decode()}
+                                               for name in registries},
+                                              **{"kept.example": {"auth": base64.b64encode(b"k:k").decode()}}),
+                                "detachKeys": "ctrl-x"}))
+    os.chmod(path, 0o600)
+    inventory = tmp_path / "hosts"
+    inventory.write_text("\n".join("run%d ansible_connection=local registry=%s" % (index, name)
+                                   for index, name in enumerate(registries)) + "\n")
+    monkeypatch.setenv("ANSIBLE_FORKS", "20")
+    run = run_playbook([{"name": "logouts", "hosts": "all", "gather_facts": False,
+                         "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                         "tasks": [login_task(registry="{{ registry }}", state="absent", config_path=str(path),
+                                              lock_timeout=120)]}], inventory=str(inventory))
+    assert run.rc == 0, str(run)
+    assert all(record["result"]["changed"] for record in run.results("login"))
+    assert len(run.results("login")) == 20
+    config = json.loads(path.read_text())
+    assert sorted(config["auths"]) == ["kept.example"] and config["detachKeys"] == "ctrl-x"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_mode_fix_does_not_follow_a_symlink(run_playbook, private_registry, tmp_path):
+    """A config file that is a symlink: the mode of its target is never changed through it."""
+    target = tmp_path / "elsewhere"
+    host = private_registry["host"]
+    target.write_text(json.dumps({"auths": {host: {"auth": auth_of("alice")}}}))
+    os.chmod(target, 0o644)
+    link = tmp_path / "config.json"
+    link.symlink_to(target)
+    run = run_playbook(local_play([login_task(registry=host, username="alice", password=USERS["alice"],
+                                              config_path=str(link))]))
+    assert run.status("login") == "failed"
+    message = run.result("login")["msg"]
+    assert str(link) in message and "symbolic link" in message, message
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    assert os.path.islink(link)
+    assert_no_secret(run)
+    assert_no_traceback(run)

@@ -1,6 +1,8 @@
 """Parsing what systemctl show prints."""
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import (
+    bus_path,
+    exact_exec_start,
     parse_exec_start,
     parse_show,
     unit_info,
@@ -49,3 +51,25 @@ def test_unit_info_not_found_unit():
     info = unit_info(lambda args: (0, out, ""), "docker.service")
     assert info["loaded"] is False and info["exec_start"] == [] and info["main_pid"] is None
     assert unit_info(lambda args: (1, "", "no systemctl"), "docker.service") is None
+
+
+def test_bus_path():
+    assert bus_path("docker.service") == "/org/freedesktop/systemd1/unit/docker_2eservice"
+    assert bus_path("1a-b@c.service") == "/org/freedesktop/systemd1/unit/_31a_2db_40c_2eservice"
+
+
+def test_exact_exec_start_reads_busctl_json():
+    answer = ('{"type":"a(sasbttttuii)","data":[["/usr/sbin/dockerd",["/usr/sbin/dockerd","-H","fd://",'
+              '"--label","a b=c"],false,0,0,0,0,0,0,0]]}')
+    calls = []
+
+    def run_command(argv):
+        calls.append(argv)
+        return 0, answer, ""
+    assert exact_exec_start(run_command, "docker.service") == ["/usr/sbin/dockerd", "-H", "fd://", "--label",
+                                                              "a b=c"]
+    assert calls[0][-3:] == ["/org/freedesktop/systemd1/unit/docker_2eservice", "org.freedesktop.systemd1.Service",
+                             "ExecStart"]
+    assert exact_exec_start(lambda argv: (1, "", "no bus"), "docker.service") is None
+    assert exact_exec_start(lambda argv: (0, '{"data": []}', ""), "docker.service") is None
+    assert exact_exec_start(lambda argv: (0, "not json", ""), "docker.service") is None
