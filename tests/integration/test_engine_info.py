@@ -162,7 +162,7 @@ def test_lab_host_without_docker(run_playbook, lab):
 
 @pytest.mark.lab
 def test_lab_host_with_docker(run_playbook, lab):
-    """host9 (daemon_config's host, where docker.io is installed) as root and as a user outside the docker group."""
+    """host17 (with docker.io installed) as root and as a user outside the docker group."""
     host = "dockhand-lab-host9"
     after = run_playbook([{
         "name": "after", "hosts": host, "gather_facts": False,
