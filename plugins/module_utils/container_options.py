@@ -212,16 +212,16 @@ def _split_published(text):
     return _fail("%r is not [ip:][host_port:]container_port[/protocol]" % text)
 
 
-_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
 
 
 def _check_ip(ip, what):
     if not ip:
         return
-    match = _IPV4.match(ip)
+    match = _IPV4.fullmatch(ip)
     if match and all(int(part) <= 255 for part in match.groups()):
         return
-    if ":" in ip and re.match(r"^[0-9a-fA-F:.]+$", ip):
+    if ":" in ip and re.fullmatch(r"[0-9a-fA-F:.]+", ip):
         return
     _fail("%s %r is not an IP address" % (what, ip))
 
@@ -249,7 +249,7 @@ def parse_published_ports(value):
     return bindings
 
 
-_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _VOLUME_MODES = {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated",
                  "shared", "rshared", "slave", "rslave", "private", "rprivate"}
 
@@ -278,7 +278,7 @@ def parse_volumes(value):
             _fail("%r: the container path %r must be absolute" % (text, target))
         if source.startswith("."):
             _fail("%r: a host path must be absolute" % text)
-        if not source.startswith("/") and not _VOLUME_NAME.match(source):
+        if not source.startswith("/") and not _VOLUME_NAME.fullmatch(source):
             _fail("%r: %r is neither an absolute host path nor a volume name" % (text, source))
         modes = [mode for mode in modes if mode != "rw"]
         binds.append(":".join([source, target] + ([",".join(modes)] if modes else [])))
@@ -393,7 +393,7 @@ def parse_duration(value):
     if isinstance(value, (int, float)):
         return int(value * 10 ** 9)
     text = str(value).strip()
-    if re.match(r"^\d+(\.\d+)?$", text):
+    if re.fullmatch(r"\d+(\.\d+)?", text):
         return int(float(text) * 10 ** 9)
     if not text or _DURATION_PART.sub("", text):
         _fail("%r is not a duration such as 30s, 1m30s or 500ms" % (value,))
@@ -437,7 +437,7 @@ def normalize_capability(name):
 def parse_capabilities(value):
     caps = sorted({normalize_capability(item) for item in value})
     for cap in caps:
-        if not re.match(r"^[A-Z_]+$", cap):
+        if not re.fullmatch(r"[A-Z_]+", cap):
             _fail("%r is not a capability name such as NET_ADMIN" % cap)
     return caps
 
@@ -469,7 +469,7 @@ def parse_devices(value):
         if not on_host or not str(on_host).startswith("/"):
             _fail("%r: the host device must be an absolute path" % (item,))
         permissions = permissions or "rwm"
-        if not re.match(r"^[rwm]{1,3}$", permissions):
+        if not re.fullmatch(r"[rwm]{1,3}", permissions):
             _fail("%r: cgroup permissions are some of r, w and m" % (item,))
         devices.append({"PathOnHost": on_host, "PathInContainer": in_container or on_host,
                         "CgroupPermissions": permissions})
@@ -498,7 +498,7 @@ def parse_stop_signal(value):
     text = str(value).strip().upper()
     if text.isdigit():
         return text
-    if not re.match(r"^(SIG)?[A-Z0-9+-]+$", text):
+    if not re.fullmatch(r"(SIG)?[A-Z0-9+-]+", text):
         _fail("%r is not a signal name such as SIGTERM" % (value,))
     return text if text.startswith("SIG") else "SIG" + text
 
@@ -516,12 +516,12 @@ def parse_image(value):
         _fail(str(exc))
 
 
-_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_NAME = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 
 
 def parse_name(value):
     text = str(value)
-    if not _NAME.match(text):
+    if not _NAME.fullmatch(text):
         _fail("%r is not a valid container name: letters, digits, '_', '.' and '-', starting with a letter "
               "or digit, at least two characters" % text)
     return text.lstrip("/")

@@ -25,7 +25,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container_options
 NEW_SUFFIX = "__dockhand_new"
 OLD_SUFFIX = "__dockhand_old"
 
-_VOLUME_ID = re.compile(r"^[0-9a-f]{64}$")
+_VOLUME_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class Plan:
@@ -91,7 +91,7 @@ def anonymous_volumes(container):
     """``{destination: volume name}`` of the container's anonymous volumes (64-hex names)."""
     found = {}
     for mount in container.get("Mounts") or []:
-        if mount.get("Type") == "volume" and _VOLUME_ID.match(mount.get("Name") or ""):
+        if mount.get("Type") == "volume" and _VOLUME_ID.fullmatch(mount.get("Name") or ""):
             found[mount.get("Destination")] = mount["Name"]
     return found
 

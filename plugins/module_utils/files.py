@@ -145,8 +145,8 @@ def backups_of(path):
         names = os.listdir(directory)
     except OSError:
         return []
-    pattern = re.compile(re.escape(prefix) + r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d(\.\d+)?~$")
-    found = [os.path.join(directory, name) for name in names if pattern.match(name)]
+    pattern = re.compile(re.escape(prefix) + r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d(\.\d+)?~")
+    found = [os.path.join(directory, name) for name in names if pattern.fullmatch(name)]
     return sorted(found, key=lambda name: (os.lstat(name).st_mtime, name))
 
 

@@ -22,12 +22,12 @@ OFFICIAL_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 NAME_MAX_LENGTH = 255
 
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(r"^(?:%s(?:\.%s)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$" % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT))
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DOMAIN = re.compile(r"(?:%s(?:\.%s)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?" % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT))
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_HEX64 = re.compile(r"[a-f0-9]{64}")
 
 
 class ImageReferenceError(ValueError):
@@ -130,7 +130,7 @@ def validate_digest(digest, original=None):
         raise ImageReferenceError("%sdigest %r uses the unsupported algorithm %r; use sha256, sha384 or sha512"
                                   % (what, digest, algorithm))
     length = _DIGEST_LENGTHS[algorithm]
-    if len(encoded) != length or not re.match(r"^[a-f0-9]+$", encoded):
+    if len(encoded) != length or not re.fullmatch(r"[a-f0-9]+", encoded):
         raise ImageReferenceError("%sdigest %r: a %s digest is %d lowercase hex digits"
                                   % (what, digest, algorithm, length))
 
@@ -178,22 +178,22 @@ def parse_reference(value):
     colon = name.rfind(":")
     if colon > last_slash:
         name, tag = name[:colon], name[colon + 1:]
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise ImageReferenceError(
                 "image %r: tag %r is invalid; a tag is up to 128 letters, digits, '_', '.' and '-', "
                 "and does not start with '.' or '-'" % (original, tag))
     if not name:
         raise ImageReferenceError("image %r has no repository name" % original)
-    if _HEX64.match(name):
+    if _HEX64.fullmatch(name):
         raise ImageReferenceError("image %r: a 64-digit hexadecimal string is an image ID, not a "
                                   "repository name" % original)
     registry, remainder = split_domain(name)
-    if registry != DEFAULT_REGISTRY and not _DOMAIN.match(registry):
+    if registry != DEFAULT_REGISTRY and not _DOMAIN.fullmatch(registry):
         raise ImageReferenceError("image %r: %r is not a valid registry host[:port]" % (original, registry))
     if remainder.lower() != remainder:
         raise ImageReferenceError("image %r: repository name %r must be lowercase" % (original, remainder))
     for component in remainder.split("/"):
-        if not _PATH_COMPONENT.match(component):
+        if not _PATH_COMPONENT.fullmatch(component):
             raise ImageReferenceError(
                 "image %r: %r is not a valid repository name component; use lowercase letters and "
                 "digits, separated by '.', '_', '__' or '-'" % (original, component))

@@ -231,7 +231,7 @@ def mirror_host(url):
     return urlsplit(url).netloc.lower()
 
 
-_REGISTRY_RE = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:(?P<port>[0-9]{1,5}))?$")
+_REGISTRY_RE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:(?P<port>[0-9]{1,5}))?")
 
 
 def normalise_registry(registry):
@@ -248,7 +248,7 @@ def normalise_registry(registry):
         raise MirrorError("registry %r: mirrors are set per registry host; write host[:port] without a path"
                           " (%s)" % (registry, value.split("/", 1)[0]))
     value = value.lower()
-    match = _REGISTRY_RE.match(value)
+    match = _REGISTRY_RE.fullmatch(value)
     if not match or (match.group("port") and not 0 < int(match.group("port")) < 65536):
         raise MirrorError("registry %r is not host[:port], such as docker.io or registry.example.com:5000"
                           % registry)
@@ -476,7 +476,7 @@ class _TomlParser:
             try:
                 if token[:2] in ("0x", "0o", "0b"):
                     number = int(token, 0)
-                elif re.match(r"^[+-]?[0-9]+$", token):
+                elif re.fullmatch(r"[+-]?[0-9]+", token):
                     number = int(token, 10)
                 else:
                     number = float(token)

@@ -105,9 +105,9 @@ PROBE_ARGUMENT_SPEC = {
     "ca_path": {"type": "path"},
 }
 
-_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$")
+_REPO_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
 
 
@@ -206,12 +206,12 @@ def parse_image(reference):
     name, digest, tag = value, None, None
     if "@" in name:
         name, digest = name.split("@", 1)
-        if not _DIGEST.match(digest):
+        if not _DIGEST.fullmatch(digest):
             raise ProbeInputError("image %r: %r is not a digest like sha256:<hex>" % (value, digest))
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         name, tag = name.rsplit(":", 1)
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise ProbeInputError("image %r: %r is not a valid tag" % (value, tag))
     components = name.split("/")
     first = components[0]
@@ -223,7 +223,7 @@ def parse_image(reference):
     if len(components) == 1:
         components = ["library"] + components
     for component in components:
-        if not _REPO_COMPONENT.match(component):
+        if not _REPO_COMPONENT.fullmatch(component):
             raise ProbeInputError("image %r: %r is not a valid repository name component (lowercase letters, "
                                   "digits and . _ - separators)" % (value, component))
     return "/".join(components), digest or tag or "latest"
