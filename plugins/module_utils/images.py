@@ -163,12 +163,11 @@ def parse_reference(value):
     if not isinstance(value, str):
         raise ImageReferenceError("an image reference must be a string, not %s" % type(value).__name__)
     original = value
-    value = value.strip()
-    if not value:
+    if not value.strip():
         raise ImageReferenceError("the image name is empty; give one such as busybox:1.36 or "
                                   "registry.example.com/team/app@sha256:<digest>")
-    if any(ch.isspace() for ch in value):
-        raise ImageReferenceError("image %r contains white space" % original)
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ImageReferenceError("image %r contains white space or a control character; remove it" % original)
     name, digest = value, None
     if "@" in name:
         name, digest = name.split("@", 1)

@@ -239,3 +239,9 @@ def test_carry_over_anonymous_volumes():
                       {"Type": "volume", "Name": "b" * 64, "Destination": "/taken"}]}
     body = {"HostConfig": {"Binds": ["/srv:/taken"]}}
     assert carry_over_binds(old, body) == ["%s:/data" % ("a" * 64)]
+
+
+@pytest.mark.parametrize("bad", ["web\n", "web\nx", "\nweb"])
+def test_a_container_name_with_a_newline_is_refused(bad):
+    with pytest.raises(co.OptionError):
+        co.parse_name(bad)

@@ -173,3 +173,9 @@ def test_normal_forms_parse_to_themselves(value):
     assert parse_reference(ref.familiar).local == ref.local
     assert parse_reference(ref.local).local == ref.local
     assert ref.tag or ref.digest
+
+
+@pytest.mark.parametrize("bad", ["busybox:latest\n", "busybox\n", "registry.example.com\n/app:1"])
+def test_a_trailing_or_embedded_newline_is_refused(bad):
+    with pytest.raises(ImageReferenceError):
+        parse_reference(bad)
