@@ -32,7 +32,6 @@ DIGEST = "sha256:" + "f9f3c0b4a19b2a3d2f084be935b3bbeb1bb9edd2906c3a950e52dd1f09
     ("busybox:1.36@" + DIGEST, "docker.io", "library/busybox", "1.36", DIGEST),
     ("reg.lan:5000/a/b@" + DIGEST, "reg.lan:5000", "a/b", None, DIGEST),
     ("ab-c__d/e--f", "docker.io", "ab-c__d/e--f", "latest", None),
-    ("  busybox:1.36  ", "docker.io", "library/busybox", "1.36", None),
 ])
 def test_parse(value, registry, repository, tag, digest):
     ref = parse_reference(value)
@@ -175,7 +174,7 @@ def test_normal_forms_parse_to_themselves(value):
     assert ref.tag or ref.digest
 
 
-@pytest.mark.parametrize("bad", ["busybox:latest\n", "busybox\n", "registry.example.com\n/app:1"])
+@pytest.mark.parametrize("bad", ["busybox:latest\n", "busybox\n", "registry.example.com\n/app:1", "  busybox:1.36  "])
 def test_a_trailing_or_embedded_newline_is_refused(bad):
     with pytest.raises(ImageReferenceError):
         parse_reference(bad)
