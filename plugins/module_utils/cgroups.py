@@ -517,6 +517,55 @@ def parse_proc_limits(text):
     return found
 
 
+# CAP_SYS_RESOURCE: a process with it may raise hard resource limits (up to fs.nr_open for nofile).
+CAP_SYS_RESOURCE = 24
+
+
+def effective_capabilities(status_text):
+    """The effective capability mask (``CapEff``) of ``/proc/<pid>/status`` text, or None."""
+    for line in status_text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "CapEff":
+            try:
+                return int(value.strip(), 16)
+            except ValueError:
+                return None
+    return None
+
+
+def can_raise_limits(status_text):
+    """Whether the process of ``/proc/<pid>/status`` text may raise its hard limits (CAP_SYS_RESOURCE)."""
+    mask = effective_capabilities(status_text)
+    return mask is not None and bool(mask & (1 << CAP_SYS_RESOURCE))
+
+
+def ulimits_beyond(wanted, process, option="default_ulimits", who="dockerd"):
+    """Why ``wanted`` (daemon_ulimits form) cannot be granted under a process's limits: a list of messages.
+
+    ``process`` is process_cgroup's dict for the process that starts the containers (its ``ulimits`` and
+    ``can_raise_limits``). A process without CAP_SYS_RESOURCE (in a container, rootless) cannot give a
+    container a hard limit above its own: every container start would fail with "error setting rlimit
+    ... operation not permitted". With the capability nothing is refused here.
+    """
+    process = process or {}
+    if process.get("can_raise_limits", True):
+        return []
+    problems = []
+    for name in sorted(wanted or {}):
+        ceiling = ((process.get("ulimits") or {}).get(name) or {}).get("hard")
+        if ceiling is None or ceiling == -1:
+            continue
+        hard = wanted[name]["Hard"]
+        if hard == -1 or hard > ceiling:
+            problems.append(
+                "%s.%s: the hard limit %s is above %s's own (%d, /proc/%s/limits), and %s may not raise it "
+                "(it lacks CAP_SYS_RESOURCE, as in a container): every container would fail to start with "
+                "\"error setting rlimit ... operation not permitted\". Write a hard limit of at most %d, or "
+                "start %s with a higher limit" % (option, name, "unlimited" if hard == -1 else hard, who, ceiling,
+                                                  process.get("pid", "<pid>"), who, ceiling, who))
+    return problems
+
+
 def _limit_number(text):
     if text == "unlimited":
         return -1
@@ -622,7 +671,8 @@ def process_cgroup(pid, root="/sys/fs/cgroup"):
     ({controller: path}), ``cgroup`` (the path of its memory cgroup, or the
     unified one), ``slice`` (the innermost slice in that path), ``memory_limit``
     (its own limit, bytes or None), ``effective_memory_limit`` (its own or an
-    ancestor's, the smaller) and ``ulimits`` (from /proc/<pid>/limits).
+    ancestor's, the smaller), ``ulimits`` (from /proc/<pid>/limits) and ``can_raise_limits`` (whether it
+    holds CAP_SYS_RESOURCE, from /proc/<pid>/status).
     """
     text = _read("/proc/%d/cgroup" % pid)
     if text is None:
@@ -650,4 +700,5 @@ def process_cgroup(pid, root="/sys/fs/cgroup"):
         "memory_limit": own,
         "effective_memory_limit": effective,
         "ulimits": parse_proc_limits(_read("/proc/%d/limits" % pid) or ""),
+        "can_raise_limits": can_raise_limits(_read("/proc/%d/status" % pid) or ""),
     }

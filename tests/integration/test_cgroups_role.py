@@ -230,3 +230,68 @@ def test_defaults_prove_the_slice_with_a_container_or_warn_without_an_image(dock
     assert [r["status"] for r in run.records if r["task"].endswith("Start a throwaway container")] == \
         ["ok", "skipped"]
     assert not [r for r in run.records if r["status"] == "failed"]
+
+
+# --------------------------------------------------------------------------
+# Default ulimits the host cannot grant (issue 16 #2)
+# --------------------------------------------------------------------------
+
+DAEMON_STATE = ("sha256sum %s; systemctl show -p MainPID --value docker; "
+                "test -e %s && echo slice-file || echo no-slice-file" % (DAEMON_JSON, SLICE_FILE))
+NPROC = {"Name": "nproc", "Soft": 4096, "Hard": 4096}
+
+
+def test_ulimits_dockerd_cannot_grant_are_refused_and_a_failed_proof_is_rolled_back(docker_host, run_playbook):
+    """host7's processes have a hard nofile limit of 20000 and no CAP_SYS_RESOURCE.
+
+    (a) nofile hard 65536 is above dockerd's own limit: refused before anything is written.
+    (b) containerd (which starts the containers) is held to 10000, dockerd to 20000: nofile hard 15000 passes
+    the check against dockerd, but the proof container cannot start; daemon.json (with the earlier
+    default-ulimits it held) and dockerd are put back, the new slice is removed, and containers start again.
+    """
+    above = dict(CONVERGED, cgroups_default_ulimits={"nofile": {"soft": 1024, "hard": 65536}})
+    runtime_refuses = dict(CONVERGED, cgroups_default_ulimits={"nofile": {"soft": 1024, "hard": 15000}})
+    containerd_drop_in = "[Service]\nLimitNOFILE=10000\n"
+    run = run_playbook(
+        reset_play(mirror=True, image="present")
+        + read_play("before a", DAEMON_STATE)
+        + [{"name": "a", "hosts": HOST, "gather_facts": False, "tasks": [try_role("refused a", above)]}]
+        + read_play("after a", DAEMON_STATE)
+        + [{"name": "setup b", "hosts": HOST, "gather_facts": False, "tasks": [
+            {"name": "an earlier default ulimit", "dockhand.runtime.daemon_config": {
+                "settings": {"default-ulimits": {"nproc": NPROC}}}},
+            {"name": "containerd drop-in directory", "ansible.builtin.file": {
+                "path": os.path.dirname(CONTAINERD_LIMIT_DROP_IN), "state": "directory", "mode": "0755"}},
+            {"name": "containerd held to 10000 files", "ansible.builtin.copy": {
+                "dest": CONTAINERD_LIMIT_DROP_IN, "content": containerd_drop_in, "mode": "0644"}},
+            {"name": "restart containerd", "ansible.builtin.systemd_service": {
+                "name": "containerd", "state": "restarted", "daemon_reload": True}}]}]
+        + read_play("before b", DAEMON_STATE + "; cat %s" % DAEMON_JSON)
+        + [{"name": "b", "hosts": HOST, "gather_facts": False, "tasks": [try_role("refused b", runtime_refuses)]}]
+        + read_play("after b", DAEMON_STATE + "; cat %s; systemctl show -p ActiveState containers.slice; "
+                               "docker run --rm %s true && echo containers-start" % (DAEMON_JSON, PROOF_IMAGE)),
+        inventory=docker_host)
+    assert run.rc == 0, str(run)
+    assert_no_traceback(run)
+    # (a) refused before anything was written: daemon.json, dockerd and the slice as they were
+    message = run.result("refused a", HOST)["msg"]
+    assert "cgroups_default_ulimits.nofile: the hard limit 65536 is above dockerd's own (20000" in message, message
+    assert "lacks CAP_SYS_RESOURCE" in message and "at most 20000" in message and "Nothing was changed" in message
+    assert lines_of(run, "before a") == lines_of(run, "after a")
+    assert lines_of(run, "after a")[-1] == "no-slice-file"
+    assert len(run.results("Point dockerd at the slice, with the driver and the default ulimits", HOST)) == 1  # (b)
+    # (b) the proof failed: rolled back, and said why
+    message = run.result("refused b", HOST)["msg"]
+    assert "The proof container could not start" in message and "error setting rlimit" in message, message
+    assert "daemon.json and dockerd were put back as they were and the new slice was removed" in message
+    assert "lower cgroups_default_ulimits" in message
+    rollback = run.result("Put daemon.json and dockerd back as they were, since no container starts with this "
+                          "run's settings", HOST)
+    assert rollback["changed"] is True and rollback["applied"] == "restart"
+    before, after = lines_of(run, "before b"), lines_of(run, "after b")
+    assert before[0] == after[0]  # daemon.json's checksum: the same bytes as before the run
+    assert before[1] != after[1]  # dockerd was restarted (twice: with the new file, then with the old one)
+    assert after[2] == "no-slice-file"
+    assert json.loads("\n".join(after[3:-2])) == {"registry-mirrors": ["http://dockhand-lab-cache:5001"],
+                                                  "default-ulimits": {"nproc": NPROC}}
+    assert after[-2:] == ["ActiveState=inactive", "containers-start"]
