@@ -4,10 +4,12 @@ import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     CgroupError,
+    can_raise_limits,
     check_cgroup_path,
     check_slice_name,
     daemon_ulimits,
     detect_hierarchy,
+    effective_capabilities,
     effective_memory_limit,
     file_value_matches,
     host_cgroup,
@@ -24,6 +26,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     slice_cgroup_path,
     slice_of,
     slice_unit_text,
+    ulimits_beyond,
     v1_mountpoints,
     weight_to_shares,
 )
@@ -349,3 +352,37 @@ def test_bad_ulimits(given, words):
     with pytest.raises(CgroupError) as exc:
         daemon_ulimits(given)
     assert words in str(exc.value)
+
+
+# /proc/<pid>/status of a process in a lab host (CAP_SYS_RESOURCE dropped) and of a root process on a machine.
+STATUS_WITHOUT_SYS_RESOURCE = "Name:\tdockerd\nCapInh:\t0000000000000000\nCapEff:\t0000003ffeffffff\n"
+STATUS_WITH_SYS_RESOURCE = "Name:\tdockerd\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n"
+
+
+def test_capabilities_from_proc_status():
+    assert effective_capabilities(STATUS_WITHOUT_SYS_RESOURCE) == 0x3ffeffffff
+    assert can_raise_limits(STATUS_WITHOUT_SYS_RESOURCE) is False
+    assert can_raise_limits(STATUS_WITH_SYS_RESOURCE) is True
+    assert can_raise_limits("Name:\tx\n") is False and effective_capabilities("CapEff:\tzz\n") is None
+
+
+DOCKERD_IN_A_CONTAINER = {"pid": 554, "can_raise_limits": False,
+                          "ulimits": {"nofile": {"soft": 20000, "hard": 20000}, "nproc": {"soft": -1, "hard": -1}}}
+
+
+def test_ulimits_beyond_a_dockerd_that_cannot_raise_them():
+    wanted = daemon_ulimits({"nofile": {"soft": 1024, "hard": 65536}, "nproc": 100000})
+    problems = ulimits_beyond(wanted, DOCKERD_IN_A_CONTAINER, "cgroups_default_ulimits")
+    assert len(problems) == 1  # nproc: dockerd's own is unlimited
+    assert problems[0].startswith("cgroups_default_ulimits.nofile: the hard limit 65536 is above dockerd's own "
+                                  "(20000, /proc/554/limits)")
+    assert "Write a hard limit of at most 20000" in problems[0]
+    assert ulimits_beyond(daemon_ulimits({"nofile": "1024:20000"}), DOCKERD_IN_A_CONTAINER) == []
+    unlimited = ulimits_beyond(daemon_ulimits({"nofile": "unlimited"}), DOCKERD_IN_A_CONTAINER)
+    assert "the hard limit unlimited is above" in unlimited[0]
+
+
+def test_ulimits_beyond_is_empty_where_dockerd_may_raise_them():
+    process = dict(DOCKERD_IN_A_CONTAINER, can_raise_limits=True)
+    assert ulimits_beyond(daemon_ulimits({"nofile": 65536}), process) == []
+    assert ulimits_beyond(daemon_ulimits({"core": 0}), DOCKERD_IN_A_CONTAINER) == []  # no row: nothing to say
