@@ -295,3 +295,41 @@ def test_ulimits_dockerd_cannot_grant_are_refused_and_a_failed_proof_is_rolled_b
     assert json.loads("\n".join(after[3:-2])) == {"registry-mirrors": ["http://dockhand-lab-cache:5001"],
                                                   "default-ulimits": {"nproc": NPROC}}
     assert after[-2:] == ["ActiveState=inactive", "containers-start"]
+
+
+# --------------------------------------------------------------------------
+# Booleans and numbers from the command line (issue 9 #6)
+# --------------------------------------------------------------------------
+
+def test_booleans_and_numbers_given_as_strings_with_e(docker_host, run_playbook):
+    """`-e cgroups_verify=false` gives the string "false" (as does `-e '{"cgroups_verify": "false"}'`);
+    it was taken as true. Every boolean and number of the role is read through | bool and | int."""
+    strings_off = {"cgroups_verify": "false", "cgroups_backup": "no", "cgroups_unified": "False",
+                   "cgroups_reboot": "false", "cgroups_restart_timeout": "90", "cgroups_reboot_timeout": "600"}
+    backups = "ls %s.*~ 2>/dev/null | wc -l" % DAEMON_JSON
+    off = run_playbook(reset_play(mirror=True, image="present") + read_play("backups before", backups)
+                       + role_play({"cgroups_slice_limits": {"memory_max": "256m"}}, report())
+                       + read_play("backups after", backups),
+                       inventory=docker_host, extra_vars=strings_off)
+    assert off.rc == 0, str(off)
+    report_off = off.result("report", HOST)["cgroups_report"]
+    assert report_off["verified"] is None and report_off["proof"] == "none", report_off
+    assert off.status("Make sure the proof container's image is on the host", HOST) == "skipped"
+    assert off.status("Start a throwaway container", HOST) == "skipped"
+    assert off.status("Ask for the unified hierarchy on the kernel command line", HOST) == "skipped"
+    docker = off.result("Point dockerd at the slice, with the driver and the default ulimits", HOST)
+    assert docker["changed"] is True and docker["backup_file"] is None
+    assert lines_of(off, "backups before") == lines_of(off, "backups after")
+    strings_on = dict(strings_off, cgroups_verify="true", cgroups_backup="yes")
+    on = run_playbook(role_play({"cgroups_slice_limits": {"memory_max": "128m"},
+                                 "cgroups_default_ulimits": {"nofile": 4096}}, report())
+                      + read_play("backups", backups),
+                      inventory=docker_host, extra_vars=strings_on)
+    assert on.rc == 0, str(on)
+    report_on = on.result("report", HOST)["cgroups_report"]
+    assert report_on["verified"] is True and report_on["proof"] == "container", report_on
+    backup_file = on.result("Point dockerd at the slice, with the driver and the default ulimits", HOST)["backup_file"]
+    assert backup_file.startswith(DAEMON_JSON + ".")
+    assert int(lines_of(on, "backups")[0]) == min(int(lines_of(off, "backups after")[0]) + 1, 3)  # newest 3 kept
+    assert on.result("Make the slice with the limits of all containers", HOST)["limits"] == {"memory_max": 134217728}
+    assert_no_traceback(on)
