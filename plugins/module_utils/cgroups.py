@@ -161,9 +161,13 @@ DEFAULT_LIMITS = {"memory_max": INFINITY, "memory_high": INFINITY, "cpu_quota": 
 # Slices this collection refuses to own: limits there would cap the whole machine, its services or its users.
 RESERVED_SLICES = ("-.slice", "system.slice", "user.slice", "init.scope")
 
-_UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\-]+$")
-_CGROUP_PATH_RE = re.compile(r"^(/[A-Za-z0-9:_.@-]+)+$")
-_PERCENT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]{1,2})?)\s*%\s*$")
+# Every pattern is used with fullmatch: "$" would accept a trailing newline.
+_UNIT_NAME_RE = re.compile(r"[A-Za-z0-9:_.-]+")
+_CGROUP_PATH_RE = re.compile(r"(/[A-Za-z0-9:_.@-]+)+")
+_PERCENT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]{1,2})?)\s*%\s*")
+# A unit's Description=: no control characters (a newline would start a directive of its own), no '\\'
+# (a line continuation or an escape) and no '%' (a specifier systemd would expand).
+_DESCRIPTION_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\\%]{1,256}")
 _TIMESPAN_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s|min|h|d)")
 _TIMESPAN_USEC = {"us": 1, "ms": 1000, "s": 1000000, "min": 60000000, "h": 3600000000, "d": 86400000000}
 
@@ -176,7 +180,7 @@ def check_slice_name(name, option="name"):
     """``name`` if it is a slice unit name this collection may own; CgroupError otherwise."""
     if not isinstance(name, str) or not name:
         raise CgroupError("%s: give a slice name such as containers.slice" % option)
-    if not name.endswith(".slice") or not _UNIT_NAME_RE.match(name):
+    if not name.endswith(".slice") or not _UNIT_NAME_RE.fullmatch(name):
         raise CgroupError("%s: %r is not a slice name; write letters, digits, '_', '.', '-' and end with .slice, "
                           "for example containers.slice" % (option, name))
     stem = name[:-len(".slice")]
@@ -190,6 +194,16 @@ def check_slice_name(name, option="name"):
     return name
 
 
+def check_description(text, option="description"):
+    """``text`` if it can be a unit's Description= as it is; CgroupError otherwise (never altered)."""
+    if text is None:
+        return None
+    if not isinstance(text, str) or not _DESCRIPTION_RE.fullmatch(text):
+        raise CgroupError("%s: %r cannot be a unit's description; write up to 256 characters on one line, "
+                          "without control characters (such as a newline), '\\' or '%%'" % (option, text))
+    return text
+
+
 def slice_cgroup_path(name):
     """Where systemd puts a slice in the cgroup tree: ``a-b.slice`` is ``/a.slice/a-b.slice``."""
     parts = name[:-len(".slice")].split("-")
@@ -198,7 +212,7 @@ def slice_cgroup_path(name):
 
 def check_cgroup_path(path, option="path"):
     """``path`` if it is an absolute cgroup path such as /containers; CgroupError otherwise."""
-    if not isinstance(path, str) or not _CGROUP_PATH_RE.match(path) or \
+    if not isinstance(path, str) or not _CGROUP_PATH_RE.fullmatch(path) or \
             any(part in (".", "..") for part in path.split("/")):
         raise CgroupError("%s: %r is not a cgroup path; write an absolute path of plain names, "
                           "for example /containers" % (option, path))
@@ -225,7 +239,7 @@ def _size_limit(option, value):
 def _cpu_quota(option, value):
     if _is_infinity(value):
         return INFINITY
-    match = _PERCENT_RE.match(value) if isinstance(value, str) else None
+    match = _PERCENT_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise CgroupError("%s: %r is not a CPU quota; write a percentage of one CPU such as 50%% or 150%% "
                           "(200%% is two full CPUs), or infinity" % (option, value))
@@ -322,7 +336,12 @@ def _directive_value(name, value):
 
 
 def slice_unit_text(name, limits, description=None):
-    """The unit file of a slice with ``limits`` (canonical, from normalize_limits)."""
+    """The unit file of a slice with ``limits`` (canonical, from normalize_limits).
+
+    Refuses (CgroupError) a name or description that could add a line of its own.
+    """
+    check_slice_name(name)
+    check_description(description)
     lines = [
         "# Managed by dockhand.runtime (cgroup_slice): changes made here are overwritten.",
         "[Unit]",

@@ -30,8 +30,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     slice_unit_text,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+    DEFAULT_LOCK_TIMEOUT,
     FileError,
     atomic_write,
+    locked,
     read_bytes,
     restore,
 )
@@ -106,13 +108,15 @@ def describe_mismatches(problems):
 class SystemdSlice:
     """A slice unit in /etc/systemd/system, managed through systemctl."""
 
-    def __init__(self, module, name, limits, description=None, hierarchy=None, unit_dir=UNIT_DIR):
+    def __init__(self, module, name, limits, description=None, hierarchy=None, unit_dir=UNIT_DIR,
+                 lock_timeout=DEFAULT_LOCK_TIMEOUT):
         self.module = module
         self.name = name
         self.limits = limits
         self.description = description
         self.hierarchy = hierarchy or {}
         self.unit_path = os.path.join(unit_dir, name)
+        self.lock_timeout = lock_timeout
 
     def systemctl(self, *args, **kwargs):
         rc, out, err = self.module.run_command(["systemctl"] + list(args))
@@ -141,6 +145,15 @@ class SystemdSlice:
         return problems
 
     def run(self, state="present", verify=True):
+        """Plan, apply, verify (and roll back) under the unit file's lock, held from the read to the end."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(locked(self.unit_path, self.lock_timeout))
+            except FileError as exc:
+                raise SliceError("%s. Nothing was changed." % exc) from None
+            return self._run(state, verify)
+
+    def _run(self, state, verify):
         text = slice_unit_text(self.name, self.limits, self.description) if state == "present" else None
         try:
             raw = read_bytes(self.unit_path)

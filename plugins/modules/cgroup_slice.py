@@ -76,7 +76,10 @@ options:
         description: Most processes and threads (C(TasksMax=), C(pids.max)), or V(infinity).
         type: raw
   description:
-    description: The slice's C(Description=).
+    description:
+      - The slice's C(Description=), up to 256 characters on one line.
+      - Control characters (such as a newline, which would start a directive of its own), C(\\) and C(%)
+        are refused, never altered.
     type: str
   manager:
     description:
@@ -96,6 +99,12 @@ options:
     description: Check that the limits show in C(systemctl show) and in the cgroup files; roll back and fail otherwise.
     type: bool
     default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same slice unit (an exclusive lock in C(/run/lock)
+        is held from reading the unit through writing, reloading, verifying and rolling back).
+    type: int
+    default: 60
 notes:
   - kubelet and dockerd must use the same cgroup driver; with systemd's, dockerd's C(cgroup-parent) is a slice name.
 seealso:
@@ -212,6 +221,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     LIMIT_NAMES,
     CgroupError,
     check_cgroup_path,
+    check_description,
     check_slice_name,
     host_cgroup,
     normalize_limits,
@@ -233,6 +243,7 @@ def apply(module):
     params = module.params
     try:
         name = check_slice_name(params["name"], "name")
+        check_description(params["description"], "description")
         limits = normalize_limits(params["limits"], "limits")
         path = check_cgroup_path(params["path"], "path") if params["path"] else "/" + name[:-len(".slice")]
     except CgroupError as exc:
@@ -250,7 +261,8 @@ def apply(module):
         module.fail_json(msg="no cgroup hierarchy is mounted under /sys/fs/cgroup on this host, so there is "
                              "nothing to put a slice in. Nothing was changed.")
     if manager == "systemd":
-        target = SystemdSlice(module, name, limits, params["description"], hierarchy)
+        target = SystemdSlice(module, name, limits, params["description"], hierarchy,
+                              lock_timeout=params["lock_timeout"])
     else:
         target = CgroupfsGroup(module, path, limits, hierarchy)
     try:
@@ -277,6 +289,7 @@ def main():
             manager=dict(type="str", default="auto", choices=["auto", "systemd", "cgroupfs"]),
             path=dict(type="str"),
             verify=dict(type="bool", default=True),
+            lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )

@@ -22,6 +22,8 @@ description:
     have the arguments yet. It never reboots; see M(ansible.builtin.reboot).
   - Refuses values it cannot edit safely (escapes, command substitution, an unquoted value with
     blanks) and leaves the file untouched.
+  - Argument names and values are checked whole against strict patterns; a name or value with a
+    newline or another control character, a blank, a quote, C(\\), C($) or C(`) is refused, never altered.
 author:
   - dockhand.runtime team (@dockhand-runtime)
 attributes:
@@ -62,6 +64,12 @@ options:
     description: Keep a timestamped copy of the previous file next to it.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same file (an exclusive lock in C(/run/lock) is
+        held from reading the file through writing it, regenerating the boot configuration and restoring it).
+    type: int
+    default: 60
 notes:
   - On hosts that boot with systemd-boot or another loader, set the argument with that loader's tool.
   - On EL with BootLoaderSpec entries, C(grub2-mkconfig) updates the entries' options only on versions that
@@ -127,6 +135,7 @@ backup_file:
   sample: null
 """
 
+import contextlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,6 +145,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     FileError,
     atomic_write,
     backup,
+    locked,
     read_bytes,
     restore,
 )
@@ -182,6 +192,17 @@ def apply(module):
         check_args(args, remove)
     except CmdlineError as exc:
         module.fail_json(msg="%s. Nothing was changed." % exc)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locked(path, params["lock_timeout"]))
+        except FileError as exc:
+            module.fail_json(msg="%s. Nothing was changed." % exc)
+        return change(module, path, args, remove)
+
+
+def change(module, path, args, remove):
+    """Read, plan, write and regenerate, under the file's lock."""
+    params = module.params
     try:
         raw = read_bytes(path)
     except FileError as exc:
@@ -190,7 +211,11 @@ def apply(module):
         module.fail_json(msg="path: %s does not exist, so this host does not take its kernel command line from "
                              "GRUB's defaults file; set the arguments with the host's boot loader tool, or give the "
                              "right path. Nothing was changed." % path)
-    text = raw.decode("utf-8", "replace")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg="path: %s is not UTF-8 text (byte %d); this module edits only text it can write back "
+                             "unchanged, so fix the file first. Nothing was changed." % (path, exc.start))
     try:
         new_text, before, after = set_grub_variable(text, params["variable"], args, remove, path)
     except CmdlineError as exc:
@@ -255,6 +280,7 @@ def main():
                           choices=["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"]),
             update_bootloader=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
+            lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )

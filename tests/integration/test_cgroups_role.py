@@ -193,7 +193,8 @@ def test_defaults_prove_the_slice_with_a_container_or_warn_without_an_image(dock
     run = run_playbook(
         reset_play(mirror=True, image="absent", name="reset: the mirror, no image")
         + role_play({}, report("report a"), name="defaults")
-        + read_play("host a", "python3 -c 'import json; print(json.dumps(json.load(open(\"%s\"))))'; systemctl show -p ActiveState containers.slice; "
+        + read_play("host a", "python3 -c 'import json; print(json.dumps(json.load(open(\"%s\"))))'; "
+                              "systemctl show -p ActiveState containers.slice; "
                               "docker ps -a --format '{{.Names}}' | grep -c dockhand-cgroups-verify || true;"
                               "docker image inspect -f '{{.RepoTags}}' %s" % (DAEMON_JSON, PROOF_IMAGE))
         + reset_play(mirror=False, image="absent", name="reset: no mirror, no image")

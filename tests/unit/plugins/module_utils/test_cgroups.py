@@ -6,6 +6,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     CgroupError,
     can_raise_limits,
     check_cgroup_path,
+    check_description,
     check_slice_name,
     daemon_ulimits,
     detect_hierarchy,
@@ -386,3 +387,42 @@ def test_ulimits_beyond_is_empty_where_dockerd_may_raise_them():
     process = dict(DOCKERD_IN_A_CONTAINER, can_raise_limits=True)
     assert ulimits_beyond(daemon_ulimits({"nofile": 65536}), process) == []
     assert ulimits_beyond(daemon_ulimits({"core": 0}), DOCKERD_IN_A_CONTAINER) == []  # no row: nothing to say
+
+
+# --------------------------------------------------------------------------
+# Nothing written into a unit file can add a line (issue 9, line injection)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["containers.slice\n", "a\nb.slice", "x\\x2d.slice", "c.slice\r", "c.slice\x00"])
+def test_slice_names_with_a_newline_or_escape_are_refused(name):
+    with pytest.raises(CgroupError, match="not a slice name"):
+        check_slice_name(name, "name")
+
+
+@pytest.mark.parametrize("path", ["/containers\n", "/a\n/b", "/a\tb"])
+def test_cgroup_paths_with_a_newline_are_refused(path):
+    with pytest.raises(CgroupError, match="^path: .* is not a cgroup path"):
+        check_cgroup_path(path)
+
+
+@pytest.mark.parametrize("text", [
+    "Limits\nMemoryMax=infinity", "Limits\r\nExecStartPre=/bin/sh", "Limits\n", "tab\there", "bell\x07",
+    "line\u2028separator", "C1\x85", "ends in a continuation \\", "escape \\x41", "specifier %n", "", "x" * 257,
+])
+def test_descriptions_that_could_add_a_line_or_be_expanded_are_refused(text):
+    with pytest.raises(CgroupError, match="^description: .* cannot be a unit's description"):
+        check_description(text)
+    with pytest.raises(CgroupError):
+        slice_unit_text("containers.slice", {}, text)
+
+
+def test_descriptions_on_one_plain_line_are_kept_as_they_are():
+    for text in ("All containers", "Conteneurs : limites de l'hôte (prod-1)", "x" * 256):
+        assert check_description(text) == text
+        assert "\nDescription=%s\n" % text in slice_unit_text("containers.slice", {}, text)
+    assert check_description(None) is None
+
+
+def test_the_unit_text_refuses_a_name_that_was_not_checked():
+    with pytest.raises(CgroupError):
+        slice_unit_text("containers.slice\nMemoryMax=infinity", {})
