@@ -29,7 +29,10 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reports the change and whether a reboot would be needed; touches nothing.
+    description:
+      - Reports the change, whether a reboot would be needed, and whether the boot loader configuration would
+        be regenerated (RV(bootloader_updated), RV(bootloader_command)), looking for the tools as the real run
+        does; when none is installed it gives the real run's warning. Touches nothing.
   diff_mode:
     support: full
     description: Shows the file before and after.
@@ -118,12 +121,14 @@ reboot_required:
   type: bool
   sample: true
 bootloader_updated:
-  description: Whether the boot loader configuration has the new arguments (regenerated now, or nothing changed).
+  description:
+    - Whether the boot loader configuration has the new arguments (regenerated now, or nothing changed).
+    - In check mode, whether it would have them after the run.
   returned: always
   type: bool
   sample: true
 bootloader_command:
-  description: The command that regenerated it, or null.
+  description: The command that regenerated it (in check mode, that would regenerate it), or null.
   returned: always
   type: list
   elements: str
@@ -241,6 +246,11 @@ def change(module, path, args, remove):
     if module._diff:
         result["diff"] = {"before": text, "after": new_text, "before_header": path, "after_header": path}
     if module.check_mode:
+        # The real run's outcome, found the same way: regenerated with the same command, or the same warning.
+        if (changed or pending) and command:
+            result.update(bootloader_updated=True, bootloader_command=command, changed=True)
+        elif (changed or pending) and params["update_bootloader"]:
+            module.warn(no_bootloader_tool(path))
         return result
     if changed:
         try:
@@ -263,11 +273,14 @@ def change(module, path, args, remove):
         if changed and not pending:
             atomic_write(pending_marker, b"")
         if params["update_bootloader"]:
-            module.warn("%s was changed, but neither update-grub nor grub2-mkconfig / grub-mkconfig (with a "
-                        "grub.cfg in /boot) is installed, so the boot loader configuration was not regenerated "
-                        "and a reboot would not apply the change. Regenerate it with the host's boot loader tool."
-                        % path)
+            module.warn(no_bootloader_tool(path))
     return result
+
+
+def no_bootloader_tool(path):
+    return ("%s was changed, but neither update-grub nor grub2-mkconfig / grub-mkconfig (with a grub.cfg in /boot) "
+            "is installed, so the boot loader configuration was not regenerated and a reboot would not apply the "
+            "change. Regenerate it with the host's boot loader tool." % path)
 
 
 def main():
