@@ -359,6 +359,57 @@ def slice_unit_text(name, limits, description=None):
     return "\n".join(lines) + "\n"
 
 
+_DIRECTIVE_LIMITS = {directive: name for name, directive, _prop in LIMITS}
+
+
+def unit_limits(text):
+    """The limits a slice unit file sets, canonical, and the directives it sets that cannot be read back.
+
+    Returns (limits, unreadable): limits as normalize_limits gives them; unreadable maps a limit name to
+    the directive line this module cannot carry over as it is (such as ``MemoryMax=50%``). The last
+    assignment in the [Slice] section wins, as in systemd; an empty ``CPUQuota=`` is no quota.
+    """
+    found = {}
+    section = None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        directive, sep, value = line.partition("=")
+        name = _DIRECTIVE_LIMITS.get(directive.strip())
+        if section == "Slice" and sep and name:
+            found[name] = value.strip()
+    limits, unreadable = {}, {}
+    for name, value in found.items():
+        if name == "cpu_quota" and value == "":
+            limits[name] = INFINITY
+            continue
+        if name == "cpu_weight" and value == "":
+            continue  # systemd's default weight: not a limit
+        try:
+            limits[name] = _CHECKS[name](name, value)
+        except CgroupError:
+            unreadable[name] = "%s=%s" % (UNIT_DIRECTIVES[name], value)
+    return {key: limits[key] for key in LIMIT_NAMES if key in limits}, unreadable
+
+
+def merge_limits(current, wanted, option="limits"):
+    """``wanted`` over ``current`` (both canonical): the limits a slice keeps when a run names only some.
+
+    Checked again as a whole (memory_high may not exceed a memory_max that was kept).
+    """
+    merged = dict(current or {})
+    merged.update(wanted or {})
+    try:
+        return normalize_limits(merged, option)
+    except CgroupError as exc:
+        raise CgroupError("%s (limits not named in this run are kept from the slice: %s)"
+                          % (exc, ", ".join(sorted(set(current or {}) - set(wanted or {}))) or "none")) from None
+
+
 def parse_timespan_usec(text):
     """Microseconds from a systemd timespan as ``systemctl show`` prints it (``1.500000s``, ``125ms``).
 

@@ -21,13 +21,17 @@ import os
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     DEFAULT_LIMITS,
     HIERARCHY_V2,
+    LIMIT_NAMES,
     SHOW_PROPERTIES,
+    CgroupError,
     cgroup_dirs,
     file_value_matches,
     limit_files,
+    merge_limits,
     shown_mismatches,
     slice_cgroup_path,
     slice_unit_text,
+    unit_limits,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     DEFAULT_LOCK_TIMEOUT,
@@ -109,10 +113,11 @@ class SystemdSlice:
     """A slice unit in /etc/systemd/system, managed through systemctl."""
 
     def __init__(self, module, name, limits, description=None, hierarchy=None, unit_dir=UNIT_DIR,
-                 lock_timeout=DEFAULT_LOCK_TIMEOUT):
+                 lock_timeout=DEFAULT_LOCK_TIMEOUT, exclusive=False):
         self.module = module
         self.name = name
         self.limits = limits
+        self.exclusive = exclusive
         self.description = description
         self.hierarchy = hierarchy or {}
         self.unit_path = os.path.join(unit_dir, name)
@@ -153,13 +158,34 @@ class SystemdSlice:
                 raise SliceError("%s. Nothing was changed." % exc) from None
             return self._run(state, verify)
 
+    def _merge(self, before_text):
+        """(kept, removed): the limits of the unit this run keeps (not exclusive) or takes out (exclusive)."""
+        current, unreadable = unit_limits(before_text)
+        named = set(self.limits)
+        if self.exclusive:
+            removed = sorted((set(current) | set(unreadable)) - named, key=LIMIT_NAMES.index)
+            return [], removed
+        cannot_keep = sorted(set(unreadable) - named, key=LIMIT_NAMES.index)
+        if cannot_keep:
+            raise SliceError("%s sets %s, which this module cannot keep as it is; name %s in limits (infinity "
+                             "to lift it), or set exclusive: true to drop the limits not named. Nothing was changed."
+                             % (self.unit_path, ", ".join(unreadable[key] for key in cannot_keep),
+                                ", ".join("limits." + key for key in cannot_keep)))
+        kept = [key for key in LIMIT_NAMES if key in current and key not in named]
+        try:
+            self.limits = merge_limits(current, self.limits)
+        except CgroupError as exc:
+            raise SliceError("%s. Nothing was changed." % exc) from None
+        return kept, []
+
     def _run(self, state, verify):
-        text = slice_unit_text(self.name, self.limits, self.description) if state == "present" else None
         try:
             raw = read_bytes(self.unit_path)
         except FileError as exc:
             raise SliceError(str(exc)) from None
         before_text = raw.decode("utf-8", "replace") if raw is not None else None
+        kept, removed = self._merge(before_text) if state == "present" else ([], [])
+        text = slice_unit_text(self.name, self.limits, self.description) if state == "present" else None
         props = self.show()
         active = props.get("ActiveState") == "active"
         result = {
@@ -170,6 +196,8 @@ class SystemdSlice:
             "cgroup_parent": self.name,
             "cgroup_path": props.get("ControlGroup") or slice_cgroup_path(self.name),
             "limits": self.limits,
+            "kept_limits": kept,
+            "removed_limits": removed,
             "actions": [],
             "created": raw is None and state == "present",
         }
@@ -271,14 +299,16 @@ class SystemdSlice:
 class CgroupfsGroup:
     """A cgroup directory with limit files, for hosts where PID 1 is not systemd."""
 
-    def __init__(self, module, path, limits, hierarchy):
+    def __init__(self, module, path, limits, hierarchy, exclusive=False):
         self.module = module
         self.path = path
         self.limits = limits
         self.hierarchy = hierarchy
         self.version = hierarchy.get("version")
-        # Declarative: a limit the task does not give is set back to the kernel's default.
-        complete = dict(DEFAULT_LIMITS)
+        self.exclusive = exclusive
+        # A limit the task does not give is left as the files hold it, or, exclusive, set back to the
+        # kernel's default.
+        complete = dict(DEFAULT_LIMITS) if exclusive else {}
         complete.update(limits)
         self.rows, self.unsupported = limit_files(complete, self.version)
         self.unsupported = [key for key in self.unsupported if key in limits]
@@ -325,6 +355,8 @@ class CgroupfsGroup:
             "cgroup_path": self.path,
             "limits": self.limits,
             "unsupported": self.unsupported,
+            "kept_limits": [] if self.exclusive else [key for key in LIMIT_NAMES if key not in self.limits],
+            "removed_limits": [],
             "actions": [],
             "created": False,
             "properties": {},
@@ -353,7 +385,10 @@ class CgroupfsGroup:
         actions = ["write %s to %s" % (value, path) for path, value in enable]
         actions += ["mkdir %s" % d for d in missing_dirs]
         actions += ["write %s to %s" % (value, path) for path, value in writes]
-        result.update(actions=actions, changed=bool(actions), created=bool(missing_dirs))
+        reset = {row["limit"] for row in self.rows if row["limit"] not in self.limits
+                 and os.path.join(dirs.get(row["controller"], dirs.get("")), row["file"]) in dict(writes)}
+        result.update(actions=actions, changed=bool(actions), created=bool(missing_dirs),
+                      removed_limits=[key for key in LIMIT_NAMES if key in reset and not missing_dirs])
         if self.module._diff:
             result["diff"] = {
                 "before": "".join("%s = %s\n" % (p, before.get(p)) for p, _v in writes),

@@ -42,7 +42,8 @@ options:
     required: true
   state:
     description:
-      - V(present) makes the slice with exactly O(limits) (a limit left out is not limited).
+      - V(present) makes the slice with O(limits). A limit the slice already has and the task does not name
+        is kept (see O(exclusive)); V(infinity) lifts a limit.
       - V(absent) stops and removes it; it refuses while tasks (containers) still run in it.
     type: str
     choices: [present, absent]
@@ -75,6 +76,15 @@ options:
       tasks_max:
         description: Most processes and threads (C(TasksMax=), C(pids.max)), or V(infinity).
         type: raw
+  exclusive:
+    description:
+      - V(false) keeps the limits the slice has that O(limits) does not name (they are listed in
+        RV(kept_limits)), so a run that names only some limits loses none set earlier.
+      - V(true) makes the slice hold exactly O(limits); a limit left out is not limited any more (listed in
+        RV(removed_limits), with a warning). With O(manager=cgroupfs) its files are set back to the kernel's
+        defaults.
+    type: bool
+    default: false
   description:
     description:
       - The slice's C(Description=), up to 256 characters on one line.
@@ -163,10 +173,26 @@ unit_path:
   type: str
   sample: /etc/systemd/system/containers.slice
 limits:
-  description: The limits in canonical form (bytes, percentages, integers, V(infinity)).
+  description:
+    - The limits in canonical form (bytes, percentages, integers, V(infinity)).
+    - With the systemd manager and O(exclusive=false), the limits kept from the slice are included.
   returned: always
   type: dict
   sample: {"memory_max": 536870912, "cpu_quota": "150%", "tasks_max": 4096}
+kept_limits:
+  description:
+    - With O(exclusive=false), the limits the task did not name that stay as they were (systemd, read from the
+      unit file; cgroupfs, every limit not named, left as the files hold it).
+  returned: always
+  type: list
+  elements: str
+  sample: ["memory_max"]
+removed_limits:
+  description: With O(exclusive=true), the limits the slice had that this run took out (set back to unlimited).
+  returned: always
+  type: list
+  elements: str
+  sample: ["tasks_max"]
 actions:
   description: What was done (or, in check mode, would be done).
   returned: always
@@ -262,9 +288,9 @@ def apply(module):
                              "nothing to put a slice in. Nothing was changed.")
     if manager == "systemd":
         target = SystemdSlice(module, name, limits, params["description"], hierarchy,
-                              lock_timeout=params["lock_timeout"])
+                              lock_timeout=params["lock_timeout"], exclusive=params["exclusive"])
     else:
-        target = CgroupfsGroup(module, path, limits, hierarchy)
+        target = CgroupfsGroup(module, path, limits, hierarchy, exclusive=params["exclusive"])
     try:
         result = target.run(params["state"], params["verify"])
     except SliceError as exc:
@@ -272,6 +298,10 @@ def apply(module):
         result["hierarchy"] = hierarchy["version"]
         module.fail_json(msg=str(exc), **result)
     result["hierarchy"] = hierarchy["version"]
+    if result.get("removed_limits") and params["state"] == "present":
+        module.warn("exclusive: this run %s %s, which the slice had and the task does not name (now not limited)"
+                    % ("would take out" if module.check_mode else "took out",
+                       ", ".join("limits." + key for key in result["removed_limits"])))
     if result.get("unsupported"):
         names = ", ".join("limits." + key for key in result["unsupported"])
         module.warn("%s cannot be enforced on this host's cgroup %s hierarchy (cgroup v1 has no equivalent); "
@@ -290,6 +320,7 @@ def main():
             path=dict(type="str"),
             verify=dict(type="bool", default=True),
             lock_timeout=dict(type="int", default=60),
+            exclusive=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -21,9 +21,11 @@ GRUB_CMDLINE_LINUX="console=ttyS0,115200 net.ifnames=0"
 """
 UNIFIED = {"systemd.unified_cgroup_hierarchy": "1"}
 LAB_IMAGE = "dockhand-lab/busybox:latest"  # built by tests/lab/lab setup on this machine
-# Another run that holds a file's lock (as files.locked takes it) for a while: lock file, marker, seconds.
+# Another run that holds a file's lock as files.locked takes it: lock file, marker that it holds it, and the
+# file whose appearance lets it go (or 120 s).
 HOLD_LOCK = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
-             "fcntl.flock(fd, fcntl.LOCK_EX); open(sys.argv[2], 'w').close(); time.sleep(float(sys.argv[3]))")
+             "fcntl.flock(fd, fcntl.LOCK_EX); open(sys.argv[2], 'w').close(); deadline = time.time() + 120\n"
+             "while not os.path.exists(sys.argv[3]) and time.time() < deadline: time.sleep(0.1)")
 
 
 def attempt(name, module, args, **extra):
@@ -166,14 +168,15 @@ def test_kernel_cmdline_waits_for_the_lock_of_another_run(run_playbook, tmp_path
     naming the file and the lock, and changes nothing."""
     grub = tmp_path / "grub"
     grub.write_text(GRUB_TEXT)
-    held = tmp_path / "held"
+    held, release = tmp_path / "held", tmp_path / "release"
     run = run_playbook(local_play([
         {"name": "hold the lock", "ansible.builtin.command": {
-            "argv": ["{{ ansible_playbook_python }}", "-c", HOLD_LOCK, lock_path(str(grub)), str(held), "6"]},
-         "async": 30, "poll": 0, "register": "holding"},
+            "argv": ["{{ ansible_playbook_python }}", "-c", HOLD_LOCK, lock_path(str(grub)), str(held), str(release)]},
+         "async": 150, "poll": 0, "register": "holding"},
         {"name": "wait until it is held", "ansible.builtin.wait_for": {"path": str(held)}},
         grub_task("edit", grub, options={"lock_timeout": 1}),
-        {"name": "let it go", "ansible.builtin.async_status": {"jid": "{{ holding.ansible_job_id }}"},
+        {"name": "let it go", "ansible.builtin.file": {"path": str(release), "state": "touch", "mode": "0600"}},
+        {"name": "until it has", "ansible.builtin.async_status": {"jid": "{{ holding.ansible_job_id }}"},
          "register": "released", "until": "released.finished", "retries": 30, "delay": 1},
         grub_task("edit again", grub, options={"update_bootloader": False}),
     ]))

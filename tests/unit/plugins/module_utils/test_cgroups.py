@@ -86,11 +86,25 @@ def test_host_cgroup_reads_files(tmp_path):
     assert found["controllers"] == ["cpu", "cpuset", "io", "memory", "pids"]
 
 
-def test_host_cgroup_on_this_machine_is_consistent():
-    found = host_cgroup()
-    assert found["version"] in ("v1", "hybrid", "v2", "none")
-    if found["version"] in ("v1", "hybrid"):
-        assert "memory" in found["controllers"] or found["controllers"]
+def test_host_cgroup_of_a_hybrid_host_reads_its_v1_controllers_and_the_unified_mount(tmp_path):
+    """The layout of the lab's hosts and this machine: v1 controllers plus cgroup2 at .../unified, whose
+    root has no controllers (they are all bound to v1)."""
+    root = tmp_path / "cg"
+    unified = root / "unified"
+    unified.mkdir(parents=True)
+    (unified / "cgroup.controllers").write_text("\n")
+    mounts = tmp_path / "mounts"
+    mounts.write_text(HYBRID.replace("/sys/fs/cgroup", str(root)))
+    found = host_cgroup(str(mounts), root=str(root))
+    assert found == {"version": "hybrid", "mountpoint": str(root), "unified_mount": str(unified),
+                     "controllers": ["cpu", "cpuacct", "memory", "pids"], "unified_controllers": []}
+
+
+def test_host_cgroup_without_any_cgroup_mount(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("proc /proc proc rw 0 0\n")
+    assert host_cgroup(str(mounts), root=str(tmp_path)) == {
+        "version": "none", "mountpoint": None, "unified_mount": None, "controllers": [], "unified_controllers": []}
 
 
 # --------------------------------------------------------------------------
