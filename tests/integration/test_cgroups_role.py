@@ -139,8 +139,14 @@ def docker_host(lab, run_playbook_once):
 # --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def scenario(lab, tmp_path_factory):
-    """Run the role's Molecule scenario (prepare, converge, idempotence, verify) on host7, once."""
+def scenario(lab, docker_host, run_playbook_once, tmp_path_factory):
+    """Run the role's Molecule scenario (prepare, converge, idempotence, verify) on host7, once.
+
+    The scenario's prepare starts from what a user's host has; the reset play first takes away what other
+    tests of this file may have left (drop-ins that change dockerd's or containerd's command line or limits).
+    """
+    reset = run_playbook_once(reset_play(mirror=True), inventory=docker_host)
+    assert reset.rc == 0, str(reset)
     record = tmp_path_factory.mktemp("molecule") / "record.jsonl"
     record.write_text("")
     env = ansible_env(str(record))
