@@ -306,17 +306,19 @@ class CgroupfsGroup:
         self.hierarchy = hierarchy
         self.version = hierarchy.get("version")
         self.exclusive = exclusive
-        # A limit the task does not give is left as the files hold it, or, exclusive, set back to the
-        # kernel's default.
-        complete = dict(DEFAULT_LIMITS) if exclusive else {}
+        complete = dict(DEFAULT_LIMITS)
         complete.update(limits)
-        self.rows, self.unsupported = limit_files(complete, self.version)
-        self.unsupported = [key for key in self.unsupported if key in limits]
+        every_row, unsupported = limit_files(complete, self.version)
+        # The group is made in every controller its limits use (memory, cpu, pids), named or not. A limit the
+        # task does not give is left as the files hold it, or, exclusive, set back to the kernel's default.
+        self.controllers = {row["controller"] for row in every_row}
+        self.rows = every_row if exclusive else [row for row in every_row if row["limit"] in limits]
+        self.unsupported = [key for key in unsupported if key in limits]
 
     def dirs(self):
         dirs = cgroup_dirs(self.path)
         if self.version != HIERARCHY_V2:
-            needed = {row["controller"] for row in self.rows}
+            needed = self.controllers
             missing = sorted(controller for controller in needed if controller not in dirs)
             asked = sorted({row["limit"] for row in self.rows
                             if row["controller"] in missing and row["limit"] in self.limits})
@@ -363,7 +365,8 @@ class CgroupfsGroup:
         }
         missing_dirs = sorted({d for d in dirs.values() if not os.path.isdir(d)})
         if state == "absent":
-            present = sorted({d for d in dirs.values() if os.path.isdir(d)}, key=len, reverse=True)
+            # In every hierarchy, not only its own controllers': dockerd makes its cgroup-parent in each.
+            present = sorted({d for d in cgroup_dirs(self.path).values() if os.path.isdir(d)}, key=len, reverse=True)
             result.update(actions=["rmdir %s" % d for d in present], changed=bool(present), files={})
             if not self.module.check_mode:
                 for directory in present:

@@ -290,3 +290,48 @@ def test_mismatches_are_described_by_limit_and_place():
 def test_a_refused_cgroup_write_names_the_file(tmp_path):
     with pytest.raises(SliceError, match="cannot write '1' to %s/missing/memory.max" % tmp_path):
         slices._write_text(str(tmp_path / "missing" / "memory.max"), "1")
+
+
+def test_cgroupfs_without_limits_makes_the_group_and_writes_no_limit(v2_host):
+    root, hierarchy = v2_host
+    result = CgroupfsGroup(module(), "/containers", {}, hierarchy).run()
+    assert result["created"] is True and (root / "containers").is_dir()
+    assert not [a for a in result["actions"] if a.startswith("write") and "/containers/" in a]
+
+
+@pytest.fixture
+def v1_host(tmp_path, monkeypatch):
+    """A hybrid host's v1 hierarchies (memory, cpu and cpuacct together, pids, blkio) under tmp_path."""
+    root = tmp_path / "cgroup"
+    lines = []
+    for name, options in (("memory", "memory"), ("cpu,cpuacct", "cpu,cpuacct"), ("pids", "pids"),
+                          ("blkio", "blkio")):
+        (root / name).mkdir(parents=True)
+        lines.append("cgroup %s/%s cgroup rw,nosuid,nodev,noexec,relatime,%s 0 0" % (root, name, options))
+    (root / "unified").mkdir()
+    lines.append("cgroup2 %s/unified cgroup2 rw,nosuid,nodev,noexec,relatime 0 0" % root)
+    table = parse_mounts("\n".join(lines) + "\n")
+    monkeypatch.setattr(slices, "cgroup_dirs", lambda path: cgroup_dirs(path, table, root=str(root)))
+    return root, {"version": "hybrid", "unified_mount": str(root / "unified")}
+
+
+def test_cgroupfs_on_v1_writes_each_limit_in_its_controller(v1_host):
+    root, hierarchy = v1_host
+    result = CgroupfsGroup(module(), "/containers", LIMITS, hierarchy).run()
+    assert result["unsupported"] == ["memory_high"]
+    assert {path[len(str(root)):]: value for path, value in result["files"].items()} == {
+        "/memory/containers/memory.limit_in_bytes": "536870912", "/cpu,cpuacct/containers/cpu.cfs_period_us": "100000",
+        "/cpu,cpuacct/containers/cpu.cfs_quota_us": "150000", "/cpu,cpuacct/containers/cpu.shares": "2048",
+        "/pids/containers/pids.max": "2048"}
+    assert not (root / "blkio" / "containers").exists()  # no limit of the group lives there
+
+
+def test_cgroupfs_absent_removes_the_group_in_every_hierarchy(v1_host):
+    """dockerd makes its cgroup-parent in every hierarchy (blkio too): absent removes all of them."""
+    root, hierarchy = v1_host
+    CgroupfsGroup(module(), "/containers", {}, hierarchy).run()
+    (root / "blkio" / "containers").mkdir()
+    result = CgroupfsGroup(module(), "/containers", {}, hierarchy).run(state="absent")
+    assert sorted(result["actions"]) == sorted("rmdir %s/%s/containers" % (root, name)
+                                               for name in ("memory", "cpu,cpuacct", "pids", "blkio"))
+    assert not list(root.glob("*/containers"))
