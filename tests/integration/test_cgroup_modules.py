@@ -58,7 +58,7 @@ def test_container_info_refuses_bad_input(run_playbook, args, words):
 
 
 @pytest.mark.engine
-def test_container_info_gives_the_pid_the_engine_and_proc_see(run_playbook, docker_cli):
+def test_container_info_gives_the_pid_the_engine_reports(run_playbook, docker_cli):
     name = "dh-cgroups-pid-%s" % uuid.uuid4().hex[:8]
     docker_cli("run", "--detach", "--name", name, "--label", "dh.test=cgroups", LAB_IMAGE, "sleep", "60")
     try:
