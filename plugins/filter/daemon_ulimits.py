@@ -46,6 +46,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import CgroupError
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import daemon_ulimits as _daemon_ulimits
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import ulimits_beyond as _ulimits_beyond
 
 
 def daemon_ulimits(value, option="default_ulimits"):
@@ -55,6 +56,11 @@ def daemon_ulimits(value, option="default_ulimits"):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def ulimits_beyond(value, process, option="default_ulimits", who="dockerd"):
+    """Messages for the ulimits (daemon_ulimits form) that ``process`` (cgroup_info's) cannot grant."""
+    return _ulimits_beyond(value, process, option, who)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"daemon_ulimits": daemon_ulimits}
+        return {"daemon_ulimits": daemon_ulimits, "ulimits_beyond": ulimits_beyond}

@@ -161,9 +161,13 @@ DEFAULT_LIMITS = {"memory_max": INFINITY, "memory_high": INFINITY, "cpu_quota": 
 # Slices this collection refuses to own: limits there would cap the whole machine, its services or its users.
 RESERVED_SLICES = ("-.slice", "system.slice", "user.slice", "init.scope")
 
-_UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\-]+$")
-_CGROUP_PATH_RE = re.compile(r"^(/[A-Za-z0-9:_.@-]+)+$")
-_PERCENT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]{1,2})?)\s*%\s*$")
+# Every pattern is used with fullmatch: "$" would accept a trailing newline.
+_UNIT_NAME_RE = re.compile(r"[A-Za-z0-9:_.-]+")
+_CGROUP_PATH_RE = re.compile(r"(/[A-Za-z0-9:_.@-]+)+")
+_PERCENT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]{1,2})?)\s*%\s*")
+# A unit's Description=: no control characters (a newline would start a directive of its own), no '\\'
+# (a line continuation or an escape) and no '%' (a specifier systemd would expand).
+_DESCRIPTION_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\\%]{1,256}")
 _TIMESPAN_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s|min|h|d)")
 _TIMESPAN_USEC = {"us": 1, "ms": 1000, "s": 1000000, "min": 60000000, "h": 3600000000, "d": 86400000000}
 
@@ -176,7 +180,7 @@ def check_slice_name(name, option="name"):
     """``name`` if it is a slice unit name this collection may own; CgroupError otherwise."""
     if not isinstance(name, str) or not name:
         raise CgroupError("%s: give a slice name such as containers.slice" % option)
-    if not name.endswith(".slice") or not _UNIT_NAME_RE.match(name):
+    if not name.endswith(".slice") or not _UNIT_NAME_RE.fullmatch(name):
         raise CgroupError("%s: %r is not a slice name; write letters, digits, '_', '.', '-' and end with .slice, "
                           "for example containers.slice" % (option, name))
     stem = name[:-len(".slice")]
@@ -190,6 +194,16 @@ def check_slice_name(name, option="name"):
     return name
 
 
+def check_description(text, option="description"):
+    """``text`` if it can be a unit's Description= as it is; CgroupError otherwise (never altered)."""
+    if text is None:
+        return None
+    if not isinstance(text, str) or not _DESCRIPTION_RE.fullmatch(text):
+        raise CgroupError("%s: %r cannot be a unit's description; write up to 256 characters on one line, "
+                          "without control characters (such as a newline), '\\' or '%%'" % (option, text))
+    return text
+
+
 def slice_cgroup_path(name):
     """Where systemd puts a slice in the cgroup tree: ``a-b.slice`` is ``/a.slice/a-b.slice``."""
     parts = name[:-len(".slice")].split("-")
@@ -198,7 +212,7 @@ def slice_cgroup_path(name):
 
 def check_cgroup_path(path, option="path"):
     """``path`` if it is an absolute cgroup path such as /containers; CgroupError otherwise."""
-    if not isinstance(path, str) or not _CGROUP_PATH_RE.match(path) or \
+    if not isinstance(path, str) or not _CGROUP_PATH_RE.fullmatch(path) or \
             any(part in (".", "..") for part in path.split("/")):
         raise CgroupError("%s: %r is not a cgroup path; write an absolute path of plain names, "
                           "for example /containers" % (option, path))
@@ -225,7 +239,7 @@ def _size_limit(option, value):
 def _cpu_quota(option, value):
     if _is_infinity(value):
         return INFINITY
-    match = _PERCENT_RE.match(value) if isinstance(value, str) else None
+    match = _PERCENT_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise CgroupError("%s: %r is not a CPU quota; write a percentage of one CPU such as 50%% or 150%% "
                           "(200%% is two full CPUs), or infinity" % (option, value))
@@ -322,7 +336,12 @@ def _directive_value(name, value):
 
 
 def slice_unit_text(name, limits, description=None):
-    """The unit file of a slice with ``limits`` (canonical, from normalize_limits)."""
+    """The unit file of a slice with ``limits`` (canonical, from normalize_limits).
+
+    Refuses (CgroupError) a name or description that could add a line of its own.
+    """
+    check_slice_name(name)
+    check_description(description)
     lines = [
         "# Managed by dockhand.runtime (cgroup_slice): changes made here are overwritten.",
         "[Unit]",
@@ -338,6 +357,57 @@ def slice_unit_text(name, limits, description=None):
         if key in limits:
             lines.append("%s=%s" % (UNIT_DIRECTIVES[key], _directive_value(key, limits[key])))
     return "\n".join(lines) + "\n"
+
+
+_DIRECTIVE_LIMITS = {directive: name for name, directive, _prop in LIMITS}
+
+
+def unit_limits(text):
+    """The limits a slice unit file sets, canonical, and the directives it sets that cannot be read back.
+
+    Returns (limits, unreadable): limits as normalize_limits gives them; unreadable maps a limit name to
+    the directive line this module cannot carry over as it is (such as ``MemoryMax=50%``). The last
+    assignment in the [Slice] section wins, as in systemd; an empty ``CPUQuota=`` is no quota.
+    """
+    found = {}
+    section = None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        directive, sep, value = line.partition("=")
+        name = _DIRECTIVE_LIMITS.get(directive.strip())
+        if section == "Slice" and sep and name:
+            found[name] = value.strip()
+    limits, unreadable = {}, {}
+    for name, value in found.items():
+        if name == "cpu_quota" and value == "":
+            limits[name] = INFINITY
+            continue
+        if name == "cpu_weight" and value == "":
+            continue  # systemd's default weight: not a limit
+        try:
+            limits[name] = _CHECKS[name](name, value)
+        except CgroupError:
+            unreadable[name] = "%s=%s" % (UNIT_DIRECTIVES[name], value)
+    return {key: limits[key] for key in LIMIT_NAMES if key in limits}, unreadable
+
+
+def merge_limits(current, wanted, option="limits"):
+    """``wanted`` over ``current`` (both canonical): the limits a slice keeps when a run names only some.
+
+    Checked again as a whole (memory_high may not exceed a memory_max that was kept).
+    """
+    merged = dict(current or {})
+    merged.update(wanted or {})
+    try:
+        return normalize_limits(merged, option)
+    except CgroupError as exc:
+        raise CgroupError("%s (limits not named in this run are kept from the slice: %s)"
+                          % (exc, ", ".join(sorted(set(current or {}) - set(wanted or {}))) or "none")) from None
 
 
 def parse_timespan_usec(text):
@@ -517,6 +587,55 @@ def parse_proc_limits(text):
     return found
 
 
+# CAP_SYS_RESOURCE: a process with it may raise hard resource limits (up to fs.nr_open for nofile).
+CAP_SYS_RESOURCE = 24
+
+
+def effective_capabilities(status_text):
+    """The effective capability mask (``CapEff``) of ``/proc/<pid>/status`` text, or None."""
+    for line in status_text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "CapEff":
+            try:
+                return int(value.strip(), 16)
+            except ValueError:
+                return None
+    return None
+
+
+def can_raise_limits(status_text):
+    """Whether the process of ``/proc/<pid>/status`` text may raise its hard limits (CAP_SYS_RESOURCE)."""
+    mask = effective_capabilities(status_text)
+    return mask is not None and bool(mask & (1 << CAP_SYS_RESOURCE))
+
+
+def ulimits_beyond(wanted, process, option="default_ulimits", who="dockerd"):
+    """Why ``wanted`` (daemon_ulimits form) cannot be granted under a process's limits: a list of messages.
+
+    ``process`` is process_cgroup's dict for the process that starts the containers (its ``ulimits`` and
+    ``can_raise_limits``). A process without CAP_SYS_RESOURCE (in a container, rootless) cannot give a
+    container a hard limit above its own: every container start would fail with "error setting rlimit
+    ... operation not permitted". With the capability nothing is refused here.
+    """
+    process = process or {}
+    if process.get("can_raise_limits", True):
+        return []
+    problems = []
+    for name in sorted(wanted or {}):
+        ceiling = ((process.get("ulimits") or {}).get(name) or {}).get("hard")
+        if ceiling is None or ceiling == -1:
+            continue
+        hard = wanted[name]["Hard"]
+        if hard == -1 or hard > ceiling:
+            problems.append(
+                "%s.%s: the hard limit %s is above %s's own (%d, /proc/%s/limits), and %s may not raise it "
+                "(it lacks CAP_SYS_RESOURCE, as in a container): every container would fail to start with "
+                "\"error setting rlimit ... operation not permitted\". Write a hard limit of at most %d, or "
+                "start %s with a higher limit" % (option, name, "unlimited" if hard == -1 else hard, who, ceiling,
+                                                  process.get("pid", "<pid>"), who, ceiling, who))
+    return problems
+
+
 def _limit_number(text):
     if text == "unlimited":
         return -1
@@ -622,7 +741,8 @@ def process_cgroup(pid, root="/sys/fs/cgroup"):
     ({controller: path}), ``cgroup`` (the path of its memory cgroup, or the
     unified one), ``slice`` (the innermost slice in that path), ``memory_limit``
     (its own limit, bytes or None), ``effective_memory_limit`` (its own or an
-    ancestor's, the smaller) and ``ulimits`` (from /proc/<pid>/limits).
+    ancestor's, the smaller), ``ulimits`` (from /proc/<pid>/limits) and ``can_raise_limits`` (whether it
+    holds CAP_SYS_RESOURCE, from /proc/<pid>/status).
     """
     text = _read("/proc/%d/cgroup" % pid)
     if text is None:
@@ -650,4 +770,5 @@ def process_cgroup(pid, root="/sys/fs/cgroup"):
         "memory_limit": own,
         "effective_memory_limit": effective,
         "ulimits": parse_proc_limits(_read("/proc/%d/limits" % pid) or ""),
+        "can_raise_limits": can_raise_limits(_read("/proc/%d/status" % pid) or ""),
     }

@@ -9,7 +9,10 @@ __metaclass__ = type
 
 import re
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Used with fullmatch ("$" would accept a trailing newline). A value is printable ASCII without blanks,
+# quotes, '\\', '$' or '`': nothing that could end the quoted GRUB variable, start a line or run a command.
+_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_VALUE_RE = re.compile(r"[!#%&()*+,./0-9:;<=>?@A-Z\[\]^_a-z{|}~-]*")
 
 
 class CmdlineError(ValueError):
@@ -57,15 +60,16 @@ def _render(key, value):
 def check_args(args, remove, option="args"):
     """Raise CmdlineError when a key or value cannot go on a command line."""
     for key, value in (args or {}).items():
-        if not _KEY_RE.match(str(key)):
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
             raise CmdlineError("%s: %r is not a kernel argument name; write letters, digits, '.', '_' and '-'"
                                % (option, key))
-        if value is not None and (not isinstance(value, str) or re.search(r"[\s\"'\\$`]", value)):
-            raise CmdlineError("%s.%s: %r must be a string without blanks, quotes, '\\', '$' or '`'"
-                               % (option, key, value))
+        if value is not None and (not isinstance(value, str) or not _VALUE_RE.fullmatch(value)):
+            raise CmdlineError("%s.%s: %r must be printable ASCII without blanks, control characters (such as a "
+                               "newline), quotes, '\\', '$' or '`'" % (option, key, value))
     for key in remove or []:
-        if not _KEY_RE.match(str(key)):
-            raise CmdlineError("remove: %r is not a kernel argument name" % (key,))
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            raise CmdlineError("remove: %r is not a kernel argument name; write letters, digits, '.', '_' and '-'"
+                               % (key,))
 
 
 def set_args(cmdline, args=None, remove=None):

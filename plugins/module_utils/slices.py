@@ -21,17 +21,23 @@ import os
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     DEFAULT_LIMITS,
     HIERARCHY_V2,
+    LIMIT_NAMES,
     SHOW_PROPERTIES,
+    CgroupError,
     cgroup_dirs,
     file_value_matches,
     limit_files,
+    merge_limits,
     shown_mismatches,
     slice_cgroup_path,
     slice_unit_text,
+    unit_limits,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+    DEFAULT_LOCK_TIMEOUT,
     FileError,
     atomic_write,
+    locked,
     read_bytes,
     restore,
 )
@@ -106,13 +112,16 @@ def describe_mismatches(problems):
 class SystemdSlice:
     """A slice unit in /etc/systemd/system, managed through systemctl."""
 
-    def __init__(self, module, name, limits, description=None, hierarchy=None, unit_dir=UNIT_DIR):
+    def __init__(self, module, name, limits, description=None, hierarchy=None, unit_dir=UNIT_DIR,
+                 lock_timeout=DEFAULT_LOCK_TIMEOUT, exclusive=False):
         self.module = module
         self.name = name
         self.limits = limits
+        self.exclusive = exclusive
         self.description = description
         self.hierarchy = hierarchy or {}
         self.unit_path = os.path.join(unit_dir, name)
+        self.lock_timeout = lock_timeout
 
     def systemctl(self, *args, **kwargs):
         rc, out, err = self.module.run_command(["systemctl"] + list(args))
@@ -141,12 +150,42 @@ class SystemdSlice:
         return problems
 
     def run(self, state="present", verify=True):
-        text = slice_unit_text(self.name, self.limits, self.description) if state == "present" else None
+        """Plan, apply, verify (and roll back) under the unit file's lock, held from the read to the end."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(locked(self.unit_path, self.lock_timeout))
+            except FileError as exc:
+                raise SliceError("%s. Nothing was changed." % exc) from None
+            return self._run(state, verify)
+
+    def _merge(self, before_text):
+        """(kept, removed): the limits of the unit this run keeps (not exclusive) or takes out (exclusive)."""
+        current, unreadable = unit_limits(before_text)
+        named = set(self.limits)
+        if self.exclusive:
+            removed = sorted((set(current) | set(unreadable)) - named, key=LIMIT_NAMES.index)
+            return [], removed
+        cannot_keep = sorted(set(unreadable) - named, key=LIMIT_NAMES.index)
+        if cannot_keep:
+            raise SliceError("%s sets %s, which this module cannot keep as it is; name %s in limits (infinity "
+                             "to lift it), or set exclusive: true to drop the limits not named. Nothing was changed."
+                             % (self.unit_path, ", ".join(unreadable[key] for key in cannot_keep),
+                                ", ".join("limits." + key for key in cannot_keep)))
+        kept = [key for key in LIMIT_NAMES if key in current and key not in named]
+        try:
+            self.limits = merge_limits(current, self.limits)
+        except CgroupError as exc:
+            raise SliceError("%s. Nothing was changed." % exc) from None
+        return kept, []
+
+    def _run(self, state, verify):
         try:
             raw = read_bytes(self.unit_path)
         except FileError as exc:
             raise SliceError(str(exc)) from None
         before_text = raw.decode("utf-8", "replace") if raw is not None else None
+        kept, removed = self._merge(before_text) if state == "present" else ([], [])
+        text = slice_unit_text(self.name, self.limits, self.description) if state == "present" else None
         props = self.show()
         active = props.get("ActiveState") == "active"
         result = {
@@ -157,6 +196,8 @@ class SystemdSlice:
             "cgroup_parent": self.name,
             "cgroup_path": props.get("ControlGroup") or slice_cgroup_path(self.name),
             "limits": self.limits,
+            "kept_limits": kept,
+            "removed_limits": removed,
             "actions": [],
             "created": raw is None and state == "present",
         }
@@ -258,22 +299,26 @@ class SystemdSlice:
 class CgroupfsGroup:
     """A cgroup directory with limit files, for hosts where PID 1 is not systemd."""
 
-    def __init__(self, module, path, limits, hierarchy):
+    def __init__(self, module, path, limits, hierarchy, exclusive=False):
         self.module = module
         self.path = path
         self.limits = limits
         self.hierarchy = hierarchy
         self.version = hierarchy.get("version")
-        # Declarative: a limit the task does not give is set back to the kernel's default.
+        self.exclusive = exclusive
         complete = dict(DEFAULT_LIMITS)
         complete.update(limits)
-        self.rows, self.unsupported = limit_files(complete, self.version)
-        self.unsupported = [key for key in self.unsupported if key in limits]
+        every_row, unsupported = limit_files(complete, self.version)
+        # The group is made in every controller its limits use (memory, cpu, pids), named or not. A limit the
+        # task does not give is left as the files hold it, or, exclusive, set back to the kernel's default.
+        self.controllers = {row["controller"] for row in every_row}
+        self.rows = every_row if exclusive else [row for row in every_row if row["limit"] in limits]
+        self.unsupported = [key for key in unsupported if key in limits]
 
     def dirs(self):
         dirs = cgroup_dirs(self.path)
         if self.version != HIERARCHY_V2:
-            needed = {row["controller"] for row in self.rows}
+            needed = self.controllers
             missing = sorted(controller for controller in needed if controller not in dirs)
             asked = sorted({row["limit"] for row in self.rows
                             if row["controller"] in missing and row["limit"] in self.limits})
@@ -312,13 +357,16 @@ class CgroupfsGroup:
             "cgroup_path": self.path,
             "limits": self.limits,
             "unsupported": self.unsupported,
+            "kept_limits": [] if self.exclusive else [key for key in LIMIT_NAMES if key not in self.limits],
+            "removed_limits": [],
             "actions": [],
             "created": False,
             "properties": {},
         }
         missing_dirs = sorted({d for d in dirs.values() if not os.path.isdir(d)})
         if state == "absent":
-            present = sorted({d for d in dirs.values() if os.path.isdir(d)}, key=len, reverse=True)
+            # In every hierarchy, not only its own controllers': dockerd makes its cgroup-parent in each.
+            present = sorted({d for d in cgroup_dirs(self.path).values() if os.path.isdir(d)}, key=len, reverse=True)
             result.update(actions=["rmdir %s" % d for d in present], changed=bool(present), files={})
             if not self.module.check_mode:
                 for directory in present:
@@ -340,7 +388,10 @@ class CgroupfsGroup:
         actions = ["write %s to %s" % (value, path) for path, value in enable]
         actions += ["mkdir %s" % d for d in missing_dirs]
         actions += ["write %s to %s" % (value, path) for path, value in writes]
-        result.update(actions=actions, changed=bool(actions), created=bool(missing_dirs))
+        reset = {row["limit"] for row in self.rows if row["limit"] not in self.limits
+                 and os.path.join(dirs.get(row["controller"], dirs.get("")), row["file"]) in dict(writes)}
+        result.update(actions=actions, changed=bool(actions), created=bool(missing_dirs),
+                      removed_limits=[key for key in LIMIT_NAMES if key in reset and not missing_dirs])
         if self.module._diff:
             result["diff"] = {
                 "before": "".join("%s = %s\n" % (p, before.get(p)) for p, _v in writes),

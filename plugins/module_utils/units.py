@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([bkmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([bkmgtp]?)(?:i?b)?\s*", re.IGNORECASE)  # with fullmatch
 _SIZE_FACTORS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 NANO = 10 ** 9
 
@@ -32,7 +32,7 @@ def parse_size(value, allow_unlimited=False):
         text = str(value).strip()
         if allow_unlimited and text in ("-1", "unlimited", "infinity"):
             return -1
-        match = _SIZE.match(text)
+        match = _SIZE.fullmatch(text)
         if not match:
             raise UnitError("%r is not a size; write a number with an optional unit b, k, m, g, t or p "
                             "(binary: 1k = 1024), for example 64m or 1.5g" % (value,))

@@ -31,7 +31,9 @@ attributes:
     description: The module changes nothing.
 options:
   pid:
-    description: A process to report on, such as a container's (C(docker inspect -f '{{.State.Pid}}')).
+    description:
+      - A process to report on, such as a container's (RV(dockhand.runtime.container_info#module:containers[].pid))
+        or dockerd's (RV(dockhand.runtime.engine_info#module:dockerd_unit.main_pid)).
     type: int
 seealso:
   - module: dockhand.runtime.cgroup_slice
@@ -135,6 +137,13 @@ process:
       description: Its resource limits from C(/proc/<pid>/limits), by the names dockerd uses; -1 is unlimited.
       type: dict
       sample: {"nofile": {"soft": 1024, "hard": 65536}}
+    can_raise_limits:
+      description:
+        - Whether it may raise its hard limits (C(CAP_SYS_RESOURCE) in its effective capabilities).
+        - A dockerd without it (in a container, rootless) cannot start containers whose ulimits exceed its own
+          hard limits.
+      type: bool
+      sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -42,7 +42,8 @@ options:
     required: true
   state:
     description:
-      - V(present) makes the slice with exactly O(limits) (a limit left out is not limited).
+      - V(present) makes the slice with O(limits). A limit the slice already has and the task does not name
+        is kept (see O(exclusive)); V(infinity) lifts a limit.
       - V(absent) stops and removes it; it refuses while tasks (containers) still run in it.
     type: str
     choices: [present, absent]
@@ -75,8 +76,20 @@ options:
       tasks_max:
         description: Most processes and threads (C(TasksMax=), C(pids.max)), or V(infinity).
         type: raw
+  exclusive:
+    description:
+      - V(false) keeps the limits the slice has that O(limits) does not name (they are listed in
+        RV(kept_limits)), so a run that names only some limits loses none set earlier.
+      - V(true) makes the slice hold exactly O(limits); a limit left out is not limited any more (listed in
+        RV(removed_limits), with a warning). With O(manager=cgroupfs) its files are set back to the kernel's
+        defaults.
+    type: bool
+    default: false
   description:
-    description: The slice's C(Description=).
+    description:
+      - The slice's C(Description=), up to 256 characters on one line.
+      - Control characters (such as a newline, which would start a directive of its own), C(\\) and C(%)
+        are refused, never altered.
     type: str
   manager:
     description:
@@ -96,6 +109,12 @@ options:
     description: Check that the limits show in C(systemctl show) and in the cgroup files; roll back and fail otherwise.
     type: bool
     default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same slice unit (an exclusive lock in C(/run/lock)
+        is held from reading the unit through writing, reloading, verifying and rolling back).
+    type: int
+    default: 60
 notes:
   - kubelet and dockerd must use the same cgroup driver; with systemd's, dockerd's C(cgroup-parent) is a slice name.
 seealso:
@@ -154,10 +173,26 @@ unit_path:
   type: str
   sample: /etc/systemd/system/containers.slice
 limits:
-  description: The limits in canonical form (bytes, percentages, integers, V(infinity)).
+  description:
+    - The limits in canonical form (bytes, percentages, integers, V(infinity)).
+    - With the systemd manager and O(exclusive=false), the limits kept from the slice are included.
   returned: always
   type: dict
   sample: {"memory_max": 536870912, "cpu_quota": "150%", "tasks_max": 4096}
+kept_limits:
+  description:
+    - With O(exclusive=false), the limits the task did not name that stay as they were (systemd, read from the
+      unit file; cgroupfs, every limit not named, left as the files hold it).
+  returned: always
+  type: list
+  elements: str
+  sample: ["memory_max"]
+removed_limits:
+  description: With O(exclusive=true), the limits the slice had that this run took out (set back to unlimited).
+  returned: always
+  type: list
+  elements: str
+  sample: ["tasks_max"]
 actions:
   description: What was done (or, in check mode, would be done).
   returned: always
@@ -212,6 +247,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     LIMIT_NAMES,
     CgroupError,
     check_cgroup_path,
+    check_description,
     check_slice_name,
     host_cgroup,
     normalize_limits,
@@ -233,6 +269,7 @@ def apply(module):
     params = module.params
     try:
         name = check_slice_name(params["name"], "name")
+        check_description(params["description"], "description")
         limits = normalize_limits(params["limits"], "limits")
         path = check_cgroup_path(params["path"], "path") if params["path"] else "/" + name[:-len(".slice")]
     except CgroupError as exc:
@@ -250,9 +287,10 @@ def apply(module):
         module.fail_json(msg="no cgroup hierarchy is mounted under /sys/fs/cgroup on this host, so there is "
                              "nothing to put a slice in. Nothing was changed.")
     if manager == "systemd":
-        target = SystemdSlice(module, name, limits, params["description"], hierarchy)
+        target = SystemdSlice(module, name, limits, params["description"], hierarchy,
+                              lock_timeout=params["lock_timeout"], exclusive=params["exclusive"])
     else:
-        target = CgroupfsGroup(module, path, limits, hierarchy)
+        target = CgroupfsGroup(module, path, limits, hierarchy, exclusive=params["exclusive"])
     try:
         result = target.run(params["state"], params["verify"])
     except SliceError as exc:
@@ -260,6 +298,10 @@ def apply(module):
         result["hierarchy"] = hierarchy["version"]
         module.fail_json(msg=str(exc), **result)
     result["hierarchy"] = hierarchy["version"]
+    if result.get("removed_limits") and params["state"] == "present":
+        module.warn("exclusive: this run %s %s, which the slice had and the task does not name (now not limited)"
+                    % ("would take out" if module.check_mode else "took out",
+                       ", ".join("limits." + key for key in result["removed_limits"])))
     if result.get("unsupported"):
         names = ", ".join("limits." + key for key in result["unsupported"])
         module.warn("%s cannot be enforced on this host's cgroup %s hierarchy (cgroup v1 has no equivalent); "
@@ -277,6 +319,8 @@ def main():
             manager=dict(type="str", default="auto", choices=["auto", "systemd", "cgroupfs"]),
             path=dict(type="str"),
             verify=dict(type="bool", default=True),
+            lock_timeout=dict(type="int", default=60),
+            exclusive=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -72,6 +72,11 @@ EXAMPLES = r"""
 - name: Say so
   ansible.builtin.debug:
     msg: "{{ web.exists and web.containers[0].running }}"
+
+- name: Where does its main process sit in the cgroup tree
+  dockhand.runtime.cgroup_info:
+    pid: "{{ web.containers[0].pid }}"
+  when: web.exists and web.containers[0].running
 """
 
 RETURN = r"""
@@ -113,6 +118,13 @@ containers:
     labels:
       description: All labels of the container.
       type: dict
+    pid:
+      description:
+        - With O(name), the ID on the host of the container's main process (C(State.Pid)), V(0) when it
+          does not run; read C(/proc/<pid>/cgroup) or pass it to M(dockhand.runtime.cgroup_info) to see where
+          the container sits.
+        - Null with O(labels), since the engine's listing does not carry it; look the container up by O(name).
+      type: int
   sample:
     - id: 4c01db0b339c
       name: web
@@ -121,6 +133,7 @@ containers:
       state: running
       running: true
       labels: {dockhand.runtime.managed-by: containers}
+      pid: 4242
 """
 
 
@@ -143,7 +156,7 @@ def from_listing(entry):
     state = entry.get("State") or ""
     return {"id": entry.get("Id"), "name": names[0].lstrip("/"), "image": entry.get("Image"),
             "image_id": entry.get("ImageID"), "state": state, "running": state == "running",
-            "labels": text_dict(entry.get("Labels"))}
+            "labels": text_dict(entry.get("Labels")), "pid": None}
 
 
 def from_inspect(container):
@@ -152,7 +165,8 @@ def from_inspect(container):
     config = container.get("Config") or {}
     return {"id": container.get("Id"), "name": (container.get("Name") or "").lstrip("/"),
             "image": config.get("Image"), "image_id": container.get("Image"), "state": state.get("Status"),
-            "running": bool(state.get("Running")), "labels": text_dict(config.get("Labels"))}
+            "running": bool(state.get("Running")), "labels": text_dict(config.get("Labels")),
+            "pid": int(state.get("Pid") or 0)}
 
 
 def check_params(module):

@@ -22,12 +22,17 @@ description:
     have the arguments yet. It never reboots; see M(ansible.builtin.reboot).
   - Refuses values it cannot edit safely (escapes, command substitution, an unquoted value with
     blanks) and leaves the file untouched.
+  - Argument names and values are checked whole against strict patterns; a name or value with a
+    newline or another control character, a blank, a quote, C(\\), C($) or C(`) is refused, never altered.
 author:
   - dockhand.runtime team (@dockhand-runtime)
 attributes:
   check_mode:
     support: full
-    description: Reports the change and whether a reboot would be needed; touches nothing.
+    description:
+      - Reports the change, whether a reboot would be needed, and whether the boot loader configuration would
+        be regenerated (RV(bootloader_updated), RV(bootloader_command)), looking for the tools as the real run
+        does; when none is installed it gives the real run's warning. Touches nothing.
   diff_mode:
     support: full
     description: Shows the file before and after.
@@ -62,6 +67,12 @@ options:
     description: Keep a timestamped copy of the previous file next to it.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is changing the same file (an exclusive lock in C(/run/lock) is
+        held from reading the file through writing it, regenerating the boot configuration and restoring it).
+    type: int
+    default: 60
 notes:
   - On hosts that boot with systemd-boot or another loader, set the argument with that loader's tool.
   - On EL with BootLoaderSpec entries, C(grub2-mkconfig) updates the entries' options only on versions that
@@ -110,12 +121,14 @@ reboot_required:
   type: bool
   sample: true
 bootloader_updated:
-  description: Whether the boot loader configuration has the new arguments (regenerated now, or nothing changed).
+  description:
+    - Whether the boot loader configuration has the new arguments (regenerated now, or nothing changed).
+    - In check mode, whether it would have them after the run.
   returned: always
   type: bool
   sample: true
 bootloader_command:
-  description: The command that regenerated it, or null.
+  description: The command that regenerated it (in check mode, that would regenerate it), or null.
   returned: always
   type: list
   elements: str
@@ -127,6 +140,7 @@ backup_file:
   sample: null
 """
 
+import contextlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,6 +150,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     FileError,
     atomic_write,
     backup,
+    locked,
     read_bytes,
     restore,
 )
@@ -182,6 +197,17 @@ def apply(module):
         check_args(args, remove)
     except CmdlineError as exc:
         module.fail_json(msg="%s. Nothing was changed." % exc)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locked(path, params["lock_timeout"]))
+        except FileError as exc:
+            module.fail_json(msg="%s. Nothing was changed." % exc)
+        return change(module, path, args, remove)
+
+
+def change(module, path, args, remove):
+    """Read, plan, write and regenerate, under the file's lock."""
+    params = module.params
     try:
         raw = read_bytes(path)
     except FileError as exc:
@@ -190,7 +216,11 @@ def apply(module):
         module.fail_json(msg="path: %s does not exist, so this host does not take its kernel command line from "
                              "GRUB's defaults file; set the arguments with the host's boot loader tool, or give the "
                              "right path. Nothing was changed." % path)
-    text = raw.decode("utf-8", "replace")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg="path: %s is not UTF-8 text (byte %d); this module edits only text it can write back "
+                             "unchanged, so fix the file first. Nothing was changed." % (path, exc.start))
     try:
         new_text, before, after = set_grub_variable(text, params["variable"], args, remove, path)
     except CmdlineError as exc:
@@ -216,6 +246,11 @@ def apply(module):
     if module._diff:
         result["diff"] = {"before": text, "after": new_text, "before_header": path, "after_header": path}
     if module.check_mode:
+        # The real run's outcome, found the same way: regenerated with the same command, or the same warning.
+        if (changed or pending) and command:
+            result.update(bootloader_updated=True, bootloader_command=command, changed=True)
+        elif (changed or pending) and params["update_bootloader"]:
+            module.warn(no_bootloader_tool(path))
         return result
     if changed:
         try:
@@ -238,11 +273,14 @@ def apply(module):
         if changed and not pending:
             atomic_write(pending_marker, b"")
         if params["update_bootloader"]:
-            module.warn("%s was changed, but neither update-grub nor grub2-mkconfig / grub-mkconfig (with a "
-                        "grub.cfg in /boot) is installed, so the boot loader configuration was not regenerated "
-                        "and a reboot would not apply the change. Regenerate it with the host's boot loader tool."
-                        % path)
+            module.warn(no_bootloader_tool(path))
     return result
+
+
+def no_bootloader_tool(path):
+    return ("%s was changed, but neither update-grub nor grub2-mkconfig / grub-mkconfig (with a grub.cfg in /boot) "
+            "is installed, so the boot loader configuration was not regenerated and a reboot would not apply the "
+            "change. Regenerate it with the host's boot loader tool." % path)
 
 
 def main():
@@ -255,6 +293,7 @@ def main():
                           choices=["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"]),
             update_bootloader=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
+            lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )

@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockhand.runtime.plugins.filter.daemon_ulimits import daemon_ulimits
+from ansible_collections.dockhand.runtime.plugins.filter.daemon_ulimits import daemon_ulimits, ulimits_beyond
 from ansible_collections.dockhand.runtime.plugins.filter.slice_limits import slice_limits
 
 
@@ -17,3 +17,11 @@ def test_daemon_ulimits():
     assert daemon_ulimits({"nofile": 10}) == {"nofile": {"Name": "nofile", "Soft": 10, "Hard": 10}}
     with pytest.raises(AnsibleFilterError, match=r"^cgroups_default_ulimits\.nofile: the soft limit"):
         daemon_ulimits({"nofile": "10:5"}, "cgroups_default_ulimits")
+
+
+def test_ulimits_beyond():
+    process = {"pid": 9, "can_raise_limits": False, "ulimits": {"nofile": {"soft": 100, "hard": 200}}}
+    wanted = daemon_ulimits({"nofile": "100:300"})
+    problems = ulimits_beyond(wanted, process, "cgroups_default_ulimits")
+    assert len(problems) == 1 and problems[0].startswith("cgroups_default_ulimits.nofile: the hard limit 300")
+    assert ulimits_beyond(wanted, dict(process, can_raise_limits=True)) == []

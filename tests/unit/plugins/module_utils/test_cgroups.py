@@ -4,10 +4,13 @@ import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     CgroupError,
+    can_raise_limits,
     check_cgroup_path,
+    check_description,
     check_slice_name,
     daemon_ulimits,
     detect_hierarchy,
+    effective_capabilities,
     effective_memory_limit,
     file_value_matches,
     host_cgroup,
@@ -24,6 +27,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     slice_cgroup_path,
     slice_of,
     slice_unit_text,
+    ulimits_beyond,
     v1_mountpoints,
     weight_to_shares,
 )
@@ -82,11 +86,25 @@ def test_host_cgroup_reads_files(tmp_path):
     assert found["controllers"] == ["cpu", "cpuset", "io", "memory", "pids"]
 
 
-def test_host_cgroup_on_this_machine_is_consistent():
-    found = host_cgroup()
-    assert found["version"] in ("v1", "hybrid", "v2", "none")
-    if found["version"] in ("v1", "hybrid"):
-        assert "memory" in found["controllers"] or found["controllers"]
+def test_host_cgroup_of_a_hybrid_host_reads_its_v1_controllers_and_the_unified_mount(tmp_path):
+    """The layout of the lab's hosts and this machine: v1 controllers plus cgroup2 at .../unified, whose
+    root has no controllers (they are all bound to v1)."""
+    root = tmp_path / "cg"
+    unified = root / "unified"
+    unified.mkdir(parents=True)
+    (unified / "cgroup.controllers").write_text("\n")
+    mounts = tmp_path / "mounts"
+    mounts.write_text(HYBRID.replace("/sys/fs/cgroup", str(root)))
+    found = host_cgroup(str(mounts), root=str(root))
+    assert found == {"version": "hybrid", "mountpoint": str(root), "unified_mount": str(unified),
+                     "controllers": ["cpu", "cpuacct", "memory", "pids"], "unified_controllers": []}
+
+
+def test_host_cgroup_without_any_cgroup_mount(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("proc /proc proc rw 0 0\n")
+    assert host_cgroup(str(mounts), root=str(tmp_path)) == {
+        "version": "none", "mountpoint": None, "unified_mount": None, "controllers": [], "unified_controllers": []}
 
 
 # --------------------------------------------------------------------------
@@ -349,3 +367,76 @@ def test_bad_ulimits(given, words):
     with pytest.raises(CgroupError) as exc:
         daemon_ulimits(given)
     assert words in str(exc.value)
+
+
+# /proc/<pid>/status of a process in a lab host (CAP_SYS_RESOURCE dropped) and of a root process on a machine.
+STATUS_WITHOUT_SYS_RESOURCE = "Name:\tdockerd\nCapInh:\t0000000000000000\nCapEff:\t0000003ffeffffff\n"
+STATUS_WITH_SYS_RESOURCE = "Name:\tdockerd\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n"
+
+
+def test_capabilities_from_proc_status():
+    assert effective_capabilities(STATUS_WITHOUT_SYS_RESOURCE) == 0x3ffeffffff
+    assert can_raise_limits(STATUS_WITHOUT_SYS_RESOURCE) is False
+    assert can_raise_limits(STATUS_WITH_SYS_RESOURCE) is True
+    assert can_raise_limits("Name:\tx\n") is False and effective_capabilities("CapEff:\tzz\n") is None
+
+
+DOCKERD_IN_A_CONTAINER = {"pid": 554, "can_raise_limits": False,
+                          "ulimits": {"nofile": {"soft": 20000, "hard": 20000}, "nproc": {"soft": -1, "hard": -1}}}
+
+
+def test_ulimits_beyond_a_dockerd_that_cannot_raise_them():
+    wanted = daemon_ulimits({"nofile": {"soft": 1024, "hard": 65536}, "nproc": 100000})
+    problems = ulimits_beyond(wanted, DOCKERD_IN_A_CONTAINER, "cgroups_default_ulimits")
+    assert len(problems) == 1  # nproc: dockerd's own is unlimited
+    assert problems[0].startswith("cgroups_default_ulimits.nofile: the hard limit 65536 is above dockerd's own "
+                                  "(20000, /proc/554/limits)")
+    assert "Write a hard limit of at most 20000" in problems[0]
+    assert ulimits_beyond(daemon_ulimits({"nofile": "1024:20000"}), DOCKERD_IN_A_CONTAINER) == []
+    unlimited = ulimits_beyond(daemon_ulimits({"nofile": "unlimited"}), DOCKERD_IN_A_CONTAINER)
+    assert "the hard limit unlimited is above" in unlimited[0]
+
+
+def test_ulimits_beyond_is_empty_where_dockerd_may_raise_them():
+    process = dict(DOCKERD_IN_A_CONTAINER, can_raise_limits=True)
+    assert ulimits_beyond(daemon_ulimits({"nofile": 65536}), process) == []
+    assert ulimits_beyond(daemon_ulimits({"core": 0}), DOCKERD_IN_A_CONTAINER) == []  # no row: nothing to say
+
+
+# --------------------------------------------------------------------------
+# Nothing written into a unit file can add a line (issue 9, line injection)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["containers.slice\n", "a\nb.slice", "x\\x2d.slice", "c.slice\r", "c.slice\x00"])
+def test_slice_names_with_a_newline_or_escape_are_refused(name):
+    with pytest.raises(CgroupError, match="not a slice name"):
+        check_slice_name(name, "name")
+
+
+@pytest.mark.parametrize("path", ["/containers\n", "/a\n/b", "/a\tb"])
+def test_cgroup_paths_with_a_newline_are_refused(path):
+    with pytest.raises(CgroupError, match="^path: .* is not a cgroup path"):
+        check_cgroup_path(path)
+
+
+@pytest.mark.parametrize("text", [
+    "Limits\nMemoryMax=infinity", "Limits\r\nExecStartPre=/bin/sh", "Limits\n", "tab\there", "bell\x07",
+    "line\u2028separator", "C1\x85", "ends in a continuation \\", "escape \\x41", "specifier %n", "", "x" * 257,
+])
+def test_descriptions_that_could_add_a_line_or_be_expanded_are_refused(text):
+    with pytest.raises(CgroupError, match="^description: .* cannot be a unit's description"):
+        check_description(text)
+    with pytest.raises(CgroupError):
+        slice_unit_text("containers.slice", {}, text)
+
+
+def test_descriptions_on_one_plain_line_are_kept_as_they_are():
+    for text in ("All containers", "Conteneurs : limites de l'hôte (prod-1)", "x" * 256):
+        assert check_description(text) == text
+        assert "\nDescription=%s\n" % text in slice_unit_text("containers.slice", {}, text)
+    assert check_description(None) is None
+
+
+def test_the_unit_text_refuses_a_name_that_was_not_checked():
+    with pytest.raises(CgroupError):
+        slice_unit_text("containers.slice\nMemoryMax=infinity", {})

@@ -95,3 +95,30 @@ def test_grub_refuses_what_it_cannot_edit_safely(line):
 def test_check_args(args, remove):
     with pytest.raises(CmdlineError):
         check_args(args, remove)
+
+
+@pytest.mark.parametrize("args, remove, words", [
+    # a trailing newline passed the old `^...$` checks and added a line to the GRUB file
+    ({"systemd.unified_cgroup_hierarchy\n": "1"}, [], "is not a kernel argument name"),
+    ({"quiet\nGRUB_DISABLE_OS_PROBER": "true"}, [], "is not a kernel argument name"),
+    ({"a": "1\nGRUB_DISABLE_RECOVERY=true"}, [], "without blanks, control characters"),
+    ({"a": "1\r"}, [], "control characters"),
+    ({"a": "1\x00"}, [], "control characters"),
+    ({"a": "x\ty"}, [], "without blanks"),
+    ({"a": 'x"y'}, [], "quotes"),
+    ({"a": "x'y"}, [], "quotes"),
+    ({"a": "x\\"}, [], "'\\'"),
+    ({"a": "x`id`"}, [], "'`'"),
+    ({"a": "caf\u00e9"}, [], "printable ASCII"),
+    ({}, ["quiet\n"], "remove: 'quiet\\n' is not a kernel argument name"),
+    ({1: "x"}, [], "is not a kernel argument name"),
+])
+def test_check_args_refuses_what_could_add_a_line_or_leave_the_quotes(args, remove, words):
+    with pytest.raises(CmdlineError) as exc:
+        check_args(args, remove)
+    assert words in str(exc.value)
+
+
+def test_check_args_takes_plain_values_whole():
+    check_args({"systemd.unified_cgroup_hierarchy": "1", "console": "ttyS0,115200", "quiet": None,
+                "root": "UUID=0a1b-2c3d", "rd.luks.options": "discard", "empty": ""}, ["splash"])

@@ -46,3 +46,9 @@ def test_cpus(value, nano):
 def test_bad_cpus(value):
     with pytest.raises(UnitError):
         parse_cpus(value)
+
+
+@pytest.mark.parametrize("text", ["64m\n1", "64m\nx", "1\n2g", "64m;", "64 m b"])
+def test_a_size_is_read_whole(text):
+    with pytest.raises(UnitError):
+        parse_size(text)

@@ -16,9 +16,18 @@ def test_listing_and_inspect_give_the_same_shape():
                            "State": "running", "Labels": {"k": "v"}})
     inspected = from_inspect({"Id": "abc123", "Name": "/web", "Image": "sha256:1",
                               "Config": {"Image": "busybox:1.36", "Labels": {"k": "v"}},
-                              "State": {"Status": "running", "Running": True}})
-    assert listed == inspected == {"id": "abc123", "name": "web", "image": "busybox:1.36", "image_id": "sha256:1",
-                                   "state": "running", "running": True, "labels": {"k": "v"}}
+                              "State": {"Status": "running", "Running": True, "Pid": 4242}})
+    same = {"id": "abc123", "name": "web", "image": "busybox:1.36", "image_id": "sha256:1",
+            "state": "running", "running": True, "labels": {"k": "v"}}
+    assert listed == dict(same, pid=None)  # the listing does not carry the PID
+    assert inspected == dict(same, pid=4242)
+
+
+def test_inspect_gives_the_main_process_id_and_0_when_stopped():
+    running = from_inspect({"Id": "a", "Name": "/a", "State": {"Status": "running", "Running": True, "Pid": 77}})
+    stopped = from_inspect({"Id": "b", "Name": "/b", "State": {"Status": "exited", "Running": False, "Pid": 0}})
+    created = from_inspect({"Id": "c", "Name": "/c", "State": {"Status": "created"}})
+    assert (running["pid"], stopped["pid"], created["pid"]) == (77, 0, 0)
 
 
 def test_listing_of_a_stopped_container_without_labels():
