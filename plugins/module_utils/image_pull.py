@@ -77,13 +77,13 @@ def pull_failure(ref, exc, credentials, check_mode=False, option="name"):
     if any(word in lowered for word in _AUTH_WORDS) or exc.status in (401, 403):
         why = "the registry refused access"
         advice = credentials.describe() or " Log in with dockhand.runtime.registry_login if the image is private."
-    elif any(word in lowered for word in _MISSING_WORDS) or exc.status == 404:
-        why = "the registry has no such repository, tag or digest"
-        advice = " Check the name, tag and digest in %s." % option + credentials.describe()
     elif any(word in lowered for word in NETWORK_WORDS):
         why = "the engine cannot reach the registry %s" % ref.registry
         advice = (" Check the registry host and port in %s, the host's network, and, for a registry "
                   "without TLS, the engine's insecure-registries (or its registry mirrors)." % option)
+    elif any(word in lowered for word in _MISSING_WORDS) or exc.status == 404:
+        why = "the registry has no such repository, tag or digest"
+        advice = " Check the name, tag and digest in %s." % option + credentials.describe()
     else:
         why = "the engine could not pull it"
         advice = ""

@@ -27,6 +27,8 @@ def credentials(loaded=False, found=None, problem=None):
     (404, "manifest unknown", "no such repository, tag or digest", "Check the name, tag and digest in image."),
     (500, "Get http://x/v2/: dial tcp: connection refused", "cannot reach the registry registry.example.com:5000",
      "Check the registry host and port in image,"),
+    (500, 'Get "https://x:5000/v2/": dial tcp: lookup x on 10.0.0.53:53: no such host',
+     "cannot reach the registry registry.example.com:5000", "Check the registry host and port in image,"),
     (401, "unauthorized: authentication required", "the registry refused access", "registry_login"),
     (500, "something else", "the engine could not pull it", ""),
 ])
