@@ -150,15 +150,25 @@ def scenario(lab, docker_host, run_playbook_once, tmp_path_factory):
     record = tmp_path_factory.mktemp("molecule") / "record.jsonl"
     record.write_text("")
     env = ansible_env(str(record))
+    env.pop("ANSIBLE_COLLECTIONS_PATH")  # the scenario must find the collection by itself
     env["PATH"] = os.path.dirname(tool("ansible-playbook")) + os.pathsep + env.get("PATH", "")
     env.update({"NO_COLOR": "1", "PY_COLORS": "0", "ANSIBLE_FORCE_COLOR": "0",
                 # A fresh state each time: Molecule skips prepare when an earlier run's state says "prepared".
                 "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path_factory.mktemp("molecule-state"))})
-    proc = subprocess.run([tool("molecule"), "test"], cwd=ROLE_DIR, env=env, stdout=subprocess.PIPE,
+    command = header_command()
+    proc = subprocess.run(["bash", "-c", command], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=1500, check=False)
     records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     return {"rc": proc.returncode, "output": ANSI.sub("", proc.stdout), "records": records,
-            "inventory": lab["inventory"]}
+            "inventory": lab["inventory"], "command": command}
+
+
+def header_command():
+    """The command the scenario's molecule.yml tells a user to run (the indented line of its header)."""
+    with open(os.path.join(ROLE_DIR, "molecule", "default", "molecule.yml")) as handle:
+        lines = [line[1:].strip() for line in handle if line.startswith("#   ")]
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def records_of(scenario, task):
@@ -167,6 +177,7 @@ def records_of(scenario, task):
 
 def test_molecule_scenario_passes(scenario):
     output = scenario["output"]
+    assert scenario["command"] == "cd roles/cgroups && molecule test"
     assert scenario["rc"] == 0, output[-6000:]
     for step in ("syntax", "prepare", "converge", "idempotence", "verify"):
         assert re.search(r"%s: Executed: Successful" % step, output), (step, output[-3000:])
