@@ -73,7 +73,8 @@ def playbook_runner(directory):
     tmp_path = directory
     counter = [0]
 
-    def run(plays, inventory=None, extra_vars=None, check=False, diff=False, limit=None, timeout=900):
+    def run(plays, inventory=None, extra_vars=None, check=False, diff=False, limit=None, timeout=900,
+            vars_files=()):
         counter[0] += 1
         if isinstance(plays, str):  # a playbook file of the collection
             playbook = plays
@@ -84,6 +85,8 @@ def playbook_runner(directory):
         record.write_text("")
         cmd = [tool("ansible-playbook"), str(playbook)]
         cmd += ["-i", inventory or "localhost,"]
+        for path in vars_files:  # -e @file, as a README shows it
+            cmd += ["-e", "@" + str(path)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         if check:
