@@ -11,7 +11,7 @@ class ModuleDocFragment(object):
     """The container module's options.
 
     The options between the BEGIN and END markers are generated from
-    plugins/module_utils/container_options.py (make container-doc); a unit test
+    plugins/module_utils/container/options.py (make container-doc); a unit test
     fails when they are out of date. Kept out of the module file, the option
     documentation does not travel to the managed hosts with every task.
     """

@@ -44,9 +44,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import CgroupError
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import daemon_ulimits as _daemon_ulimits
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import ulimits_beyond as _ulimits_beyond
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import CgroupError
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
+    daemon_ulimits as _daemon_ulimits,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
+    ulimits_beyond as _ulimits_beyond,
+)
 
 
 def daemon_ulimits(value, option="default_ulimits"):

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.install.package_sources import (
     parse_apt_depends,
     parse_apt_removals,
     version_plan,

@@ -57,7 +57,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.install.package_sources import (
     FAMILY_APT,
     match_version,
     package_spec,

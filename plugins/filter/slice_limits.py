@@ -43,7 +43,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import CgroupError, normalize_limits
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import CgroupError, normalize_limits
 
 
 def slice_limits(value, option="limits"):

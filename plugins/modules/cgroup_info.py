@@ -148,10 +148,10 @@ process:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import host_cgroup, process_cgroup
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.kernel_cmdline import arg_value
-from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup, process_cgroup
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import arg_value
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 
 def _read(path):

@@ -242,7 +242,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
     HIERARCHY_NONE,
     LIMIT_NAMES,
     CgroupError,
@@ -252,9 +252,13 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import (
     host_cgroup,
     normalize_limits,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.slices import CgroupfsGroup, SliceError, SystemdSlice
-from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.slices import (
+    CgroupfsGroup,
+    SliceError,
+    SystemdSlice,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 
 def init_name():

@@ -187,8 +187,8 @@ new_container:
   type: dict
 """
 
-from ansible_collections.dockhand.runtime.plugins.module_utils import container_engine as engine
-from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS_BY_NAME,
     OptionError,
     argument_spec,
@@ -200,22 +200,22 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container_options
     update_body,
     view,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.container_state import plan, summary
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import plan, summary
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     Credentials,
     pull,
     pull_error_message,
     pull_failure,
     remote_digest,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.images import knows_digest
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_pairs, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import knows_digest
 
 # Options whose comparison needs the image's own defaults.
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")

@@ -137,8 +137,8 @@ containers:
 """
 
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import as_text, text_dict
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import as_text, text_dict
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,

@@ -296,19 +296,19 @@ removed_leftovers:
   sample: ["/etc/docker/.daemon.json.k2j4_x9q"]
 """
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
+    engine_module,
+    make_client,
+    run_module,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
     DAEMON_CONFIG_OPTIONS,
     ChangeFailed,
     change_daemon_json,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import schemeless_passwords
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
-    engine_module,
-    make_client,
-    run_module,
-)
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import schemeless_passwords
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 
 
 def configure(module):

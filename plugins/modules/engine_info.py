@@ -262,17 +262,17 @@ dockerd_unit:
       sample: 812
 """
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups import host_cgroup
-from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_json import read_daemon_json, redact_argv
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_facts import engine_facts
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import redact, secret_values
-from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd, unit_info
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import read_daemon_json, redact_argv
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.facts import engine_facts
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import redact, secret_values
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd, unit_info
 
 
 def gather(module):

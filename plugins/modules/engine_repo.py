@@ -319,15 +319,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     FileError,
     atomic_write,
     backup,
     locked,
     read_bytes,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.install.package_sources import (
     CONFLICTS,
     DOCKER_CE_PACKAGES,
     DOCKER_KEY_FINGERPRINTS,
@@ -349,7 +350,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.package_sources i
     source_paths,
     spaced,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 MAX_BYTES = 4 * 1024 * 1024

@@ -203,13 +203,14 @@ deleted:
 """
 
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError, object_path
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError, object_path
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     NETWORK_WORDS,
     Credentials,
     pull,
@@ -217,12 +218,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.image_pull import
     pull_failure,
     remote_digest,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.images import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import (
     ImageReferenceError,
     knows_digest,
     parse_reference,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
 
 
 def view(image):

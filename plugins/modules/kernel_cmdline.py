@@ -145,20 +145,20 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import (
+    CmdlineError,
+    arg_value,
+    check_args,
+    set_grub_variable,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     FileError,
     atomic_write,
     backup,
     locked,
     read_bytes,
     restore,
-)
-from ansible_collections.dockhand.runtime.plugins.module_utils.kernel_cmdline import (
-    CmdlineError,
-    arg_value,
-    check_args,
-    set_grub_variable,
 )
 
 GRUB_CONFIGS = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")

@@ -286,8 +286,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.probe import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
     KIND_PACKAGE,
     PROBE_ARGUMENT_SPEC,
     ProbeInputError,
@@ -302,7 +303,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.probe import (
     rank,
     same_url,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_urls, protect
 
 
 def check_first(mirrors, first):

@@ -158,17 +158,17 @@ containers:
 
 import ipaddress
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import (
     EngineError,
     object_path,
     text_dict,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 
 PREDEFINED = frozenset(("bridge", "host", "none"))
 FLAGS = (("internal", "Internal"), ("attachable", "Attachable"), ("enable_ipv6", "EnableIPv6"))

@@ -152,14 +152,14 @@ removed_keys:
 import contextlib
 import json
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineError
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import DEFAULT_LOCK_TIMEOUT, FileError, locked
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import DEFAULT_LOCK_TIMEOUT, FileError, locked
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth import (
     AuthConfigError,
     credential_helper,
     default_config_path,
@@ -168,7 +168,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth imp
     normalize_registry,
     read_config,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry_auth_store import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth_store import (
     FILE_MODE,
     MASK,
     file_mode,

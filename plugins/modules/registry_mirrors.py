@@ -302,19 +302,19 @@ import contextlib
 import os
 import tempfile
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.daemon_config import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
+    engine_module,
+    make_client,
+    run_module,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
     ChangeFailed,
     change_daemon_json,
     load_current,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.dockerd import Dockerd
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
-    engine_module,
-    make_client,
-    run_module,
-)
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     DEFAULT_LOCK_TIMEOUT,
     FileError,
     atomic_write,
@@ -323,7 +323,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.files import (
     read_bytes,
     restore,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd, unit_info
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
     CONTAINERD_CERTS_DIR,
     CONTAINERD_CONFIG,
     REGISTRIES_CONF_D,
@@ -350,8 +352,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import (
     render_hosts_toml,
     render_registries_dropin,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import mask_urls, protect
-from ansible_collections.dockhand.runtime.plugins.module_utils.systemd import runs_systemd, unit_info
 
 RUNTIMES = ("docker", "containerd", "podman")
 

@@ -123,17 +123,17 @@ containers:
 """
 
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import (
     EngineError,
     object_path,
     text_dict,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_args import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
     run_module,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import is_secret_name, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import is_secret_name, protect
 
 
 def option_secrets(options):

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from conftest import assert_no_traceback, local_play
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import lock_path
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import lock_path
 
 GRUB_TEXT = """# A stand-in written by the test.
 GRUB_DEFAULT=0

@@ -24,7 +24,7 @@ import pytest
 from conftest import ansible_env, assert_no_traceback, tool
 from paths import REPO_ROOT
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import lock_path
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import lock_path
 
 pytestmark = pytest.mark.lab
 

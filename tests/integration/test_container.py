@@ -15,7 +15,7 @@ from fault_daemon import VanishingProxy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS_BY_NAME,
     OptionError,
     parse_options,

@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import local_play
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import EngineClient, EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineClient, EngineError
 
 pytestmark = pytest.mark.engine
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import local_play
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine_api import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import (
     EngineClient,
     EngineError,
     demux_docker_stream,

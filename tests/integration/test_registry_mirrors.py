@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import ansible_env, assert_no_traceback, local_play, tool
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.files import locked
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import locked
 
 DOCKER_HOST = "dockhand-lab-host11"
 RUNTIMES_HOST = "dockhand-lab-host12"

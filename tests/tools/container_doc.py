@@ -23,7 +23,7 @@ def options_module():
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     import conftest  # noqa: F401, PLC0415 - makes the collection importable
 
-    from ansible_collections.dockhand.runtime.plugins.module_utils import container_options  # noqa: PLC0415
+    from ansible_collections.dockhand.runtime.plugins.module_utils.container import options as container_options  # noqa: PLC0415
 
     return container_options
 

@@ -13,7 +13,11 @@ ALLOWED_PREFIXES = ("ansible.module_utils", "ansible_collections.dockhand.runtim
 
 
 def python_files(directory):
-    return sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.endswith(".py"))
+    """Every .py file under ``directory``, the wings of module_utils included."""
+    found = []
+    for root, _dirs, names in os.walk(directory):
+        found.extend(os.path.join(root, name) for name in names if name.endswith(".py"))
+    return sorted(found)
 
 
 def imported_modules(path):
@@ -32,7 +36,8 @@ def is_allowed(module):
     return top in sys.stdlib_module_names or module.startswith(ALLOWED_PREFIXES) or module == "__future__"
 
 
-@pytest.mark.parametrize("path", python_files(CORE_DIR) + python_files(MODULES_DIR), ids=os.path.basename)
+@pytest.mark.parametrize("path", python_files(CORE_DIR) + python_files(MODULES_DIR),
+                         ids=lambda path: os.path.relpath(path, REPO_ROOT))
 def test_imports_are_stdlib_or_ansible_module_utils(path):
     foreign = sorted({m for m in imported_modules(path) if not is_allowed(m)})
     assert foreign == [], "%s imports %s" % (os.path.relpath(path, REPO_ROOT), foreign)
@@ -42,3 +47,26 @@ def test_the_check_would_catch_a_foreign_import(tmp_path):
     sample = tmp_path / "bad.py"
     sample.write_text("import requests\nfrom docker import APIClient\nimport json\n")
     assert sorted(m for m in imported_modules(str(sample)) if not is_allowed(m)) == ["docker", "requests"]
+
+
+# The wings of module_utils, by tier: a wing imports only wings of a lower tier (README "Layout").
+WING_TIERS = {"host": 0, "engine": 1, "cgroups": 1, "install": 1, "registry": 2, "mirrors": 3, "container": 3}
+CORE_PREFIX = "ansible_collections.dockhand.runtime.plugins.module_utils."
+
+
+def test_every_core_file_sits_in_a_wing():
+    loose = [os.path.relpath(path, CORE_DIR) for path in python_files(CORE_DIR)
+             if os.path.dirname(os.path.relpath(path, CORE_DIR)) not in WING_TIERS]
+    assert loose == []
+
+
+@pytest.mark.parametrize("wing", sorted(WING_TIERS))
+def test_dependencies_run_downward_only(wing):
+    upward = set()
+    for path in python_files(os.path.join(CORE_DIR, wing)):
+        for module in imported_modules(path):
+            if module.startswith(CORE_PREFIX):
+                other = module[len(CORE_PREFIX):].split(".")[0]
+                if other != wing and WING_TIERS[other] >= WING_TIERS[wing]:
+                    upward.add("%s imports %s" % (os.path.relpath(path, REPO_ROOT), module))
+    assert upward == set()

@@ -7,7 +7,7 @@ import pathlib
 from paths import REPO_ROOT
 
 # (file, pattern start): patterns that read a line of an existing file rather than validate a value.
-LINE_PARSERS = {("plugins/module_utils/kernel_cmdline.py", r"^(?P<prefix>")}
+LINE_PARSERS = {("plugins/module_utils/cgroups/kernel_cmdline.py", r"^(?P<prefix>")}
 
 
 def dollar_patterns():

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from paths import REPO_ROOT
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.container_options import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     CONTROL_SPEC,
     OPTIONS,
     argument_spec,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.redact import MASK, mask_pairs
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, mask_pairs
 from ansible_collections.dockhand.runtime.plugins.modules.volume import option_secrets
 
 

@@ -1,0 +1,1131 @@
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""THE container option table: one entry per option of the container module.
+
+Each entry says, once, how a task's value is read and checked (``parse``:
+user value -> the engine's form), where it goes in the body of
+``POST /containers/create`` (``create``), where the engine reports it in
+``GET /containers/{id}/json`` (``inspect``), how the wanted and the current
+value are compared (``compare``, with the image's own defaults at hand), and
+whether ``POST /containers/{id}/update`` can change it in place (``update``).
+The module's argument_spec, the create body, the comparison and the option
+list of the module's documentation are all derived from :data:`OPTIONS`, so
+adding an option is one entry here (and ``make container-doc``).
+
+Names and value formats are those of community.docker's docker_container, so
+a task moves over by changing its module name. Pure: no I/O.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import shlex
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import diff_pair
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.units import (
+    UnitError,
+    parse_cpus,
+    parse_size,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import (
+    ImageReferenceError,
+    parse_reference,
+)
+
+
+class OptionError(ValueError):
+    """A value a task gave that the engine would refuse; the message names the option."""
+
+
+class NotInPlace(Exception):
+    """The engine cannot make this change with POST /containers/{id}/update; the container is recreated."""
+
+    def __init__(self, option, why):
+        super(NotInPlace, self).__init__("%s: %s" % (option, why))
+        self.option = option
+
+
+# --------------------------------------------------------------------------
+# Paths in nested dicts
+# --------------------------------------------------------------------------
+
+def get_path(data, path, default=None):
+    """``data["A"]["B"]`` for ``"A.B"``; ``default`` when any step is missing or null."""
+    for key in path.split("."):
+        if not isinstance(data, dict) or data.get(key) is None:
+            return default
+        data = data[key]
+    return data
+
+
+def set_path(data, path, value):
+    """Set ``data["A"]["B"] = value`` for ``"A.B"``, creating the dicts on the way."""
+    keys = path.split(".")
+    for key in keys[:-1]:
+        data = data.setdefault(key, {})
+    data[keys[-1]] = value
+
+
+# --------------------------------------------------------------------------
+# Parsers: task value -> the engine's form (raise OptionError without the option name;
+# parse_options adds it)
+# --------------------------------------------------------------------------
+
+def _fail(message):
+    raise OptionError(message)
+
+
+def parse_str(value):
+    return str(value)
+
+
+def parse_bool(value):
+    return bool(value)
+
+
+def parse_int(minimum=None, maximum=None):
+    def parse(value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail("%r is not a whole number" % (value,))
+        if minimum is not None and value < minimum:
+            _fail("%d is below the minimum %d" % (value, minimum))
+        if maximum is not None and value > maximum:
+            _fail("%d is above the maximum %d" % (value, maximum))
+        return value
+    return parse
+
+
+def parse_size_option(allow_unlimited=False):
+    def parse(value):
+        try:
+            return parse_size(value, allow_unlimited=allow_unlimited)
+        except UnitError as exc:
+            _fail(str(exc))
+    return parse
+
+
+def parse_cpus_option(value):
+    """NanoCpus; 0 means no CPU limit."""
+    if not isinstance(value, bool) and str(value).strip() in ("0", "0.0"):
+        return 0
+    try:
+        return parse_cpus(value)
+    except UnitError as exc:
+        _fail(str(exc))
+
+
+def parse_argv(value):
+    """A command or entrypoint: a list of strings, or a string split like a shell would."""
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    try:
+        return shlex.split(str(value))
+    except ValueError as exc:
+        _fail("cannot split %r into arguments (%s); give a list instead" % (value, exc))
+
+
+def _text_value(key, item):
+    if isinstance(item, bool):
+        _fail("the value of %s is the boolean %s; quote it ('%s') if a string is meant"
+              % (key, item, str(item).lower()))
+    if isinstance(item, (dict, list)):
+        _fail("the value of %s must be a string, not a %s" % (key, type(item).__name__))
+    return "" if item is None else str(item)
+
+
+def parse_text_dict(value):
+    """A dict of strings; numbers become strings, booleans must be quoted (they are ambiguous)."""
+    if isinstance(value, (list, tuple)):  # ["KEY=value", ...]
+        pairs = {}
+        for item in value:
+            key, sep, text = str(item).partition("=")
+            if not sep or not key:
+                _fail("%r is not KEY=value" % (item,))
+            pairs[key] = text
+        value = pairs
+    if not isinstance(value, dict):
+        _fail("must be a dict of names to values")
+    return {str(key): _text_value(key, item) for key, item in value.items()}
+
+
+def parse_env(value):
+    env = parse_text_dict(value)
+    for key in env:
+        if not key or "=" in key:
+            _fail("%r is not a valid environment variable name" % key)
+    return env
+
+
+_PORT_PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+def _port_range(text, what):
+    first, sep, last = text.partition("-")
+    try:
+        low = int(first)
+        high = int(last) if sep else low
+    except ValueError:
+        _fail("%s %r is not a port number or range such as 8080 or 8000-8010" % (what, text))
+    if not (1 <= low <= 65535 and 1 <= high <= 65535) or high < low:
+        _fail("%s %r is outside 1-65535 or not an ascending range" % (what, text))
+    return list(range(low, high + 1))
+
+
+def _container_port(text):
+    """``80``, ``80/udp``, ``8000-8002/tcp`` -> ["80/tcp", ...]."""
+    port, _sep, protocol = text.partition("/")
+    protocol = (protocol or "tcp").lower()
+    if protocol not in _PORT_PROTOCOLS:
+        _fail("protocol %r in %r is not tcp, udp or sctp" % (protocol, text))
+    return ["%d/%s" % (number, protocol) for number in _port_range(port, "container port")]
+
+
+def parse_exposed_ports(value):
+    ports = set()
+    for item in value:
+        ports.update(_container_port(str(item).strip()))
+    return sorted(ports)
+
+
+def _split_published(text):
+    """``[ip:]host:container`` with an optional bracketed IPv6 address -> (ip, host, container)."""
+    ip = ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or text[end + 1:end + 2] != ":":
+            _fail("%r: an IPv6 address is written [addr]:host_port:container_port" % text)
+        ip, text = text[1:end], text[end + 2:]
+        host, sep, container = text.rpartition(":")
+        if not sep:
+            _fail("%r has no container port" % text)
+        return ip, host, container
+    parts = text.split(":")
+    if len(parts) == 1:
+        return "", "", parts[0]
+    if len(parts) == 2:
+        return "", parts[0], parts[1]
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return _fail("%r is not [ip:][host_port:]container_port[/protocol]" % text)
+
+
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+
+
+def _check_ip(ip, what):
+    if not ip:
+        return
+    match = _IPV4.fullmatch(ip)
+    if match and all(int(part) <= 255 for part in match.groups()):
+        return
+    if ":" in ip and re.fullmatch(r"[0-9a-fA-F:.]+", ip):
+        return
+    _fail("%s %r is not an IP address" % (what, ip))
+
+
+def parse_published_ports(value):
+    """community.docker's port strings -> PortBindings {"80/tcp": [{"HostIp", "HostPort"}]}."""
+    bindings = {}
+    for item in value:
+        text = str(item).strip()
+        ip, host, container = _split_published(text)
+        _check_ip(ip, "host IP in %r:" % text)
+        container_ports = _container_port(container)
+        if host:
+            host_ports = [str(port) for port in _port_range(host, "host port in %r:" % text)]
+            if len(host_ports) == 1 and len(container_ports) > 1:
+                host_ports = host_ports * len(container_ports)
+            if len(host_ports) != len(container_ports):
+                _fail("%r: the host and container port ranges have different lengths" % text)
+        else:
+            host_ports = [""] * len(container_ports)
+        for port, host_port in zip(container_ports, host_ports):
+            binding = {"HostIp": "" if ip == "0.0.0.0" else ip, "HostPort": host_port}
+            if binding not in bindings.setdefault(port, []):
+                bindings[port].append(binding)
+    return bindings
+
+
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+_VOLUME_MODES = {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated",
+                 "shared", "rshared", "slave", "rslave", "private", "rprivate"}
+
+
+def parse_volumes(value):
+    """``/host:/ctr[:mode]``, ``name:/ctr[:mode]`` or ``/ctr`` -> {"binds": [...], "anonymous": [...]}."""
+    binds, anonymous = [], []
+    for item in value:
+        text = str(item).strip()
+        parts = text.split(":")
+        if len(parts) == 1:
+            target = parts[0]
+            if not target.startswith("/"):
+                _fail("%r: a container path must be absolute" % text)
+            anonymous.append(target)
+            continue
+        if len(parts) > 3:
+            _fail("%r is not source:/container/path[:mode]" % text)
+        source, target = parts[0], parts[1]
+        modes = parts[2].split(",") if len(parts) == 3 else []
+        unknown = [mode for mode in modes if mode not in _VOLUME_MODES]
+        if unknown:
+            _fail("%r: unknown mode %s; use ro or rw, and optionally z, Z, nocopy or a propagation such as "
+                  "rshared" % (text, ", ".join(unknown)))
+        if not target.startswith("/"):
+            _fail("%r: the container path %r must be absolute" % (text, target))
+        if source.startswith("."):
+            _fail("%r: a host path must be absolute" % text)
+        if not source.startswith("/") and not _VOLUME_NAME.fullmatch(source):
+            _fail("%r: %r is neither an absolute host path nor a volume name" % (text, source))
+        modes = [mode for mode in modes if mode != "rw"]
+        binds.append(":".join([source, target] + ([",".join(modes)] if modes else [])))
+    return {"binds": sorted(set(binds)), "anonymous": sorted(set(anonymous))}
+
+
+_MOUNT_TYPES = ("bind", "volume", "tmpfs")
+
+
+def parse_mounts(value):
+    """community.docker's mounts list -> the engine's Mounts."""
+    mounts = []
+    for item in value:
+        if not isinstance(item, dict):
+            _fail("each entry is a dict with target, and source and type")
+        unknown = sorted(set(item) - {"target", "source", "type", "read_only", "propagation", "no_copy",
+                                      "tmpfs_size", "tmpfs_mode"})
+        if unknown:
+            _fail("unknown key(s) %s in %r; known: target, source, type, read_only, propagation, no_copy, "
+                  "tmpfs_size, tmpfs_mode" % (", ".join(unknown), item))
+        target = item.get("target")
+        if not target or not str(target).startswith("/"):
+            _fail("%r: target must be an absolute container path" % (item,))
+        kind = item.get("type") or "volume"
+        if kind not in _MOUNT_TYPES:
+            _fail("%r: type must be one of %s" % (item, ", ".join(_MOUNT_TYPES)))
+        mount = {"Type": kind, "Target": str(target)}
+        source = item.get("source")
+        if kind == "bind" and not (source and str(source).startswith("/")):
+            _fail("%r: a bind mount needs source, an absolute host path" % (item,))
+        if kind == "tmpfs" and source:
+            _fail("%r: a tmpfs mount takes no source" % (item,))
+        if source:
+            mount["Source"] = str(source)
+        if item.get("read_only"):
+            mount["ReadOnly"] = True
+        if item.get("propagation"):
+            mount["BindOptions"] = {"Propagation": str(item["propagation"])}
+        if item.get("no_copy"):
+            mount["VolumeOptions"] = {"NoCopy": True}
+        tmpfs = {}
+        if item.get("tmpfs_size") is not None:
+            tmpfs["SizeBytes"] = parse_size_option()(item["tmpfs_size"])
+        if item.get("tmpfs_mode") is not None:
+            try:
+                tmpfs["Mode"] = int(str(item["tmpfs_mode"]), 8)
+            except ValueError:
+                _fail("%r: tmpfs_mode must be an octal mode such as 1777" % (item,))
+        if tmpfs:
+            mount["TmpfsOptions"] = tmpfs
+        mounts.append(mount)
+    return sorted(mounts, key=lambda mount: mount["Target"])
+
+
+def parse_networks(value):
+    networks = []
+    seen = set()
+    for entry in value:
+        item = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(item, dict) or not item.get("name"):
+            _fail("each entry needs name (and optionally aliases, ipv4_address, links)")
+        unknown = sorted(set(item) - {"name", "aliases", "ipv4_address", "ipv6_address", "links"})
+        if unknown:
+            _fail("unknown key(s) %s for network %s; known: name, aliases, ipv4_address, ipv6_address, links"
+                  % (", ".join(unknown), item["name"]))
+        name = str(item["name"])
+        if name in seen:
+            _fail("network %s is listed twice" % name)
+        seen.add(name)
+        _check_ip(item.get("ipv4_address") or "", "ipv4_address of network %s:" % name)
+        _check_ip(item.get("ipv6_address") or "", "ipv6_address of network %s:" % name)
+        links = []
+        for link in item.get("links") or []:
+            other, _sep, alias = str(link).partition(":")
+            links.append("%s:%s" % (other, alias or other))
+        networks.append({"name": name, "aliases": sorted(str(a) for a in item.get("aliases") or []),
+                         "ipv4_address": item.get("ipv4_address") or None,
+                         "ipv6_address": item.get("ipv6_address") or None, "links": sorted(links)})
+    return networks
+
+
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+
+
+def parse_ulimits(value):
+    """``nofile:1024:2048`` (or ``nofile:1024``) -> [{"Name", "Soft", "Hard"}]."""
+    limits = []
+    for item in value:
+        parts = str(item).split(":")
+        if len(parts) not in (2, 3) or not parts[0]:
+            _fail("%r is not name:soft[:hard], for example nofile:1024:2048" % (item,))
+        try:
+            soft = int(parts[1])
+            hard = int(parts[2]) if len(parts) == 3 else soft
+        except ValueError:
+            _fail("%r: soft and hard limits are whole numbers" % (item,))
+        if hard < soft:
+            _fail("%r: the hard limit is below the soft limit" % (item,))
+        limits.append({"Name": parts[0], "Soft": soft, "Hard": hard})
+    return sorted(limits, key=lambda limit: limit["Name"])
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_NS = {"ns": 1, "us": 10 ** 3, "µs": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9,
+                "h": 3600 * 10 ** 9}
+
+
+def parse_duration(value):
+    """Nanoseconds from ``30s``, ``1m30s``, ``500ms`` or a number of seconds."""
+    if isinstance(value, bool):
+        _fail("%r is not a duration" % (value,))
+    if isinstance(value, (int, float)):
+        return int(value * 10 ** 9)
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return int(float(text) * 10 ** 9)
+    if not text or _DURATION_PART.sub("", text):
+        _fail("%r is not a duration such as 30s, 1m30s or 500ms" % (value,))
+    return sum(int(float(number) * _DURATION_NS[unit]) for number, unit in _DURATION_PART.findall(text))
+
+
+_HEALTHCHECK_KEYS = {"test": "Test", "interval": "Interval", "timeout": "Timeout", "retries": "Retries",
+                     "start_period": "StartPeriod"}
+
+
+def parse_healthcheck(value):
+    if not isinstance(value, dict):
+        _fail("must be a dict with test, and optionally interval, timeout, retries, start_period")
+    unknown = sorted(set(value) - set(_HEALTHCHECK_KEYS))
+    if unknown:
+        _fail("unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(_HEALTHCHECK_KEYS)))
+    check = {}
+    test = value.get("test")
+    if test is not None:
+        if isinstance(test, str):
+            test = ["NONE"] if test.upper() == "NONE" else ["CMD-SHELL", test]
+        elif not test or str(test[0]) not in ("CMD", "CMD-SHELL", "NONE"):
+            test = ["CMD"] + [str(part) for part in test]
+        check["Test"] = [str(part) for part in test]
+    for key in ("interval", "timeout", "start_period"):
+        if value.get(key) is not None:
+            nanos = parse_duration(value[key])
+            if 0 < nanos < 10 ** 6:
+                _fail("%s %r is below the engine's minimum of 1ms" % (key, value[key]))
+            check[_HEALTHCHECK_KEYS[key]] = nanos
+    if value.get("retries") is not None:
+        check["Retries"] = parse_int(minimum=0)(value["retries"])
+    return check
+
+
+def normalize_capability(name):
+    upper = str(name).strip().upper()
+    return upper[4:] if upper.startswith("CAP_") else upper
+
+
+def parse_capabilities(value):
+    caps = sorted({normalize_capability(item) for item in value})
+    for cap in caps:
+        if not re.fullmatch(r"[A-Z_]+", cap):
+            _fail("%r is not a capability name such as NET_ADMIN" % cap)
+    return caps
+
+
+def parse_tmpfs(value):
+    mounts = {}
+    for item in value:
+        path, _sep, options = str(item).partition(":")
+        if not path.startswith("/"):
+            _fail("%r: the tmpfs path must be absolute" % (item,))
+        mounts[path] = options
+    return mounts
+
+
+def parse_devices(value):
+    devices = []
+    for item in value:
+        if isinstance(item, dict):
+            on_host, in_container, permissions = (item.get("path_on_host"), item.get("path_in_container"),
+                                                  item.get("cgroup_permissions"))
+        else:
+            parts = str(item).split(":")
+            if len(parts) > 3:
+                _fail("%r is not /dev/host[:/dev/container[:permissions]]" % (item,))
+            parts += [None] * (3 - len(parts))
+            on_host, in_container, permissions = parts
+            if in_container and not in_container.startswith("/"):  # /dev/x:rwm
+                in_container, permissions = None, in_container
+        if not on_host or not str(on_host).startswith("/"):
+            _fail("%r: the host device must be an absolute path" % (item,))
+        permissions = permissions or "rwm"
+        if not re.fullmatch(r"[rwm]{1,3}", permissions):
+            _fail("%r: cgroup permissions are some of r, w and m" % (item,))
+        devices.append({"PathOnHost": on_host, "PathInContainer": in_container or on_host,
+                        "CgroupPermissions": permissions})
+    return sorted(devices, key=lambda device: device["PathInContainer"])
+
+
+def parse_etc_hosts(value):
+    if not isinstance(value, dict):
+        _fail("must be a dict of host names to IP addresses")
+    hosts = []
+    for host, ip in value.items():
+        _check_ip(str(ip), "the address of %s:" % host)
+        hosts.append("%s:%s" % (host, ip))
+    return sorted(hosts)
+
+
+def parse_cpuset(value):
+    """A CPU list such as ``0-2,4``; an empty string means every CPU (no restriction)."""
+    text = str(value).strip()
+    if text and not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", text):
+        _fail("%r is not a CPU list such as 0-2,4" % (value,))
+    return text
+
+
+def parse_stop_signal(value):
+    text = str(value).strip().upper()
+    if text.isdigit():
+        return text
+    if not re.fullmatch(r"(SIG)?[A-Z0-9+-]+", text):
+        _fail("%r is not a signal name such as SIGTERM" % (value,))
+    return text if text.startswith("SIG") else "SIG" + text
+
+
+def parse_dns(value):
+    for item in value:
+        _check_ip(str(item), "DNS server")
+    return [str(item) for item in value]
+
+
+def parse_image(value):
+    try:
+        return parse_reference(value)
+    except ImageReferenceError as exc:
+        _fail(str(exc))
+
+
+_NAME = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+
+
+def parse_name(value):
+    text = str(value)
+    if not _NAME.fullmatch(text):
+        _fail("%r is not a valid container name: letters, digits, '_', '.' and '-', starting with a letter "
+              "or digit, at least two characters" % text)
+    return text.lstrip("/")
+
+
+# --------------------------------------------------------------------------
+# Comparisons: (wanted, current, image_config, wanted_all) -> equal?
+# --------------------------------------------------------------------------
+
+def same(wanted, current, _image, _wanted_all):
+    return wanted == current
+
+
+def same_flag(wanted, current, _image, _wanted_all):
+    """A boolean the engine reports as false or leaves out when it is off."""
+    return wanted == bool(current)
+
+
+def same_set(wanted, current, _image, _wanted_all):
+    return set(wanted or ()) == set(current or ())
+
+
+def same_capabilities(wanted, current, _image, _wanted_all):
+    return set(wanted) == {normalize_capability(cap) for cap in current or ()}
+
+
+def env_list_to_dict(items):
+    result = {}
+    for item in items or ():
+        key, _sep, value = item.partition("=")
+        result[key] = value
+    return result
+
+
+def expected_env(wanted, image):
+    env = env_list_to_dict(image.get("Env"))
+    env.update(wanted)
+    return env
+
+
+def same_env(wanted, current, image, _wanted_all):
+    """The container's Env is the image's Env overlaid with the task's: any other key is drift."""
+    return env_list_to_dict(current) == expected_env(wanted, image)
+
+
+def same_labels(wanted, current, image, _wanted_all):
+    expected = dict(image.get("Labels") or {})
+    expected.update(wanted)
+    return (current or {}) == expected
+
+
+def same_argv_or_image(key):
+    """command/entrypoint: an empty list means the image's own."""
+    def compare(wanted, current, image, wanted_all):
+        if not wanted:
+            if key == "Cmd" and wanted_all.get("entrypoint"):
+                return not current
+            return (current or []) == (image.get(key) or [])
+        return wanted == (current or [])
+    return compare
+
+
+def same_exposed(wanted, current, image, wanted_all):
+    expected = set(wanted) | set(image.get("ExposedPorts") or {})
+    expected |= set(wanted_all.get("published_ports") or {})
+    return expected == set(current or {})
+
+
+def _bindings_set(bindings):
+    found = set()
+    for port, entries in (bindings or {}).items():
+        for entry in entries or [{}]:
+            ip = entry.get("HostIp") or ""
+            found.add((port, "" if ip == "0.0.0.0" else ip, entry.get("HostPort") or ""))
+    return found
+
+
+def same_bindings(wanted, current, _image, _wanted_all):
+    return _bindings_set(wanted) == _bindings_set(current)
+
+
+def _bind_key(bind):
+    parts = bind.split(":")
+    modes = sorted(mode for mode in (parts[2].split(",") if len(parts) > 2 else []) if mode and mode != "rw")
+    return parts[0], parts[1] if len(parts) > 1 else "", tuple(modes)
+
+
+_ANONYMOUS_SOURCE = re.compile(r"^[0-9a-f]{64}:")
+
+
+def current_volumes(container):
+    """Binds and anonymous volumes; an anonymous volume carried over by a recreate counts as anonymous."""
+    binds = get_path(container, "HostConfig.Binds") or []
+    return {"binds": sorted(bind for bind in binds if not _ANONYMOUS_SOURCE.match(bind)),
+            "anonymous": sorted(get_path(container, "Config.Volumes") or {})}
+
+
+def same_volumes(wanted, current, image, _wanted_all):
+    if {_bind_key(b) for b in wanted["binds"]} != {_bind_key(b) for b in current["binds"]}:
+        return False
+    return set(wanted["anonymous"]) | set(image.get("Volumes") or {}) == set(current["anonymous"])
+
+
+def _mount_key(mount):
+    keep = {key: mount[key] for key in ("Type", "Source", "Target", "BindOptions", "VolumeOptions",
+                                        "TmpfsOptions") if mount.get(key)}
+    keep["ReadOnly"] = bool(mount.get("ReadOnly"))
+    return repr(sorted(keep.items()))
+
+
+def same_mounts(wanted, current, _image, _wanted_all):
+    return sorted(_mount_key(m) for m in wanted) == sorted(_mount_key(m) for m in current or [])
+
+
+def normalize_network_mode(mode):
+    return "bridge" if mode in (None, "", "default") else mode
+
+
+def same_network_mode(wanted, current, _image, _wanted_all):
+    return normalize_network_mode(wanted) == normalize_network_mode(current)
+
+
+def current_networks(container):
+    networks = {}
+    for name, settings in (get_path(container, "NetworkSettings.Networks") or {}).items():
+        endpoint = settings or {}
+        networks[name] = {"aliases": sorted(endpoint.get("Aliases") or []),
+                          "ipv4_address": get_path(endpoint, "IPAMConfig.IPv4Address") or None,
+                          "ipv6_address": get_path(endpoint, "IPAMConfig.IPv6Address") or None,
+                          "links": sorted(endpoint.get("Links") or [])}
+    return networks
+
+
+def expected_network_names(wanted, wanted_all):
+    names = {network["name"] for network in wanted}
+    mode = wanted_all.get("network_mode")
+    if mode and mode not in ("host", "none") and not mode.startswith("container:"):
+        names.add(normalize_network_mode(mode))
+    return names
+
+
+def same_networks(wanted, current, _image, wanted_all):
+    """Connected to exactly the listed networks; aliases and links as asked (the engine adds its own)."""
+    if set(current) != expected_network_names(wanted, wanted_all):
+        return False
+    for network in wanted:
+        have = current[network["name"]]
+        if not set(network["aliases"]) <= set(have["aliases"]):
+            return False
+        if not {link.split(":")[0] for link in network["links"]} <= {
+                link.split(":")[0].lstrip("/") for link in have["links"]}:
+            return False
+        for key in ("ipv4_address", "ipv6_address"):
+            if network[key] and network[key] != have[key]:
+                return False
+    return True
+
+
+def same_healthcheck(wanted, current, _image, _wanted_all):
+    current = current or {}
+    return all(current.get(key) == value for key, value in wanted.items())
+
+
+def same_dict_list(wanted, current, _image, _wanted_all):
+    """Lists of flat dicts (ulimits, devices) as sets."""
+    def key(item):
+        return tuple(sorted((item or {}).items()))
+    return {key(item) for item in wanted} == {key(item) for item in current or ()}
+
+
+def same_text_dict(wanted, current, _image, _wanted_all):
+    return wanted == (current or {})
+
+
+def same_restart_policy(wanted, current, _image, _wanted_all):
+    return wanted == (current or "no")
+
+
+def current_memory_swap(container):
+    """MemorySwap and the Memory it goes with: what memory_swap means depends on both."""
+    return {"memory": get_path(container, "HostConfig.Memory") or 0,
+            "swap": get_path(container, "HostConfig.MemorySwap") or 0}
+
+
+def expected_swap(swap, memory):
+    """The MemorySwap the engine holds for a task's memory_swap: 0 is its default, twice the memory."""
+    if swap == 0:
+        return 2 * memory if memory else 0
+    return swap
+
+
+def same_memory_swap(wanted, current, _image, wanted_all):
+    memory = wanted_all["memory"] if "memory" in wanted_all else current["memory"]
+    if not memory:  # without a memory limit there is no swap limit, whatever the field says
+        return wanted in (0, -1) or current["swap"] == wanted
+    return current["swap"] == expected_swap(wanted, memory)
+
+
+def same_pids_limit(wanted, current, _image, _wanted_all):
+    """-1, 0 and an unset limit all mean unlimited (the engine reports null, 0 or -1)."""
+    return max(wanted, 0) == max(current or 0, 0)
+
+
+def same_stop_signal(wanted, current, image, _wanted_all):
+    current = current or image.get("StopSignal") or "SIGTERM"
+    return wanted == parse_stop_signal(current)
+
+
+# --------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------
+
+class Option:
+    """One container option: how it is read, where it goes, how it is compared and updated."""
+
+    __slots__ = ("name", "type", "elements", "aliases", "choices", "parse", "create", "inspect", "compare",
+                 "update", "doc", "minimum_api")
+
+    def __init__(self, name, doc, type="str", elements=None, aliases=(), choices=None, parse=None,
+                 create=None, inspect=None, compare=same, update=None, minimum_api=None):
+        self.name = name
+        self.doc = doc
+        self.type = type
+        self.elements = elements
+        self.aliases = tuple(aliases)
+        self.choices = choices
+        self.parse = parse
+        self.create = create
+        self.inspect = inspect if inspect is not None else _inspect_path_of(create)
+        self.compare = compare
+        self.update = update
+        self.minimum_api = minimum_api
+
+    def argument_spec(self):
+        spec = {"type": self.type}
+        if self.elements:
+            spec["elements"] = self.elements
+        if self.aliases:
+            spec["aliases"] = list(self.aliases)
+        if self.choices:
+            spec["choices"] = list(self.choices)
+        return spec
+
+    def current(self, container):
+        """The engine's current value of this option, from an inspect."""
+        if callable(self.inspect):
+            return self.inspect(container)
+        return get_path(container, self.inspect)
+
+
+def _inspect_path_of(create):
+    """Where inspect reports what the create body set: Config fields sit under Config."""
+    if create is None or callable(create):
+        return None
+    return create if create.startswith("HostConfig.") else "Config." + create
+
+
+def _create_volumes(body, value):
+    if value["binds"]:
+        body.setdefault("HostConfig", {}).setdefault("Binds", []).extend(value["binds"])
+    for target in value["anonymous"]:
+        body.setdefault("Volumes", {})[target] = {}
+
+
+def _create_published(body, value):
+    body.setdefault("HostConfig", {})["PortBindings"] = value
+    for port in value:
+        body.setdefault("ExposedPorts", {})[port] = {}
+
+
+def _create_exposed(body, value):
+    for port in value:
+        body.setdefault("ExposedPorts", {})[port] = {}
+
+
+def _create_networks(body, value):
+    """The first network goes into the create body (the rest are connected after create)."""
+    if not value:
+        return
+    body.setdefault("HostConfig", {}).setdefault("NetworkMode", value[0]["name"])
+    body["NetworkingConfig"] = {"EndpointsConfig": {value[0]["name"]: endpoint_config(value[0])}}
+
+
+def endpoint_config(network):
+    """The EndpointSettings for one entry of networks."""
+    config = {}
+    if network["aliases"]:
+        config["Aliases"] = list(network["aliases"])
+    if network["links"]:
+        config["Links"] = list(network["links"])
+    ipam = {}
+    if network["ipv4_address"]:
+        ipam["IPv4Address"] = network["ipv4_address"]
+    if network["ipv6_address"]:
+        ipam["IPv6Address"] = network["ipv6_address"]
+    if ipam:
+        config["IPAMConfig"] = ipam
+    return config
+
+
+def _create_env(body, value):
+    body["Env"] = ["%s=%s" % item for item in sorted(value.items())]
+
+
+def _create_etc_hosts(body, value):
+    body.setdefault("HostConfig", {})["ExtraHosts"] = list(value)
+
+
+def _create_argv(key):
+    def create(body, value):
+        if value:
+            body[key] = value
+    return create
+
+
+_LIST = {"type": "list", "elements": "str"}
+
+OPTIONS = (
+    Option("command", "The command to run, as a list or a string split like a shell would; an empty list "
+           "means the image's own C(CMD).", type="raw", parse=parse_argv, create=_create_argv("Cmd"),
+           inspect="Config.Cmd", compare=same_argv_or_image("Cmd")),
+    Option("entrypoint", "The entrypoint, as a list or a string; an empty list means the image's own.",
+           type="raw", parse=parse_argv, create=_create_argv("Entrypoint"), inspect="Config.Entrypoint",
+           compare=same_argv_or_image("Entrypoint")),
+    Option("env", "Environment variables (a dict; values are strings, quote C(true) and numbers you mean as "
+           "text). Compared with the image's own environment overlaid with these: a variable the container has "
+           "that is in neither is drift. Values of keys whose names contain PASS, TOKEN, SECRET, KEY, CREDENTIAL, "
+           "AUTH or PRIVATE (any case) never show: masked in results, diffs (a changed one reads "
+           "V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env, create=_create_env,
+           inspect="Config.Env", compare=same_env),
+    Option("labels", "Labels (a dict of strings). Compared with the image's labels overlaid with these.",
+           type="dict", parse=parse_text_dict, create="Labels", compare=same_labels),
+    Option("published_ports", "Ports to publish, in the C(docker run -p) format: V(8080:80), "
+           "V(127.0.0.1:8080:80/udp), V(80) (a random host port), V(8000-8001:80-81), V([::1]:8080:80).",
+           aliases=("ports",), parse=parse_published_ports, create=_create_published,
+           inspect="HostConfig.PortBindings", compare=same_bindings, **_LIST),
+    Option("exposed_ports", "Ports to expose without publishing them, such as V(80) or V(53/udp). Compared "
+           "with the image's exposed ports plus these and the published ones.", aliases=("exposed", "expose"),
+           parse=parse_exposed_ports, create=_create_exposed, inspect="Config.ExposedPorts",
+           compare=same_exposed, **_LIST),
+    Option("volumes", "Volumes in the C(docker run -v) format: V(/srv/data:/data:ro) (a host path), "
+           "V(appdata:/data) (a named volume) or V(/data) (an anonymous volume, carried over on recreate).",
+           parse=parse_volumes, create=_create_volumes, inspect=current_volumes, compare=same_volumes, **_LIST),
+    Option("mounts", "Mounts as dicts: C(target) (required), C(source), C(type) (V(volume), V(bind), "
+           "V(tmpfs); default V(volume)), C(read_only), C(propagation), C(no_copy), C(tmpfs_size), "
+           "C(tmpfs_mode).", type="list", elements="dict", parse=parse_mounts, create="HostConfig.Mounts",
+           compare=same_mounts),
+    Option("networks", "Networks to connect the container to, as dicts with C(name) and optionally "
+           "C(aliases), C(ipv4_address), C(ipv6_address), C(links). Without O(network_mode) the first one is "
+           "the container's network mode, so the container is on exactly these networks.", type="list",
+           elements="raw", parse=parse_networks, create=_create_networks, inspect=current_networks,
+           compare=same_networks),
+    Option("network_mode", "V(bridge), V(host), V(none), V(container:<name>) or a network's name. Cannot be "
+           "V(host), V(none) or V(container:...) together with O(networks).", create="HostConfig.NetworkMode",
+           compare=same_network_mode),
+    Option("restart_policy", "What the engine does when the container exits. Changed in place (a container "
+           "with O(auto_remove) takes none, so giving it one recreates it without auto_remove).",
+           choices=RESTART_POLICIES, create="HostConfig.RestartPolicy.Name", compare=same_restart_policy,
+           update="RestartPolicy.Name"),
+    Option("restart_retries", "With O(restart_policy=on-failure), how many restarts at most. Changed in place.",
+           type="int", parse=parse_int(minimum=0), create="HostConfig.RestartPolicy.MaximumRetryCount",
+           update="RestartPolicy.MaximumRetryCount"),
+    Option("memory", "Memory limit, such as V(512m) or V(1g) (binary units); V(0) for no limit. Set or changed "
+           "in place (with the swap limit kept at the engine's default of twice the memory, or at what it was); "
+           "removing a limit (V(0)) recreates the container, since the engine cannot do that in place.",
+           parse=parse_size_option(), create="HostConfig.Memory", update="Memory"),
+    Option("memory_reservation", "Soft memory limit, such as V(256m); V(0) for none. Set or changed in place; "
+           "removing it recreates the container.",
+           parse=parse_size_option(), create="HostConfig.MemoryReservation", update="MemoryReservation"),
+    Option("memory_swap", "Memory plus swap limit, such as V(1g); V(-1) for unlimited swap; V(0) for the engine's "
+           "default, twice O(memory). Needs O(memory) (except V(-1) and V(0)). Changed in place.",
+           parse=parse_size_option(allow_unlimited=True), inspect=current_memory_swap, create="HostConfig.MemorySwap",
+           compare=same_memory_swap, update="MemorySwap"),
+    Option("cpus", "CPUs the container may use, such as V(0.5) or V(2); V(0) for no limit. Set or changed in "
+           "place; removing the limit recreates the container.", type="float",
+           parse=parse_cpus_option, create="HostConfig.NanoCpus", update="NanoCpus"),
+    Option("cpu_shares", "Relative CPU weight (the engine's default is 1024); V(0) for the default. Set or "
+           "changed in place; going back to V(0) recreates the container.", type="int",
+           parse=parse_int(minimum=0, maximum=262144), create="HostConfig.CpuShares", update="CpuShares"),
+    Option("cpuset_cpus", "CPUs the container may run on, such as V(0-1) or V(0,2); an empty string for all. "
+           "Set or changed in place; going back to all CPUs recreates the container.",
+           parse=parse_cpuset, create="HostConfig.CpusetCpus", update="CpusetCpus"),
+    Option("pids_limit", "Most processes in the container; V(-1) or V(0) for unlimited. Changed in place.",
+           type="int", parse=parse_int(minimum=-1), create="HostConfig.PidsLimit", compare=same_pids_limit,
+           update="PidsLimit"),
+    Option("ulimits", "Resource limits as V(name:soft[:hard]), such as V(nofile:1024:2048).",
+           parse=parse_ulimits, create="HostConfig.Ulimits", compare=same_dict_list, **_LIST),
+    Option("healthcheck", "A dict with C(test) (a list such as V([CMD, curl, -f, http://localhost/]), or a "
+           "string run by the shell, or V(NONE) to turn the image's check off), C(interval), C(timeout), "
+           "C(start_period) (durations such as V(30s) or V(1m30s)) and C(retries). After a start or recreate "
+           "the module waits up to O(health_timeout) for V(healthy).", type="dict", parse=parse_healthcheck,
+           create="Healthcheck", compare=same_healthcheck),
+    Option("user", "User (and group) to run as, V(name), V(uid) or V(uid:gid).", parse=parse_str,
+           create="User"),
+    Option("working_dir", "Working directory, an absolute path.", parse=parse_str, create="WorkingDir"),
+    Option("hostname", "Host name inside the container.", parse=parse_str, create="Hostname"),
+    Option("capabilities", "Capabilities to add, such as V(NET_ADMIN).", parse=parse_capabilities,
+           create="HostConfig.CapAdd", compare=same_capabilities, **_LIST),
+    Option("cap_drop", "Capabilities to drop, such as V(ALL) or V(MKNOD).", parse=parse_capabilities,
+           create="HostConfig.CapDrop", compare=same_capabilities, **_LIST),
+    Option("read_only", "Mount the root file system read-only.", type="bool", parse=parse_bool,
+           create="HostConfig.ReadonlyRootfs", compare=same_flag),
+    Option("tmpfs", "tmpfs mounts as V(/path[:options]), such as V(/run:size=64m).", parse=parse_tmpfs,
+           create="HostConfig.Tmpfs", compare=same_text_dict, **_LIST),
+    Option("log_driver", "Logging driver, such as V(json-file), V(local) or V(journald).",
+           create="HostConfig.LogConfig.Type"),
+    Option("log_options", "Options of the logging driver (a dict of strings), such as C(max-size: 10m). An "
+           "option the driver does not know fails before anything running is touched.", type="dict",
+           parse=parse_text_dict, create="HostConfig.LogConfig.Config", compare=same_text_dict),
+    Option("privileged", "Give the container all capabilities and devices.", type="bool", parse=parse_bool,
+           create="HostConfig.Privileged", compare=same_flag),
+    Option("init", "Run an init process as PID 1 that reaps zombies and forwards signals.", type="bool",
+           parse=parse_bool, create="HostConfig.Init", compare=same_flag),
+    Option("devices", "Host devices as V(/dev/host[:/dev/container[:permissions]]).", parse=parse_devices,
+           create="HostConfig.Devices", compare=same_dict_list, **_LIST),
+    Option("sysctls", "Namespaced kernel parameters (a dict of strings), such as C(net.core.somaxconn: 1024).",
+           type="dict", parse=parse_text_dict, create="HostConfig.Sysctls", compare=same_text_dict),
+    Option("dns_servers", "DNS servers, in order.", parse=parse_dns, create="HostConfig.Dns",
+           compare=lambda w, c, i, a: w == (c or []), **_LIST),
+    Option("etc_hosts", "Extra /etc/hosts entries, a dict of host names to addresses.", type="dict",
+           parse=parse_etc_hosts, create=_create_etc_hosts, inspect="HostConfig.ExtraHosts", compare=same_set),
+    Option("stop_signal", "Signal that stops the container, such as V(SIGTERM) or V(SIGQUIT).",
+           parse=parse_stop_signal, create="StopSignal", compare=same_stop_signal),
+    Option("stop_timeout", "Seconds to wait after the stop signal before the engine kills the container; also "
+           "the wait this module allows when it stops the container.", type="int", parse=parse_int(minimum=0),
+           create="StopTimeout"),
+    Option("cgroup_parent", "The cgroup the container's cgroup is created under (a slice such as "
+           "V(containers.slice) with the systemd cgroup driver, a path with cgroupfs).", parse=parse_str,
+           create="HostConfig.CgroupParent"),
+    Option("cgroupns_mode", "Cgroup namespace: V(private) or V(host). Needs API 1.41.",
+           choices=("private", "host"), create="HostConfig.CgroupnsMode", minimum_api="1.41"),
+    Option("shm_size", "Size of /dev/shm, such as V(64m).", parse=parse_size_option(), create="HostConfig.ShmSize"),
+    Option("security_opts", "Security options, such as V(no-new-privileges) or V(seccomp=unconfined).",
+           parse=lambda value: sorted(str(item) for item in value), create="HostConfig.SecurityOpt",
+           compare=same_set, **_LIST),
+    Option("auto_remove", "Remove the container when it exits.", type="bool", parse=parse_bool,
+           create="HostConfig.AutoRemove", compare=same_flag),
+)
+
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+ALIASES = {alias: option.name for option in OPTIONS for alias in option.aliases}
+
+# Options of the module that are not properties of the container (what to do, not what to have).
+CONTROL_SPEC = {
+    "name": {"type": "str", "required": True},
+    "image": {"type": "str"},
+    "state": {"type": "str", "default": "started", "choices": ["present", "started", "stopped", "absent"]},
+    "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
+    "recreate": {"type": "bool", "default": False},
+    "restart": {"type": "bool", "default": False},
+    "detach": {"type": "bool", "default": True},
+    "health_timeout": {"type": "int", "default": 60},
+    "keep_volumes": {"type": "bool", "default": True},
+    "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
+}
+
+
+def argument_spec():
+    """The module's argument_spec: the control options plus one entry per option of the table."""
+    spec = {key: dict(value) for key, value in CONTROL_SPEC.items()}
+    for option in OPTIONS:
+        spec[option.name] = option.argument_spec()
+    return spec
+
+
+def parse_options(params):
+    """{option: engine form} for every table option the task sets; raises OptionError naming the option."""
+    wanted = {}
+    for option in OPTIONS:
+        value = params.get(option.name)
+        if value is None:
+            continue
+        try:
+            wanted[option.name] = option.parse(value) if option.parse else value
+        except OptionError as exc:
+            raise OptionError("%s: %s" % (option.name, exc)) from None
+    check_combinations(wanted)
+    return wanted
+
+
+def check_combinations(wanted):
+    """Options that are fine alone but not together."""
+    mode = wanted.get("network_mode")
+    if wanted.get("networks") and mode and (mode in ("host", "none") or mode.startswith("container:")):
+        raise OptionError("network_mode: %s cannot be combined with networks; drop networks, or set network_mode "
+                          "to bridge or a network's name" % mode)
+    if wanted.get("restart_retries") and wanted.get("restart_policy", "on-failure") != "on-failure":
+        raise OptionError("restart_retries: only restart_policy on-failure takes a retry count (restart_policy is "
+                          "%s)" % wanted["restart_policy"])
+    memory = wanted.get("memory")
+    if memory and wanted.get("memory_swap") not in (None, -1, 0) and wanted["memory_swap"] < memory:
+        raise OptionError("memory_swap: %d bytes is less than memory (%d bytes); memory_swap is memory plus swap, "
+                          "so it must be at least memory, or -1 for unlimited swap" % (wanted["memory_swap"], memory))
+    if memory and wanted.get("memory_reservation") and wanted["memory_reservation"] > memory:
+        raise OptionError("memory_reservation: the soft limit must not exceed memory")
+    if wanted.get("memory_swap") not in (None, 0, -1) and not memory:
+        raise OptionError("memory_swap: set memory too; the engine takes a swap limit only with a memory limit")
+    if wanted.get("auto_remove") and wanted.get("restart_policy") not in (None, "no"):
+        raise OptionError("restart_policy: the engine refuses a restart policy for a container with auto_remove; "
+                          "set restart_policy to no, or auto_remove to false")
+
+
+def create_body(wanted, image):
+    """The body of POST /containers/create for the wanted options and the image reference."""
+    body = {"Image": image, "HostConfig": {}}
+    for name, value in wanted.items():
+        target = OPTIONS_BY_NAME[name].create
+        if callable(target):
+            target(body, value)
+        else:
+            set_path(body, target, value)
+    return body
+
+
+def differences(wanted, container, image_config):
+    """Names of the wanted options whose current value differs, in table order."""
+    image_config = image_config or {}
+    found = []
+    for option in OPTIONS:
+        if option.name not in wanted:
+            continue
+        if not option.compare(wanted[option.name], option.current(container), image_config, wanted):
+            found.append(option.name)
+    return found
+
+
+# Limits the engine (dockerd 20.10 and later) cannot take off a container with an update: it reads 0 (or
+# an empty CPU list) as "leave as it is". Removing one of them recreates the container.
+_NOT_REMOVABLE_IN_PLACE = ("memory", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus")
+
+
+def update_body(names, wanted, container):
+    """The body of POST /containers/{id}/update that applies the differences ``names``.
+
+    Raises NotInPlace when the engine cannot make one of them in place. A new
+    Memory always travels with its MemorySwap: the engine refuses a memory limit
+    above the swap limit it holds (HTTP 409 "update the memoryswap at the same
+    time"), and a container that had no limit holds a swap limit of 0.
+    """
+    host = container.get("HostConfig") or {}
+    body = {}
+    for name in names:
+        option = OPTIONS_BY_NAME[name]
+        if not option.update:
+            raise NotInPlace(name, "the engine changes it only by recreating the container")
+        if name in _NOT_REMOVABLE_IN_PLACE and not wanted[name]:
+            raise NotInPlace(name, "the engine cannot remove this limit in place")
+        if name != "memory_swap":
+            set_path(body, option.update, wanted[name])
+    if "RestartPolicy" in body:
+        policy = dict(host.get("RestartPolicy") or {})
+        policy.update(body["RestartPolicy"])
+        if policy.get("Name") != "on-failure":
+            policy["MaximumRetryCount"] = 0
+        if host.get("AutoRemove") and policy.get("Name") not in ("", "no"):
+            raise NotInPlace("restart_policy", "the engine gives no restart policy to a container with auto_remove")
+        body["RestartPolicy"] = policy
+    if "Memory" in body or "memory_swap" in names:
+        body["MemorySwap"] = swap_for_update(wanted, host, body.get("Memory") or host.get("Memory") or 0)
+    return body
+
+
+def swap_for_update(wanted, host, memory):
+    """The MemorySwap to send with the limit ``memory``: the task's, else the relation the container had."""
+    if "memory_swap" in wanted:
+        return expected_swap(wanted["memory_swap"], memory)
+    current_memory, swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
+    if swap == -1:
+        return -1
+    if not current_memory or swap == 2 * current_memory or swap < memory:
+        return 2 * memory  # what the engine gives a new container with this limit
+    return swap
+
+
+def in_place(names, wanted, container):
+    """None when the differences ``names`` can be changed in place, else why not (a NotInPlace)."""
+    try:
+        update_body(names, wanted, container)
+    except NotInPlace as exc:
+        return exc
+    return None
+
+
+def view(names, wanted, container, image_config):
+    """(before, after) of the options ``names`` for a diff, secrets masked; ``container`` may be None.
+
+    A secret whose value changes reads ``******** (changed)`` on the after side.
+    """
+    image_config = image_config or {}
+    before, after = {}, {}
+    for name in names:
+        option = OPTIONS_BY_NAME[name]
+        want = wanted[name]
+        current = option.current(container) if container is not None else None
+        if name == "env":
+            want = expected_env(want, image_config)
+            current = env_list_to_dict(current)
+        elif name == "labels":
+            want = dict(image_config.get("Labels") or {}, **want)
+        elif name == "memory_swap":
+            memory = wanted.get("memory", (current or {}).get("memory", 0))
+            want = expected_swap(want, memory)
+            current = (current or {}).get("swap")
+        after[name] = want
+        if container is not None:
+            before[name] = current
+    return diff_pair(before, after)

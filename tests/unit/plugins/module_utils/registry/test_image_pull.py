@@ -1,0 +1,58 @@
+"""The words of a failed pull: which option, why, and what to do."""
+
+import pytest
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
+    Credentials,
+    pull_error_message,
+    pull_failure,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import parse_reference
+
+REF = parse_reference("registry.example.com:5000/team/app:2.1")
+
+
+def credentials(loaded=False, found=None, problem=None):
+    """Credentials as a pull left them (no module needed: describe reads only what the load found)."""
+    creds = Credentials(None, REF)
+    creds._loaded = loaded
+    creds.found = found
+    creds.problem = problem
+    creds.path = "/root/.docker/config.json"
+    return creds
+
+
+@pytest.mark.parametrize("status, said, why, advice", [
+    (404, "manifest unknown", "no such repository, tag or digest", "Check the name, tag and digest in image."),
+    (500, "Get http://x/v2/: dial tcp: connection refused", "cannot reach the registry registry.example.com:5000",
+     "Check the registry host and port in image,"),
+    (500, 'Get "https://x:5000/v2/": dial tcp: lookup x on 10.0.0.53:53: no such host',
+     "cannot reach the registry registry.example.com:5000", "Check the registry host and port in image,"),
+    (401, "unauthorized: authentication required", "the registry refused access", "registry_login"),
+    (500, "something else", "the engine could not pull it", ""),
+])
+def test_pull_failure_names_the_option_and_the_cause(status, said, why, advice):
+    text = pull_failure(REF, EngineError("no", status=status, daemon_message=said, kind="http"), credentials(),
+                        option="image")
+    assert text.startswith("cannot pull image registry.example.com:5000/team/app:2.1 (image): ")
+    assert why in text and advice in text
+    assert " in name" not in text
+
+
+def test_pull_failure_in_check_mode_and_with_credentials():
+    exc = EngineError("no", status=403, daemon_message="denied", kind="http")
+    text = pull_failure(REF, exc, credentials(loaded=True, found=True), check_mode=True, option="name")
+    assert text.startswith("image registry.example.com:5000/team/app:2.1 (name) would fail to pull")
+    assert "The credentials stored for registry.example.com:5000 in /root/.docker/config.json were sent" in text
+    text = pull_failure(REF, exc, credentials(loaded=True, found=False))
+    assert "No credentials for registry.example.com:5000 were found" in text
+    text = pull_failure(REF, exc, credentials(loaded=True, problem="config.json is not JSON"))
+    assert "No credentials were sent: config.json is not JSON." in text
+
+
+def test_pull_error_message_for_a_timeout_and_a_stream_error():
+    slow = EngineError("no progress for 60 s", kind="timeout")
+    assert "raise timeout" in pull_error_message(REF, slow, credentials(), option="image")
+    stream = EngineError("manifest unknown", daemon_message="manifest unknown", kind="stream")
+    assert "no such repository" in pull_error_message(REF, stream, credentials(), option="image")
