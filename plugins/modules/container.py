@@ -215,7 +215,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     pull_failure,
     remote_digest,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import knows_digest
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import knows_digest
 
 # Options whose comparison needs the image's own defaults.
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")

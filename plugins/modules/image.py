@@ -218,7 +218,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     pull_failure,
     remote_digest,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,
     knows_digest,
     parse_reference,

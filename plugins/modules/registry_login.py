@@ -165,7 +165,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth imp
     default_config_path,
     encode_auth,
     find_credentials,
-    normalize_registry,
+    login_target,
     read_config,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth_store import (
@@ -306,7 +306,7 @@ def manage(module):
     result = {"changed": False, "registry": None, "config_path": None, "username": None, "verified": False,
               "login_status": None, "actions": []}
     try:
-        key, hostname = normalize_registry(params["registry"])
+        key, hostname = login_target(params["registry"])
     except AuthConfigError as exc:
         module.fail_json(msg="registry: %s" % exc, **result)
     path = params["config_path"] or default_config_path()

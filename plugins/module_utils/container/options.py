@@ -30,7 +30,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.units import
     parse_cpus,
     parse_size,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,
     parse_reference,
 )

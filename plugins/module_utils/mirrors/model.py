@@ -32,9 +32,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, mask_urls
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import DOCKER_HUB, registry_host
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 DOCKER_HUB_SERVER = "https://registry-1.docker.io"
 DEFAULT_REGISTRY_DIR = "_default"  # containerd: the hosts.toml in certs.d/_default serves every registry
 
@@ -247,12 +246,12 @@ def normalise_registry(registry):
     if "/" in value:
         raise MirrorError("registry %r: mirrors are set per registry host; write host[:port] without a path"
                           " (%s)" % (registry, value.split("/", 1)[0]))
-    value = value.lower()
+    value = registry_host(value)
     match = _REGISTRY_RE.fullmatch(value)
     if not match or (match.group("port") and not 0 < int(match.group("port")) < 65536):
         raise MirrorError("registry %r is not host[:port], such as docker.io or registry.example.com:5000"
                           % registry)
-    return DOCKER_HUB if value in DOCKER_HUB_ALIASES else value
+    return value
 
 
 # --------------------------------------------------------------------------

@@ -41,6 +41,12 @@ import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import scheme_typo, shown_url
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
+    DOCKER_HUB,
+    ImageReferenceError,
+    parse_reference,
+    registry_host,
+)
 
 KIND_REGISTRY = "registry"
 KIND_PACKAGE = "package"
@@ -69,8 +75,6 @@ MANIFEST_ACCEPT = ", ".join((MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIF
 
 # The gzip of an empty tar: schema 1 manifests list it for every metadata-only layer.
 EMPTY_LAYER_DIGEST = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
-
-DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 # uname -m -> (GOARCH, variant), the names image indexes use.
 MACHINE_PLATFORMS = {
@@ -105,9 +109,6 @@ PROBE_ARGUMENT_SPEC = {
     "ca_path": {"type": "path"},
 }
 
-_REPO_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
 
 
@@ -196,37 +197,21 @@ def parse_image(reference):
     """``(repository, reference)`` of an image as the mirrors serve it; raises ProbeInputError.
 
     ``busybox`` -> ``("library/busybox", "latest")``; ``library/busybox:1.36``;
-    ``docker.io/library/busybox``; ``name@sha256:...`` keeps the digest. A
+    ``docker.io/library/busybox``; ``name@sha256:...`` keeps the digest. The
+    reference is read by registry.reference's rules (those of the engine); a
     registry host other than Docker Hub's is refused: a mirror serves the
     repositories at its own root.
     """
-    value = (reference or "").strip()
-    if not value:
+    if not isinstance(reference, str) or not reference.strip():
         raise ProbeInputError("image is empty; give a repository with a tag, for example library/busybox:latest")
-    name, digest, tag = value, None, None
-    if "@" in name:
-        name, digest = name.split("@", 1)
-        if not _DIGEST.fullmatch(digest):
-            raise ProbeInputError("image %r: %r is not a digest like sha256:<hex>" % (value, digest))
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-        if not _TAG.fullmatch(tag):
-            raise ProbeInputError("image %r: %r is not a valid tag" % (value, tag))
-    components = name.split("/")
-    first = components[0]
-    if len(components) > 1 and ("." in first or ":" in first or first == "localhost"):
-        if first.lower() not in DOCKER_HUB_NAMES:
-            raise ProbeInputError("image %r names the registry %s; give the repository as the mirrors serve "
-                                  "it, for example library/busybox:latest" % (value, first))
-        components = components[1:]
-    if len(components) == 1:
-        components = ["library"] + components
-    for component in components:
-        if not _REPO_COMPONENT.fullmatch(component):
-            raise ProbeInputError("image %r: %r is not a valid repository name component (lowercase letters, "
-                                  "digits and . _ - separators)" % (value, component))
-    return "/".join(components), digest or tag or "latest"
+    try:
+        ref = parse_reference(reference)
+    except ImageReferenceError as exc:
+        raise ProbeInputError(str(exc)) from None
+    if registry_host(ref.registry) != DOCKER_HUB:
+        raise ProbeInputError("image %r names the registry %s; give the repository as the mirrors serve it, for "
+                              "example library/busybox:latest" % (reference, ref.registry))
+    return ref.repository, ref.digest or ref.tag
 
 
 def image_name(repository, reference):

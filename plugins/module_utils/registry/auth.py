@@ -25,9 +25,9 @@ import os
 from urllib.parse import urlsplit
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import FileError, read_bytes
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import registry_host
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
-DOCKER_HUB_NAMES = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"))
 CONFIG_FILE_NAME = "config.json"
 
 
@@ -40,20 +40,11 @@ class AuthConfigError(Exception):
 # --------------------------------------------------------------------------
 
 def registry_hostname(value):
-    """``host[:port]`` of a registry written as a name or URL, lower-cased; Docker Hub is ``docker.io``.
-
-    ``https://index.docker.io/v1/`` -> ``docker.io``; ``http://reg.lan:5000/v2/`` -> ``reg.lan:5000``.
-    """
-    text = (value or "").strip()
-    if "://" in text:
-        text = text.split("://", 1)[1]
-    host = text.split("/", 1)[0].lower()
-    if host in DOCKER_HUB_NAMES:
-        return "docker.io"
-    return host
+    """``host[:port]`` of a registry written as a name or URL, lower-cased; Docker Hub is ``docker.io``."""
+    return registry_host(value)
 
 
-def normalize_registry(value):
+def login_target(value):
     """``(key, hostname)`` for a registry given by a user; raises AuthConfigError.
 
     ``key`` is what the docker CLI writes under ``auths`` (and sends to

@@ -125,6 +125,8 @@ def test_parse_mirror_refuses_control_characters():
     ("library/busybox:stable", "library/busybox", "stable"),
     ("docker.io/library/busybox", "library/busybox", "latest"),
     ("index.docker.io/grafana/grafana:10.0", "grafana/grafana", "10.0"),
+    ("registry.hub.docker.com/grafana/grafana:10.0", "grafana/grafana", "10.0"),
+    ("registry-1.docker.io/library/busybox", "library/busybox", "latest"),
     ("org/team/app:v1", "org/team/app", "v1"),
     ("busybox@sha256:" + "a" * 64, "library/busybox", "sha256:" + "a" * 64),
     ("busybox:1.36@sha256:" + "b" * 64, "library/busybox", "sha256:" + "b" * 64),
@@ -137,9 +139,10 @@ def test_parse_image(ref, repository, reference):
     ("ghcr.io/org/app:1", "names the registry ghcr.io"),
     ("localhost:5000/app", "names the registry localhost:5000"),
     ("127.0.0.1:5000/library/busybox:1.36", "names the registry 127.0.0.1:5000"),
-    ("Library/BusyBox", "not a valid repository name component"),
-    ("busybox:bad tag", "not a valid tag"),
-    ("busybox@md5:12", "not a digest"),
+    ("Library/BusyBox", "must be lowercase"),
+    ("busybox:bad tag", "white space"),
+    ("busybox:-bad", "tag '-bad' is invalid"),
+    ("busybox@md5:12", "unsupported algorithm 'md5'"),
     ("", "image is empty"),
 ])
 def test_parse_image_refuses(ref, words):

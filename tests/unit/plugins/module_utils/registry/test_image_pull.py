@@ -8,7 +8,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     pull_error_message,
     pull_failure,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import parse_reference
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import parse_reference
 
 REF = parse_reference("registry.example.com:5000/team/app:2.1")
 

@@ -16,8 +16,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth imp
     encode_auth,
     find_credentials,
     image_registry_key,
+    login_target,
     matching_keys,
-    normalize_registry,
     parse_config,
     read_config,
     registry_hostname,
@@ -45,7 +45,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth_sto
     (" reg.lan ", "reg.lan"),
 ])
 def test_normalize_registry(value, key):
-    assert normalize_registry(value)[0] == key
+    assert login_target(value)[0] == key
 
 
 @pytest.mark.parametrize("value, words", [
@@ -58,13 +58,13 @@ def test_normalize_registry(value, key):
 ])
 def test_normalize_registry_refusals(value, words):
     with pytest.raises(AuthConfigError) as caught:
-        normalize_registry(value)
+        login_target(value)
     assert words in str(caught.value)
 
 
 def test_refusal_does_not_echo_credentials():
     with pytest.raises(AuthConfigError) as caught:
-        normalize_registry("https://user:s3cret@reg.lan")
+        login_target("https://user:s3cret@reg.lan")
     assert "s3cret" not in str(caught.value)
 
 

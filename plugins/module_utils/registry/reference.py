@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: dockhand.runtime contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Image references as data: parse, validate and normalise them the way the engine does.
+"""THE registry rules: image references, Docker Hub's names, registry hosts. Every wing uses these.
+
+Image references as data: parse, validate and normalise them the way the engine does.
 
 ``busybox`` is ``docker.io/library/busybox:latest``; ``registry.lan:5000/app@sha256:...``
 names a registry, a repository and a digest. The grammar is that of the
@@ -16,8 +18,12 @@ __metaclass__ = type
 
 import re
 
-DEFAULT_REGISTRY = "docker.io"
+DEFAULT_REGISTRY = DOCKER_HUB = "docker.io"
 LEGACY_DEFAULT_REGISTRY = "index.docker.io"
+# Docker Hub in an image name, as the engine's reference grammar reads it (registry-1.docker.io/x is not).
+DOCKER_HUB_REFERENCE_NAMES = frozenset((DOCKER_HUB, LEGACY_DEFAULT_REGISTRY))
+# Docker Hub as a registry host: for logins, mirrors and probes, any name it answers under.
+DOCKER_HUB_ALIASES = frozenset((DOCKER_HUB, LEGACY_DEFAULT_REGISTRY, "registry-1.docker.io", "registry.hub.docker.com"))
 OFFICIAL_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 NAME_MAX_LENGTH = 255
@@ -147,11 +153,29 @@ def split_domain(name):
         registry, remainder = DEFAULT_REGISTRY, name
     else:
         registry, remainder = first, rest
-    if registry == LEGACY_DEFAULT_REGISTRY:
+    if registry in DOCKER_HUB_REFERENCE_NAMES:
         registry = DEFAULT_REGISTRY
     if registry == DEFAULT_REGISTRY and "/" not in remainder:
         remainder = "%s/%s" % (OFFICIAL_NAMESPACE, remainder)
     return registry, remainder
+
+
+def registry_host(value):
+    """A registry host as every wing names it: ``host[:port]`` in lower case, Docker Hub's aliases as docker.io.
+
+    Takes a bare host or a URL (``https://index.docker.io/v1/`` -> ``docker.io``,
+    ``http://reg.lan:5000/v2/`` -> ``reg.lan:5000``); validation is the caller's.
+    """
+    text = (value or "").strip()
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    host = text.split("/", 1)[0].lower()
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
+
+
+def is_registry_host(host):
+    """Whether ``host`` (lower case, as :func:`registry_host` gives it) is a valid ``host[:port]``."""
+    return bool(_DOMAIN.fullmatch(host or ""))
 
 
 def parse_reference(value):

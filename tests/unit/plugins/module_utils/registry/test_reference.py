@@ -4,10 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.images import (
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,
     knows_digest,
     parse_reference,
+    registry_host,
     split_domain,
 )
 
@@ -178,3 +179,17 @@ def test_normal_forms_parse_to_themselves(value):
 def test_a_trailing_or_embedded_newline_is_refused(bad):
     with pytest.raises(ImageReferenceError):
         parse_reference(bad)
+
+
+@pytest.mark.parametrize("value, host", [
+    ("docker.io", "docker.io"), ("INDEX.docker.io", "docker.io"), ("registry-1.docker.io", "docker.io"),
+    ("registry.hub.docker.com", "docker.io"), ("https://index.docker.io/v1/", "docker.io"),
+    ("http://Reg.LAN:5000/v2/", "reg.lan:5000"), ("ghcr.io", "ghcr.io"),
+])
+def test_one_registry_host_rule(value, host):
+    assert registry_host(value) == host
+
+
+def test_docker_hub_in_an_image_name_is_what_the_engine_reads_as_such():
+    assert parse_reference("index.docker.io/library/busybox").registry == "docker.io"
+    assert parse_reference("registry-1.docker.io/library/busybox").registry == "registry-1.docker.io"
