@@ -150,7 +150,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup, process_cgroup
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import arg_value
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 

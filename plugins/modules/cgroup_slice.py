@@ -257,7 +257,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.slices im
     SliceError,
     SystemdSlice,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 

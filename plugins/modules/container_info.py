@@ -141,8 +141,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 
 
 def label_filter(labels):

@@ -299,7 +299,6 @@ removed_leftovers:
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
@@ -308,6 +307,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_con
     change_daemon_json,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import schemeless_passwords
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 
 

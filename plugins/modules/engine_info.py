@@ -267,10 +267,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import read_daemon_json, redact_argv
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.facts import engine_facts
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import redact, secret_values
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd, unit_info
 

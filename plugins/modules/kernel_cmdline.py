@@ -151,7 +151,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cm
     check_args,
     set_grub_variable,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     FileError,
     atomic_write,

@@ -286,7 +286,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
     KIND_PACKAGE,

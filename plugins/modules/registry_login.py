@@ -156,8 +156,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import DEFAULT_LOCK_TIMEOUT, FileError, locked
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth import (
     AuthConfigError,

@@ -305,7 +305,6 @@ import tempfile
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
@@ -314,6 +313,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_con
     load_current,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     DEFAULT_LOCK_TIMEOUT,
     FileError,

@@ -131,8 +131,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,
-    run_module,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import is_secret_name, protect
 
 

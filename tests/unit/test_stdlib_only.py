@@ -70,3 +70,23 @@ def test_dependencies_run_downward_only(wing):
                 if other != wing and WING_TIERS[other] >= WING_TIERS[wing]:
                     upward.add("%s imports %s" % (os.path.relpath(path, REPO_ROOT), module))
     assert upward == set()
+
+
+def core_closure(path):
+    """The core files a module ships: what it imports from module_utils, and what those import, and so on."""
+    seen, pending = set(), [path]
+    while pending:
+        for module in imported_modules(pending.pop()):
+            if module.startswith(CORE_PREFIX):
+                target = os.path.join(CORE_DIR, *module[len(CORE_PREFIX):].split(".")) + ".py"
+                if os.path.exists(target) and target not in seen:
+                    seen.add(target)
+                    pending.append(target)
+    return {os.path.relpath(target, CORE_DIR) for target in seen}
+
+
+@pytest.mark.parametrize("module", ["cgroup_info", "cgroup_slice", "kernel_cmdline", "engine_repo", "mirror_probe"])
+def test_host_only_modules_ship_no_engine_client(module):
+    shipped = core_closure(os.path.join(MODULES_DIR, module + ".py"))
+    assert "engine/module.py" in shipped
+    assert "engine/api.py" not in shipped and "engine/args.py" not in shipped, sorted(shipped)

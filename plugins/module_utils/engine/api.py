@@ -24,6 +24,8 @@ import socket
 import ssl
 from urllib.parse import quote, urlencode, urlsplit
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import ReportedError
+
 # The newest API version this client is written and tested for. A newer daemon
 # is spoken to at this version (daemons serve older versions), an older one at
 # its own version as long as it is not below MIN_API_VERSION.
@@ -46,7 +48,7 @@ KIND_STREAM = "stream"  # an error object inside a progress stream
 KIND_PROTOCOL = "protocol"  # the answer was not what the API promises
 
 
-class EngineError(Exception):
+class EngineError(ReportedError):
     """Any failure to talk to the engine.
 
     Carries ``status`` (HTTP status or None), ``daemon_message`` (the daemon's
@@ -81,6 +83,8 @@ class EngineError(Exception):
     @property
     def not_found(self):
         return self.status == 404
+
+    result_key = "engine_error"
 
     def to_dict(self):
         """The error as plain data, for a module's result."""

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
@@ -22,8 +21,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
     DEFAULT_DOCKER_HOST,
     DEFAULT_TIMEOUT,
     EngineClient,
-    EngineError,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import fail_with
 
 ENGINE_ARGUMENT_SPEC = {
     "docker_host": {"type": "str", "default": DEFAULT_DOCKER_HOST, "aliases": ["docker_url"],
@@ -93,24 +92,4 @@ def make_client(params):
 
 def fail_on_engine_error(module, exc, **result):
     """Fail the module with the error's message and its data under ``engine_error``."""
-    module.fail_json(msg=str(exc), engine_error=exc.to_dict(), **result)
-
-
-def run_module(module, body):
-    """Run ``body(module)`` and exit with its result; no traceback reaches the user.
-
-    ``body`` returns the result dict (with ``changed``). EngineError becomes a
-    failure naming the endpoint and cause; any other exception becomes a
-    failure that says it is a bug, with the traceback only in ``exception``
-    (shown by ansible-playbook at -vvv).
-    """
-    try:
-        result = body(module)
-    except EngineError as exc:
-        fail_on_engine_error(module, exc)
-    except Exception as exc:  # noqa: BLE001 - last line of defence, reported as a bug
-        module.fail_json(
-            msg="dockhand.runtime hit an unexpected error (%s: %s). This is a bug; please report "
-                "it with the task that triggered it." % (type(exc).__name__, exc),
-            exception=traceback.format_exc())
-    module.exit_json(**result)
+    fail_with(module, exc, **result)
