@@ -210,6 +210,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module imp
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     Credentials,
+    hub_mirrors,
     pull,
     pull_error_message,
     pull_failure,
@@ -236,7 +237,8 @@ def resolve_image(module, client, ref, result):
             digest = remote_digest(client, ref, credentials)
         except EngineError as exc:
             if exc.kind == "http" and exc.status in (401, 403, 404):
-                module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option="image"),
+                module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option="image",
+                                                  mirrors=hub_mirrors(client, ref)),
                                  engine_error=exc.to_dict(), **result)
             digest = None
         if local is not None and digest and knows_digest(local.get("RepoDigests"), ref, digest):
@@ -247,7 +249,8 @@ def resolve_image(module, client, ref, result):
     try:
         after = pull(client, ref, credentials)
     except EngineError as exc:
-        module.fail_json(msg=pull_error_message(ref, exc, credentials, option="image"),
+        module.fail_json(msg=pull_error_message(ref, exc, credentials, option="image",
+                                                mirrors=hub_mirrors(client, ref)),
                          engine_error=exc.to_dict(), **result)
     result["pulled"] = True
     if local is None or local.get("Id") != after.get("Id"):

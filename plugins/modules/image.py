@@ -213,6 +213,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact impor
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     NETWORK_WORDS,
     Credentials,
+    hub_mirrors,
     pull,
     pull_error_message,
     pull_failure,
@@ -245,7 +246,8 @@ def ensure_present(module, client, ref, result):
     try:
         after = pull(client, ref, credentials)
     except EngineError as exc:
-        module.fail_json(msg=pull_error_message(ref, exc, credentials, option=option_name(module)),
+        module.fail_json(msg=pull_error_message(ref, exc, credentials, option=option_name(module),
+                                                mirrors=hub_mirrors(client, ref)),
                          engine_error=exc.to_dict(), **result)
     if after is None:
         module.fail_json(msg="the engine reported a successful pull of %s (%s) but has no image under that "
@@ -263,7 +265,8 @@ def predict_pull(module, client, ref, before, credentials, result):
     except EngineError as exc:
         said = (exc.daemon_message or "").lower()
         if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in NETWORK_WORDS)):
-            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option=option_name(module)),
+            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option=option_name(module),
+                                              mirrors=hub_mirrors(client, ref)),
                              engine_error=exc.to_dict(), **result)
         if exc.kind != "http":
             raise

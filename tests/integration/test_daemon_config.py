@@ -371,10 +371,22 @@ def read(path):
             return handle.read()
     except OSError:
         return ""
+def state(pid):
+    return read("/proc/%d/stat" % pid).rpartition(")")[2].split()[:1]
+def the_module(parent):
+    """The python process under strace that runs the module (not any other child)."""
+    for child in children(parent):
+        if any("AnsiballZ_daemon_config" in word for word in cmdline(child)):
+            return child
 wrapper = wait("the wrapper", lambda: read("/run/dh-daemon-kill.%s.pid" % step).strip())
-module = int(wrapper) if step == "restart" else wait("the module", lambda: (children(int(wrapper)) or [None])[0])
+module = int(wrapper) if step == "restart" else wait("the module", lambda: the_module(int(wrapper)))
+held = step in ("written", "renamed", "reload")  # strace stops the module at that system call
 def written():
-    for name in os.listdir("/etc/docker"):
+    try:
+        names = os.listdir("/etc/docker")
+    except OSError:  # not made yet: the module creates it
+        return None
+    for name in names:
         text = read("/etc/docker/" + name)
         if re.fullmatch(r"\.daemon\.json\.[a-z0-9_]{8}", name) and label in text and text.endswith("\n"):
             return "temporary file %s written, daemon.json unchanged: %s" % (name, label not in read(
@@ -389,8 +401,14 @@ def restarting():
     for child in children(module):
         if cmdline(child)[:3] == ["systemctl", "restart", "docker.service"]:
             return "systemctl restart running (PID %d)" % child
-seen = wait(step, {"written": written, "renamed": renamed, "reload": reloaded, "restart": restarting}[step])
-os.kill(module, signal.SIGKILL)
+probe = {"written": written, "renamed": renamed, "reload": reloaded, "restart": restarting}[step]
+# With strace holding it, the module must also be stopped ('t', tracing stop) when the state shows.
+seen = wait(step, lambda: probe() if not held or state(module) == ["t"] else None)
+try:
+    os.kill(module, signal.SIGKILL)
+except ProcessLookupError:
+    print(json.dumps({"step": step, "seen": seen, "error": "the module %d ended before the kill" % module}))
+    sys.exit(1)
 print(json.dumps({"step": step, "killed": module, "seen": seen}))
 '''
 

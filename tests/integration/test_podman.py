@@ -6,6 +6,7 @@ import resource
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 
 import pytest
@@ -25,9 +26,11 @@ def podman_socket(tmp_path_factory):
     if not shutil.which("podman"):
         pytest.fail("podman is needed: tests/lab/lab setup installs it")
     work = tmp_path_factory.mktemp("podman")
+    # podman refuses a runroot longer than 50 characters, which a pytest-xdist worker's tmp_path is.
+    runroot = tempfile.mkdtemp(prefix="dh-podman-")
     sock = str(work / "podman.sock")
     proc = subprocess.Popen(
-        ["podman", "--root", str(work / "root"), "--runroot", str(work / "run"), "--cgroup-manager", "cgroupfs",
+        ["podman", "--root", str(work / "root"), "--runroot", runroot, "--cgroup-manager", "cgroupfs",
          "--storage-driver", "vfs",
          "--events-backend", "file", "system", "service", "--time", "0", "unix://" + sock],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -40,6 +43,7 @@ def podman_socket(tmp_path_factory):
     yield sock
     proc.terminate()
     proc.wait(20)
+    shutil.rmtree(runroot, ignore_errors=True)
 
 
 def busybox_image_tar(docker_cli):

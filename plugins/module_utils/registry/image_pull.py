@@ -12,7 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import object_path
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError, object_path
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry import auth as registry_auth
 
 _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied",
@@ -70,13 +71,32 @@ class Credentials:
                 "dockhand.runtime.registry_login (or set config_path)." % (registry, self.path))
 
 
-def pull_failure(ref, exc, credentials, check_mode=False, option="name"):
-    """A message for a pull (or a check-mode registry query) that failed."""
+def hub_mirrors(client, ref):
+    """The engine's registry mirrors when ``ref`` is a Docker Hub image (for a failed pull's message), else []."""
+    if ref.registry != "docker.io":
+        return []
+    try:
+        return list(((client.info() or {}).get("RegistryConfig") or {}).get("Mirrors") or [])
+    except EngineError:
+        return []
+
+
+def pull_failure(ref, exc, credentials, check_mode=False, option="name", mirrors=()):
+    """A message for a pull (or a check-mode registry query) that failed.
+
+    ``mirrors`` are the engine's registry mirrors (see :func:`hub_mirrors`): with them, a Docker Hub pull
+    that ends on an unreachable docker.io means the mirrors did not serve the image.
+    """
     said = exc.daemon_message or str(exc)
     lowered = said.lower()
     if any(word in lowered for word in _AUTH_WORDS) or exc.status in (401, 403):
         why = "the registry refused access"
         advice = credentials.describe() or " Log in with dockhand.runtime.registry_login if the image is private."
+    elif mirrors and any(word in lowered for word in NETWORK_WORDS):
+        why = ("the engine's registry mirrors (%s) did not serve it, and docker.io itself is unreachable from "
+               "this host" % ", ".join(mask_urls(str(m)) for m in mirrors))
+        advice = (" Check the name, tag and digest in %s, and that the mirrors serve that image (a mirror may serve "
+                  "only an allow-list of images)." % option)
     elif any(word in lowered for word in NETWORK_WORDS):
         why = "the engine cannot reach the registry %s" % ref.registry
         advice = (" Check the registry host and port in %s, the host's network, and, for a registry "
@@ -106,10 +126,10 @@ def pull(client, ref, credentials):
     return client.inspect("image", ref.local)
 
 
-def pull_error_message(ref, exc, credentials, option="name"):
+def pull_error_message(ref, exc, credentials, option="name", mirrors=()):
     """The message for an EngineError raised by :func:`pull`."""
     if exc.kind in ("http", "stream"):
-        return pull_failure(ref, exc, credentials, option=option)
+        return pull_failure(ref, exc, credentials, option=option, mirrors=mirrors)
     message = "cannot pull image %s (%s): %s" % (ref.familiar, option, exc)
     if exc.kind == "timeout":
         message += "; the registry or the engine is slow: raise timeout (seconds without progress)"

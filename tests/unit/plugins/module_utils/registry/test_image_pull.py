@@ -56,3 +56,12 @@ def test_pull_error_message_for_a_timeout_and_a_stream_error():
     assert "raise timeout" in pull_error_message(REF, slow, credentials(), option="image")
     stream = EngineError("manifest unknown", daemon_message="manifest unknown", kind="stream")
     assert "no such repository" in pull_error_message(REF, stream, credentials(), option="image")
+
+
+def test_a_hub_pull_that_ends_on_an_unreachable_docker_io_blames_the_mirrors():
+    hub = parse_reference("no-such-image:1")
+    said = 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'
+    text = pull_failure(hub, EngineError("no", status=500, daemon_message=said, kind="http"), credentials(),
+                        option="image", mirrors=["http://user:s3cret@cache.lan:5001/"])
+    assert "registry mirrors (http://user:********@cache.lan:5001/) did not serve it" in text
+    assert "Check the name, tag and digest in image" in text and "s3cret" not in text
