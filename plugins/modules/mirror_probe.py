@@ -344,7 +344,7 @@ def probe(module):
         for entry in left:
             if any(same_url(entry["url"], url) for url in p["first"]):
                 module.warn("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
-                                                                                ", ".join(best)))
+                                                                               ", ".join(best)))
     return {
         "changed": False,
         "results": results,

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How long a container with a host port serves nothing during a recreate and during a rollback.
 
 Figures, never assertions. A busybox httpd container (dh-bench-gap, 127.0.0.1:18199) is recreated
@@ -96,7 +96,7 @@ def main():
     try:
         playbook([task(0)])
         recreate = [measure([task(index)]) for index in range(1, rounds + 1)]
-        rollback = [measure([task(-1, fail=True)]) for _ in range(rounds)]
+        rollback = [measure([task(-1, fail=True)]) for _round in range(rounds)]
     finally:
         subprocess.run(["docker", "rm", "-f", NAME], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for label, figures in (("recreate", recreate), ("rollback", rollback)):

@@ -288,7 +288,7 @@ def test_ulimits_dockerd_cannot_grant_are_refused_and_a_failed_proof_is_rolled_b
         + read_play("before b", DAEMON_STATE + "; cat %s" % DAEMON_JSON)
         + [{"name": "b", "hosts": HOST, "gather_facts": False, "tasks": [try_role("refused b", runtime_refuses)]}]
         + read_play("after b", DAEMON_STATE + "; cat %s; systemctl show -p ActiveState containers.slice; "
-                               "docker run --rm %s true && echo containers-start" % (DAEMON_JSON, PROOF_IMAGE)),
+                    "docker run --rm %s true && echo containers-start" % (DAEMON_JSON, PROOF_IMAGE)),
         inventory=docker_host)
     assert run.rc == 0, str(run)
     assert_no_traceback(run)
@@ -554,7 +554,7 @@ def test_cgroupfs_driver_puts_containers_under_the_directory(docker_host, run_pl
                        + role_play(variables, report("report 2")), inventory=docker_host)
     assert run.rc == 0, str(run)
     first, second = [r["result"]["cgroups_report"] for r in run.results("report 1", HOST) + run.results("report 2",
-                                                                                                          HOST)]
+                                                                                                        HOST)]
     assert (first["driver"], first["cgroup_parent"], first["proof"]) == ("cgroupfs", "/dhcontainers", "container")
     host = lines_of(run, "host")
     assert host[:5] == ["536870912", "150000", "100000", "2048", "2048"]  # cpu.shares = weight 200 x 1024 / 100

@@ -41,7 +41,7 @@ def test_tarball_holds_the_collection_and_nothing_of_the_lab(installed):
     with open(str(installed["root"] / "MANIFEST.json")) as handle:
         info = json.load(handle)["collection_info"]
     assert (info["namespace"], info["name"], info["version"]) == (galaxy["namespace"], galaxy["name"],
-                                                                   galaxy["version"])
+                                                                  galaxy["version"])
 
 
 def test_ansible_doc_lists_every_module_with_its_description(installed):

@@ -499,7 +499,7 @@ def worker_inventory(tmp_path, count=WORKERS):
     workers = ["worker%d" % index for index in range(count)]
     inventory = tmp_path / "workers.yml"
     inventory.write_text(json.dumps({"all": {"hosts": {worker: {"ansible_connection": "local"}
-                                                        for worker in workers}}}))
+                                                       for worker in workers}}}))
     return workers, str(inventory)
 
 
@@ -682,7 +682,7 @@ def test_in_place_transitions_predicted_and_done(run_playbook, clean, tmp_path):
         predicted, done, again = (run.result("%s %s" % (case, step)) for step in ("predicted", "change", "again"))
         if predicted["actions"] != done["actions"]:
             problems.append("%s: check mode predicted %s, the run did %s" % (case, predicted["actions"],
-                                                                               done["actions"]))
+                                                                             done["actions"]))
         if kind not in done["actions"]:
             problems.append("%s: expected %s, the run did %s" % (case, kind, done["actions"]))
         same_container = new["Id"] == old["Id"]

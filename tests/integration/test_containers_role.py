@@ -244,7 +244,7 @@ def edge_engine(lab, run_playbook_once):
         {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
                                                                  "mirrors": ["{{ lab_mirrors.cache }}"]}},
         {"name": "hub unreachable", "ansible.builtin.uri": {"url": "http://dockhand-lab-hub:5000/v2/",
-                                                           "timeout": 3}, "register": "hub", "ignore_errors": True},
+                                                            "timeout": 3}, "register": "hub", "ignore_errors": True},
     ]}], inventory=lab["inventory"])
     assert run.rc == 0, str(run)
     assert run.status("hub unreachable") == "failed", "host8 reaches the hub: it is no edge host"

@@ -426,7 +426,7 @@ def kill_steps(step, settings):
         {"name": "forget %s" % step, "ansible.builtin.file": {"path": "/run/dh-daemon-kill.%s.pid" % step,
                                                               "state": "absent"}},
         {"name": "watch %s" % step, "ansible.builtin.command": {"argv": ["python3", KILL_DIR + "/watch.py", step,
-                                                                           label_of(settings)]},
+                                                                         label_of(settings)]},
          "async": 180, "poll": 0, "register": "watcher", "changed_when": False},
         dict(config("killed %s" % step, ignore_errors=True, settings=settings, list_merge="append_unique"),
              vars={"ansible_python_interpreter": "%s/python-%s" % (KILL_DIR, step)}),
@@ -508,7 +508,7 @@ def test_unit_words_that_a_drop_in_cannot_carry_are_refused(docker_host, fresh_d
         ]), inventory=docker_host)
     finally:
         cleanup = run_playbook(play([{"name": "remove", "ansible.builtin.file": {"path": test_drop_in,
-                                                                                "state": "absent"}},
+                                                                                 "state": "absent"}},
                                      shell("daemon-reload", "systemctl daemon-reload")]), inventory=docker_host)
         assert cleanup.rc == 0, str(cleanup)
     result = run.result("fix the unit", HOST)

@@ -462,7 +462,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(bad_input_run, case, variab
 
 def read_line(stream, timeout):
     """One line from ``stream`` within ``timeout`` seconds, or "" (no readline() that can hang the suite)."""
-    ready, _, _ = select.select([stream], [], [], timeout)
+    ready, _writable, _errors = select.select([stream], [], [], timeout)
     return stream.readline() if ready else ""
 
 

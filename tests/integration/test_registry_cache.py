@@ -182,7 +182,7 @@ def packaged(lab, tmp_path_factory):
         {"name": "configure it", "ansible.builtin.copy": {"dest": PACKAGED_CONFIG, "content": PACKAGED_CONFIG_TEXT},
          "register": "configured"},
         {"name": "run it", "ansible.builtin.systemd_service": {"name": "docker-registry", "state": "started",
-                                                                "enabled": True}},
+                                                               "enabled": True}},
         {"name": "restart it", "ansible.builtin.systemd_service": {"name": "docker-registry", "state": "restarted"},
          "when": "configured is changed"},
         {"name": "it answers", "ansible.builtin.uri": {"url": UPSTREAM + "/v2/"}, "register": "answer",

@@ -1023,7 +1023,7 @@ def read_control(tree):
 
 def write_control(tree, fields, changes):
     """Write DEBIAN/control with ``changes`` applied (field -> value; None drops the field)."""
-    names = [name for name, _ in fields]
+    names = [entry[0] for entry in fields]
     result = [[name, changes.get(name, value)] for name, value in fields if changes.get(name, value) is not None]
     result += [[name, value] for name, value in changes.items() if name not in names and value is not None]
     (tree / "DEBIAN" / "control").write_text("".join("%s: %s\n" % (name, value) for name, value in result))
@@ -1104,20 +1104,20 @@ def docker_ce_packages(tmp, debs, arch, pool):
             shutil.move(str(engine / rel), str(cli / rel))
     common = {"Maintainer": "dockhand lab <lab@dockhand.invalid>", "Built-Using": None, "Source": None,
               "Installed-Size": None, "Homepage": None}
-    write_control(cli, [], {**common,
-        "Package": "docker-ce-cli", "Version": ce_version, "Architecture": arch, "Section": "admin",
-        "Priority": "optional", "Depends": "libc6", "Conflicts": "docker.io, docker-engine",
-        "Replaces": "docker.io",
-        "Description": "Docker CLI (dockhand lab stand-in: Debian's docker client under Docker CE's name)"})
+    write_control(cli, [], dict(
+        common, Package="docker-ce-cli", Version=ce_version, Architecture=arch, Section="admin",
+        Priority="optional", Depends="libc6", Conflicts="docker.io, docker-engine",
+        Replaces="docker.io",
+        Description="Docker CLI (dockhand lab stand-in: Debian's docker client under Docker CE's name)"))
     built.append(build_deb(cli, pool, "docker-ce-cli", ce_version, arch))
 
     # docker-ce: the rest of Debian's docker.io (dockerd, its unit and maintainer scripts)
     depends = without(field(docker_io, "Depends"), ("containerd", "runc"))
-    write_control(engine, docker_io, {**common,
-        "Package": "docker-ce", "Version": ce_version,
-        "Depends": "containerd.io (>= 1.6), docker-ce-cli, " + depends,
-        "Recommends": None, "Suggests": None, "Conflicts": "docker.io, docker-engine", "Replaces": "docker.io",
-        "Description": "Docker Engine (dockhand lab stand-in: Debian's docker.io daemon under Docker CE's name)"})
+    write_control(engine, docker_io, dict(
+        common, Package="docker-ce", Version=ce_version,
+        Depends="containerd.io (>= 1.6), docker-ce-cli, " + depends,
+        Recommends=None, Suggests=None, Conflicts="docker.io, docker-engine", Replaces="docker.io",
+        Description="Docker Engine (dockhand lab stand-in: Debian's docker.io daemon under Docker CE's name)"))
     built.append(build_deb(engine, pool, "docker-ce", ce_version, arch))
 
     # containerd.io: Debian's containerd and runc in one package, as Docker's containerd.io bundles runc
@@ -1132,19 +1132,19 @@ def docker_ce_packages(tmp, debs, arch, pool):
     containerd = read_control(merged)
     depends = ", ".join(dep for dep in (without(field(containerd, "Depends"), ("runc",)),
                                         field(read_control(runc), "Depends")) if dep)
-    write_control(merged, containerd, {**common,
-        "Package": "containerd.io", "Version": containerd_version, "Depends": depends, "Suggests": None,
-        "Provides": "containerd (= %s), runc (= %s)" % (containerd_version, containerd_version),
-        "Conflicts": "containerd, runc", "Replaces": "containerd, runc", "Breaks": None,
-        "Description": "containerd and runc (dockhand lab stand-in: Debian's containerd and runc in one package)"})
+    write_control(merged, containerd, dict(
+        common, Package="containerd.io", Version=containerd_version, Depends=depends, Suggests=None,
+        Provides="containerd (= %s), runc (= %s)" % (containerd_version, containerd_version),
+        Conflicts="containerd, runc", Replaces="containerd, runc", Breaks=None,
+        Description="containerd and runc (dockhand lab stand-in: Debian's containerd and runc in one package)"))
     built.append(build_deb(merged, pool, "containerd.io", containerd_version, arch))
 
     for name in ("docker-buildx-plugin", "docker-compose-plugin"):
         tree = cli_plugin_tree(tmp, name, plugin_version)
-        write_control(tree, [], {**common,
-            "Package": name, "Version": plugin_version, "Architecture": arch, "Section": "admin",
-            "Priority": "optional", "Depends": "docker-ce-cli",
-            "Description": "dockhand lab stand-in for Docker's %s (does nothing)" % name})
+        write_control(tree, [], dict(
+            common, Package=name, Version=plugin_version, Architecture=arch, Section="admin",
+            Priority="optional", Depends="docker-ce-cli",
+            Description="dockhand lab stand-in for Docker's %s (does nothing)" % name))
         built.append(build_deb(tree, pool, name, plugin_version, arch))
     return built
 

@@ -206,7 +206,7 @@ def top_level_members(text):
                 return None
     except ValueError:
         return None
-    if text[_WHITESPACE.match(text, index).end():] or len({key for key, _ in members}) != len(members):
+    if text[_WHITESPACE.match(text, index).end():] or len({member[0] for member in members}) != len(members):
         return None
     return members
 

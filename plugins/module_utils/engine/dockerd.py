@@ -178,7 +178,7 @@ class Dockerd:
         rc, out, err = self.run_command(["systemctl", "start", self.unit])
         if rc != 0 or not self.wait_until_up(timeout):
             raise ServiceError("dockerd did not start again: %s" % (first_line(err or out) or
-                                                                  "it did not answer within %d s" % timeout))
+                                                                    "it did not answer within %d s" % timeout))
 
     def renew_socket(self):
         """Stop dockerd and restart its socket unit (docker.socket), if it has one.

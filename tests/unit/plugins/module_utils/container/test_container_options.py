@@ -151,7 +151,7 @@ def limits(**host):
     ({"CpusetCpus": "0"}, {"cpuset_cpus": "0-1"}, {"CpusetCpus": "0-1"}),
     ({"PidsLimit": 100}, {"pids_limit": -1}, {"PidsLimit": -1}),
     ({"RestartPolicy": {"Name": "always"}}, {"restart_policy": "no"}, {"RestartPolicy": {"Name": "no",
-                                                                                        "MaximumRetryCount": 0}}),
+                                                                                         "MaximumRetryCount": 0}}),
 ])
 def test_update_body_for_each_transition(host, task, expected):
     container = limits(**host)

@@ -30,7 +30,7 @@ def test_backup_keeps_the_mode_and_the_newest(tmp_path):
     os.chmod(path, 0o600)
     old_umask = os.umask(0)
     try:
-        made = [backup(str(path), keep=3) for _ in range(5)]
+        made = [backup(str(path), keep=3) for _round in range(5)]
     finally:
         os.umask(old_umask)
     kept = backups_of(str(path))
@@ -92,7 +92,7 @@ def test_lock_excludes_and_times_out(tmp_path):
 
 
 def _increment(path, rounds):
-    for _ in range(rounds):
+    for _round in range(rounds):
         with locked(path):
             value = int(read(path))
             time.sleep(0.001)
@@ -102,7 +102,7 @@ def _increment(path, rounds):
 def test_lock_loses_no_update(tmp_path):
     path = str(tmp_path / "counter")
     atomic_write(path, b"0")
-    workers = [multiprocessing.Process(target=_increment, args=(path, 25)) for _ in range(4)]
+    workers = [multiprocessing.Process(target=_increment, args=(path, 25)) for _worker in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
