@@ -67,7 +67,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact impor
     redact,
     secret_values,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import exact_exec_start
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import exact_exec_start, journal_section
 
 APPLY_MODES = ("auto", "reload", "restart", "none")
 DROP_IN_DIR = "/etc/systemd/system"
@@ -650,9 +650,9 @@ class DaemonJsonChange:
         message.extend(problems)
         if stopped:
             message.append(describe_stopped(result["stopped_containers"], result["started_containers"]))
-        tail = without_noise(journal, keep=12)
+        tail = journal_section(self.params["unit"], without_noise(journal, keep=12))
         if tail:
-            message.append("\nLast lines of the %s journal:\n%s" % (self.params["unit"], tail))
+            message.append(tail)
         raise ChangeFailed(" ".join(message), **result)
 
     # -- a change a stopped run left behind --------------------------------
