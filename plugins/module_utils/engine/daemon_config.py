@@ -176,7 +176,6 @@ def unapplied_after_reload(after, changed, info):
     return sorted(key for key in changed if key in observed and not observed[key]())
 
 
-
 def secret_keys(settings, prefix=""):
     """Dotted names of the keys that hold secrets in ``settings`` (redact's rule; a path to a key file is none)."""
     found = set()

@@ -169,8 +169,8 @@ class Dockerd:
         else:
             started = self.wait_until_up(timeout)
         if not started:
-            raise ServiceError("dockerd did not start again: %s" % (first_line(said) or
-                                                                  "it did not answer within %d s" % timeout))
+            reason = first_line(said) or "it did not answer within %d s" % timeout
+            raise ServiceError("dockerd did not start again: %s" % reason)
 
     def renew_socket(self):
         """Stop dockerd and restart its socket unit (docker.socket), if it has one.

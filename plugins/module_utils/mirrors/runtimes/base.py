@@ -181,4 +181,3 @@ def owned_file_after(state, wanted, before, parse, render, same):
     if keep and len(keep) == len(entries):
         return before  # none of the listed mirrors is there: leave the file as it is
     return render(keep, context) if keep else None
-

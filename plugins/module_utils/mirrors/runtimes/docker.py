@@ -31,9 +31,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model imp
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import Driver, Refused
 
-# --------------------------------------------------------------------------
-# Pure: the settings to merge into daemon.json
-# --------------------------------------------------------------------------
 
 def check_docker_registry(registry):
     """None when Docker can mirror ``registry``, else why not and what to use instead."""

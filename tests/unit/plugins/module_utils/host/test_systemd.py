@@ -72,8 +72,8 @@ def test_exact_exec_start_reads_busctl_json():
     def run_command(argv):
         calls.append(argv)
         return 0, answer, ""
-    assert exact_exec_start(run_command, "docker.service") == ["/usr/sbin/dockerd", "-H", "fd://", "--label",
-                                                              "a b=c"]
+    argv = exact_exec_start(run_command, "docker.service")
+    assert argv == ["/usr/sbin/dockerd", "-H", "fd://", "--label", "a b=c"]
     assert calls[0][-3:] == ["/org/freedesktop/systemd1/unit/docker_2eservice", "org.freedesktop.systemd1.Service",
                              "ExecStart"]
     assert exact_exec_start(lambda argv: (1, "", "no bus"), "docker.service") is None

@@ -28,6 +28,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.toml impo
 
 CERTS = "/etc/containerd/certs.d"
 
+
 # -- containerd: hosts.toml ------------------------------------------------------------
 
 def test_hosts_toml_for_docker_hub():

@@ -19,7 +19,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.toml import loads
 
-# -- Podman and CRI-O: registries.conf.d -------------------------------------------------
 
 def test_dropin_for_docker_hub():
     text = render_registries_dropin("docker.io", [podman_mirror(m) for m in mirrors(
@@ -71,4 +70,3 @@ def test_dropin_absent_takes_out_only_the_listed_mirrors():
     assert dropin_after("docker.io", [], "absent", path, before) is None
     with pytest.raises(Refused, match="^podman: .*It is this module's drop-in"):
         dropin_after("docker.io", mirrors("https://a.lan"), "absent", path, "[[registry]\n")
-
