@@ -368,7 +368,10 @@ def change_daemon_json(module, client, settings=None, remove=None, list_merge="r
 
     The whole change, from the read through the apply and any rollback, holds
     the file's lock (files.locked), so concurrent runs take turns and a
-    rollback never undoes another run's change. Returns the module result.
+    rollback never undoes another run's change. ``settings`` may be a function
+    of the file's current settings, called under the lock: a change computed
+    from what the file holds (registry_mirrors' lists) then never works from a
+    copy read before another run's change. Returns the module result.
     Raises ChangeFailed when the change is refused (nothing written) or was
     rolled back (the previous file is in place).
     """
@@ -412,6 +415,8 @@ class DaemonJsonChange:
         if resumed and not module.check_mode:
             raw, before, replacing_invalid = load_current(path, on_invalid)
 
+        if callable(settings):
+            settings = settings(before)
         after, changed = plan_change(before, settings, remove, list_merge)
         if replacing_invalid:
             changed = sorted(set(changed) | {"(whole file: it was not valid JSON)"})

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import make_client
@@ -156,12 +157,14 @@ class DockerDriver(Driver):
 
     def plan(self, registry, mirrors, state):
         module = self.module
-        # daemon.json is locked by change_daemon_json itself, from its own read through the apply.
+        # A file that cannot be changed is refused now, before any runtime is touched. The settings themselves
+        # are computed by change_daemon_json from the file as it is under its lock (held from that read through
+        # the apply), so that a change another run makes in the meantime is kept.
         try:
-            _raw, current, _replaced = load_current(self.params["path"], self.params["on_invalid"])
+            load_current(self.params["path"], self.params["on_invalid"])
         except ChangeFailed as exc:
             raise Refused("docker: %s" % exc) from None
-        settings = docker_change(current, mirrors, state)
+        settings = functools.partial(docker_change, mirrors=mirrors, state=state)
         if not module.get_bin_path("dockerd"):
             # Nothing to validate with (a remote engine, or only daemon.json here); and run_command would
             # fail the task on the missing executable.
@@ -171,7 +174,7 @@ class DockerDriver(Driver):
                 module.warn("docker: dockerd reads the CA of %s only from /etc/docker/certs.d/%s/ (a .crt file); "
                             "copy %s there, for example with ansible.builtin.copy"
                             % (mirror["url"], mirror_host(mirror["url"]), mirror["ca_file"]))
-        return {"settings": settings}
+        return {"settings": settings}  # a function of daemon.json's current settings
 
     def apply(self, plan):
         result = change_daemon_json(self.module, self.client(), settings=plan["settings"],
