@@ -299,508 +299,35 @@ runtimes:
 """
 
 import contextlib
-import os
-import tempfile
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
-    engine_module,
-    make_client,
-)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import engine_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,
     ChangeFailed,
-    change_daemon_json,
-    load_current,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
-    DEFAULT_LOCK_TIMEOUT,
-    FileError,
-    atomic_write,
-    backup,
-    locked,
-    read_bytes,
-    restore,
-)
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd, unit_info
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
-    CONTAINERD_CERTS_DIR,
-    CONTAINERD_CONFIG,
-    REGISTRIES_CONF_D,
     MirrorError,
-    TomlError,
-    check_docker_registry,
-    check_podman_registry,
-    config_path_dirs,
-    containerd_host,
-    containerd_major,
-    docker_change,
-    dropin_name,
-    hosts_toml_path,
-    mirror_host,
-    mirrors_from_docker,
     normalise_mirrors,
     normalise_registry,
-    normalise_url,
-    parse_hosts_toml,
-    parse_registries_dropin,
-    plan_config_path,
-    podman_mirror,
-    registries_conf_v1_tables,
-    render_hosts_toml,
-    render_registries_dropin,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import (
+    FileLocks,
+    Refused,
+    select_drivers,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.containerd import (
+    CONTAINERD_CONFIG,
+    ContainerdDriver,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.docker import DockerDriver
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.podman import (
+    REGISTRIES_CONF_D,
+    PodmanDriver,
 )
 
-RUNTIMES = ("docker", "containerd", "podman")
-
-
-class Refused(Exception):
-    """The task cannot be done as asked; nothing has been written."""
-
-
-# --------------------------------------------------------------------------
-# Which runtimes
-# --------------------------------------------------------------------------
-
-def detect(module, name, client_box):
-    """How ``name`` was found on the host, or None when it is not installed."""
-    if name == "docker":
-        found = module.get_bin_path("dockerd")
-        if found:
-            return "dockerd at %s" % found
-        # Not the directory: packages such as docker-registry make /etc/docker without any dockerd.
-        if os.path.isfile(module.params["path"]):
-            return "%s exists" % module.params["path"]
-        if Dockerd(module.run_command, client_box.get()).answers(timeout=3):
-            return "the engine answers at %s" % module.params["docker_host"]
-        return None
-    if name == "containerd":
-        found = module.get_bin_path("containerd")
-        return "containerd at %s" % found if found else None
-    for binary in ("podman", "crio"):
-        found = module.get_bin_path(binary)
-        if found:
-            return "%s at %s" % (binary, found)
-    return None
-
-
-def unfit(name, registry):
-    """Why ``name`` cannot mirror ``registry``, or None."""
-    if name == "docker":
-        return check_docker_registry(registry)
-    if name == "podman":
-        return check_podman_registry(registry)
-    return None
-
-
-def select_runtimes(module, registry, client_box):
-    """[(name, detected_by)] to configure and {name: reason} skipped; raises Refused."""
-    asked = module.params["runtime"] or ["auto"]
-    auto = "auto" in asked
-    names = RUNTIMES if auto else [name for name in RUNTIMES if name in asked]
-    chosen, skipped = [], {}
-    for name in names:
-        found = detect(module, name, client_box)
-        if not found:
-            if not auto:
-                raise Refused("runtime %s was asked for, but this host has no %s (looked for %s in PATH and the sbin "
-                              "directories); install it, or leave it out of runtime"
-                              % (name, name, {"docker": "dockerd, %s and the engine at %s"
-                                              % (module.params["path"], module.params["docker_host"]),
-                                              "containerd": "containerd",
-                                              "podman": "podman and crio"}[name]))
-            continue
-        reason = unfit(name, registry)
-        if reason:
-            if not auto:
-                raise Refused("runtime %s: %s" % (name, reason))
-            skipped[name] = reason
-            continue
-        chosen.append((name, found))
-    if not chosen and not skipped:
-        raise Refused("runtime auto found no container runtime on this host (no dockerd, containerd, podman or crio, "
-                      "no %s, no engine at %s); install one, or name the runtime"
-                      % (module.params["path"], module.params["docker_host"]))
-    return chosen, skipped
-
-
-class ClientBox:
-    """The engine client, made on first use (many tasks never need it)."""
-
-    def __init__(self, params):
-        self.params = params
-        self.client = None
-
-    def get(self):
-        if self.client is None:
-            self.client = make_client(self.params)
-        return self.client
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-
-
-# --------------------------------------------------------------------------
-# Files this module owns (hosts.toml, the drop-in): plan and write
-# --------------------------------------------------------------------------
-
-def read_text(path):
-    """(text or None) of a file; Refused when it cannot be read or is not UTF-8."""
-    try:
-        raw = read_bytes(path)
-    except FileError as exc:
-        raise Refused("%s. Nothing was written." % exc) from None
-    if raw is None:
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Refused("%s is not UTF-8 text (byte %d); nothing was written" % (path, exc.start)) from None
-
-
-def file_change(path, before, after):
-    return {"path": path, "before": before, "after": after, "changed": before != after}
-
-
-def diff_of(change):
-    return {"before_header": change["path"], "after_header": change["path"],
-            "before": change["before"] or "", "after": change["after"] or ""}
-
-
-def write_change(change, remove_empty_dir=False):
-    """Write (or delete) one planned file; raises FileError."""
-    path = change["path"]
-    if change["after"] is None:
-        restore(path, None)
-        if remove_empty_dir:
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(path))  # only succeeds when the directory is empty
-        return
-    atomic_write(path, change["after"].encode("utf-8"), mode=0o644)
-
-
-def parse_own_file(kind, path, text, parse, source_label):
-    """One of this module's files, parsed (for state=absent with a list of mirrors)."""
-    try:
-        return parse(text, path)
-    except TomlError as exc:
-        raise Refused("%s: %s. It is this module's %s; remove the mirrors with state: absent and no mirrors list, "
-                      "which deletes the file" % (kind, exc, source_label)) from None
-
-
-# --------------------------------------------------------------------------
-# Docker
-# --------------------------------------------------------------------------
-
-def plan_docker(module, registry, mirrors, state, lock):
-    # daemon.json is locked by change_daemon_json itself, from its own read through the apply.
-    try:
-        _raw, current, _replaced = load_current(module.params["path"], module.params["on_invalid"])
-    except ChangeFailed as exc:
-        raise Refused("docker: %s" % exc) from None
-    settings = docker_change(current, mirrors, state)
-    if not module.get_bin_path("dockerd"):
-        # Nothing to validate with (a remote engine, or only daemon.json here); and run_command would
-        # fail the task on the missing executable.
-        module.params["validate_with_dockerd"] = False
-    for mirror in mirrors:
-        if mirror["ca_file"] and state == "present":
-            module.warn("docker: dockerd reads the CA of %s only from /etc/docker/certs.d/%s/ (a .crt file); copy %s "
-                        "there, for example with ansible.builtin.copy" % (mirror["url"], mirror_host(mirror["url"]),
-                                                                          mirror["ca_file"]))
-    return {"settings": settings}
-
-
-def apply_docker(module, client, plan):
-    result = change_daemon_json(module, client, settings=plan["settings"], on_invalid=module.params["on_invalid"])
-    after = result.pop("settings", None) or {}
-    diff = result.pop("diff", None)
-    result["registry_mirrors"] = [mirror["url"] for mirror in mirrors_from_docker(after)]
-    result["insecure_registries"] = list(after.get("insecure-registries") or [])
-    result["files"] = [result["path"]] if result["changed"] else []
-    return result, ([diff] if diff and result["changed"] else [])
-
-
-# --------------------------------------------------------------------------
-# containerd
-# --------------------------------------------------------------------------
-
-def installed_containerd_major(module):
-    binary = module.get_bin_path("containerd")
-    if not binary:
-        return None
-    rc, out, _err = module.run_command([binary, "--version"])
-    return containerd_major(out) if rc == 0 else None
-
-
-def check_containerd_config(module, config_file, text):
-    """Refused when ``containerd config dump`` rejects ``text`` (where containerd is installed)."""
-    binary = module.get_bin_path("containerd")
-    directory = os.path.dirname(config_file) or "."
-    if not binary or not os.path.isdir(directory):
-        return
-    handle, candidate = tempfile.mkstemp(prefix=".config.toml.validate.", dir=directory)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        rc, out, err = module.run_command([binary, "--config", candidate, "config", "dump"])
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(candidate)
-    if rc != 0:
-        raise Refused("containerd refused the new %s: %s. Nothing was written."
-                      % (config_file, (err or out).strip().replace(candidate, config_file)))
-
-
-def plan_containerd(module, registry, mirrors, state, lock):
-    params = module.params
-    config_file = params["containerd_config"]
-    lock(config_file)
-    text = read_text(config_file)
-    wanted_dir = params["containerd_certs_dir"]
-    try:
-        probe = plan_config_path(text, wanted_dir or CONTAINERD_CERTS_DIR, source=config_file)
-    except TomlError as exc:
-        if state == "absent":
-            probe = {"current": None, "conflicts": []}
-        else:
-            raise Refused("containerd: %s. Fix the file; nothing was written." % exc) from None
-    current_dirs = config_path_dirs(probe["current"])
-    if current_dirs and wanted_dir and wanted_dir.rstrip("/") not in current_dirs:
-        raise Refused("containerd: %s already sets config_path = %r, so containerd does not read hosts.toml files "
-                      "under %s. Set containerd_certs_dir: %s (or change config_path yourself); nothing was "
-                      "written." % (config_file, probe["current"], wanted_dir, current_dirs[0]))
-    certs_dir = wanted_dir or (current_dirs[0] if current_dirs else CONTAINERD_CERTS_DIR)
-
-    hosts_path = hosts_toml_path(certs_dir, registry)
-    lock(hosts_path)
-    before = read_text(hosts_path)
-    if state == "present":
-        after = render_hosts_toml(registry, [containerd_host(mirror) for mirror in mirrors])
-    elif before is None or not mirrors:
-        after = None
-    else:
-        parsed = parse_own_file("containerd", hosts_path, before, parse_hosts_toml, "hosts.toml")
-        urls = {mirror["url"] for mirror in mirrors}
-        keep = [host for host in parsed["hosts"] if normalise_url(host["url"]) not in urls]
-        after = render_hosts_toml(registry, keep, server=parsed["server"]) if keep else None
-        if keep and [h["url"] for h in keep] == [h["url"] for h in parsed["hosts"]]:
-            after = before  # none of the listed mirrors is there: leave the file as it is
-    plan = {"hosts": file_change(hosts_path, before, after), "config": file_change(config_file, text, text),
-            "certs_dir": certs_dir, "config_path_set": False, "table": None, "raw": text}
-
-    if state == "present" and not current_dirs:
-        if probe["conflicts"]:
-            raise Refused("containerd: %s. Nothing was written." % "; ".join(probe["conflicts"]))
-        major = installed_containerd_major(module) if not (text or "").strip() else None
-        try:
-            edit = plan_config_path(text, certs_dir, major=major, source=config_file)
-        except TomlError as exc:
-            raise Refused("containerd: %s. Fix the file; nothing was written." % exc) from None
-        if edit["conflicts"]:
-            raise Refused("containerd: %s. Nothing was written." % "; ".join(edit["conflicts"]))
-        plan["config"] = file_change(config_file, text, edit["text"])
-        plan["config_path_set"] = edit["changed"]
-        plan["table"] = edit["table"]
-        if edit["changed"] and text is not None:
-            check_containerd_config(module, config_file, edit["text"])
-    elif state == "present" and probe["conflicts"]:
-        raise Refused("containerd: %s. Nothing was written." % "; ".join(probe["conflicts"]))
-    return plan
-
-
-def containerd_running(module, unit):
-    """(running, under_systemd)."""
-    if runs_systemd():
-        facts = unit_info(module.run_command, unit)
-        if facts and facts["loaded"]:
-            return facts["active_state"] in ("active", "reloading", "activating"), True
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/comm" % entry) as handle:
-                    if handle.read().strip() == "containerd":
-                        return True, False
-            except (IOError, OSError):
-                continue
-    return False, False
-
-
-def journal_tail(module, unit, lines=20):
-    rc, out, _err = module.run_command(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "--output", "cat"])
-    if rc != 0 or not out.strip():
-        return ""
-    return "\nLast lines of the %s journal:\n%s" % (unit, out.rstrip())
-
-
-def restart_containerd(module, unit):
-    """None when containerd restarted and is active, else the reason with its journal."""
-    rc, out, err = module.run_command(["systemctl", "restart", unit])
-    if rc != 0:
-        return "systemctl restart %s failed: %s%s" % (unit, (err or out).strip(), journal_tail(module, unit))
-    facts = unit_info(module.run_command, unit) or {}
-    if facts.get("active_state") != "active":
-        return "%s is %s after the restart%s" % (unit, facts.get("active_state"), journal_tail(module, unit))
-    return None
-
-
-def apply_containerd(module, plan):
-    params = module.params
-    hosts, config = plan["hosts"], plan["config"]
-    result = {
-        "changed": hosts["changed"] or config["changed"],
-        "files": [change["path"] for change in (hosts, config) if change["changed"]],
-        "applied": "none",
-        "hosts_toml": hosts["path"],
-        "config_toml": config["path"],
-        "certs_dir": plan["certs_dir"],
-        "config_table": plan["table"],
-        "config_path_set": config["changed"],
-        "restart_needed": False,
-        "backup_file": None,
-    }
-    diffs = [diff_of(change) for change in (hosts, config) if change["changed"]]
-    running, systemd = (containerd_running(module, params["containerd_unit"]) if config["changed"]
-                        else (False, False))
-    restart = config["changed"] and running and systemd and params["apply"] in ("auto", "restart")
-    result["restart_needed"] = bool(config["changed"] and running and not restart)
-    if restart:
-        result["applied"] = "restart"
-    if module.check_mode or not result["changed"]:
-        return result, diffs
-    try:
-        if hosts["changed"]:
-            write_change(hosts, remove_empty_dir=True)
-        if config["changed"]:
-            if params["backup"] and config["before"] is not None:
-                result["backup_file"] = backup(config["path"])
-            write_change(config)
-    except FileError as exc:
-        raise ChangeFailed("containerd: %s" % exc, **result) from None
-    if restart:
-        reason = restart_containerd(module, params["containerd_unit"])
-        if reason:
-            restore(config["path"], plan["raw"].encode("utf-8") if plan["raw"] is not None else None)
-            again = restart_containerd(module, params["containerd_unit"])
-            result.update(rolled_back=True, applied="none")
-            raise ChangeFailed("containerd did not come back after config_path was set in %s: %s. The previous file "
-                               "was restored%s." % (config["path"], reason,
-                                                    "" if again is None else " but containerd did not start with "
-                                                    "it either: %s" % again), **result)
-    elif result["restart_needed"]:
-        module.warn("containerd: config_path was added to %s; restart containerd for it to take effect (hosts.toml "
-                    "files are read on each pull, so later changes need no restart)" % config["path"])
-    return result, diffs
-
-
-# --------------------------------------------------------------------------
-# Podman and CRI-O
-# --------------------------------------------------------------------------
-
-def plan_podman(module, registry, mirrors, state, lock):
-    directory = module.params["registries_conf_d"].rstrip("/")
-    path = os.path.join(directory, dropin_name(registry))
-    lock(path)
-    before = read_text(path)
-    if state == "present":
-        if directory.endswith(".d"):
-            main = directory[:-2]
-            main_text = read_text(main) if os.path.isfile(main) else None
-            problem = registries_conf_v1_tables(main_text, main) if main_text else None
-            if problem:
-                raise Refused("podman: %s. Nothing was written." % problem)
-        after = render_registries_dropin(registry, [podman_mirror(mirror) for mirror in mirrors])
-        warn_about_later_dropins(module, directory, path, registry)
-        for mirror in mirrors:
-            if mirror["ca_file"]:
-                where = mirror_host(mirror["url"])
-                module.warn("podman: containers/image reads the CA of %s only from /etc/containers/certs.d/%s/ (a "
-                            ".crt file); copy %s there" % (mirror["url"], where, mirror["ca_file"]))
-    elif before is None or not mirrors:
-        after = None
-    else:
-        parsed = parse_own_file("podman", path, before, parse_registries_dropin, "drop-in")
-        entries = parsed[0]["mirrors"] if parsed else []
-        drop = {podman_mirror(mirror)["location"] for mirror in mirrors}
-        keep = [entry for entry in entries if entry["location"] not in drop]
-        after = render_registries_dropin(registry, keep) if keep else None
-        if keep and len(keep) == len(entries):
-            after = before
-    return {"dropin": file_change(path, before, after)}
-
-
-def warn_about_later_dropins(module, directory, path, registry):
-    try:
-        names = sorted(name for name in os.listdir(directory) if name.endswith(".conf"))
-    except OSError:
-        return
-    for name in names:
-        other = os.path.join(directory, name)
-        if name <= os.path.basename(path):
-            continue  # read before this module's drop-in, so replaced by it
-        try:
-            with open(other, "rb") as handle:
-                entries = parse_registries_dropin(handle.read().decode("utf-8"), other)
-        except (IOError, OSError, UnicodeDecodeError, TomlError):
-            continue
-        if any(entry["prefix"] == registry for entry in entries):
-            module.warn("podman: %s is read after %s and has its own [[registry]] for %s, which replaces these "
-                        "mirrors; remove it or rename the files" % (other, path, registry))
-
-
-def apply_podman(module, plan):
-    change = plan["dropin"]
-    result = {"changed": change["changed"], "files": [change["path"]] if change["changed"] else [],
-              "applied": "none", "drop_in": change["path"]}
-    diffs = [diff_of(change)] if change["changed"] else []
-    crio = False
-    if change["changed"] and module.params["apply"] != "none" and runs_systemd():
-        facts = unit_info(module.run_command, "crio.service")
-        crio = bool(facts and facts["active_state"] == "active")
-    if crio:
-        result["applied"] = "reload"
-    if module.check_mode or not change["changed"]:
-        return result, diffs
-    try:
-        write_change(change)
-    except FileError as exc:
-        raise ChangeFailed("podman: %s" % exc, **result) from None
-    if crio:
-        rc, out, err = module.run_command(["systemctl", "reload", "crio.service"])
-        if rc != 0:
-            module.warn("podman: the drop-in is written, but reloading crio.service failed (%s); restart CRI-O for "
-                        "it to take effect" % (err or out).strip())
-            result["applied"] = "none"
-    return result, diffs
-
-
-# --------------------------------------------------------------------------
-# The task
-# --------------------------------------------------------------------------
-
-PLANNERS = {"docker": plan_docker, "containerd": plan_containerd, "podman": plan_podman}
-
-
-class FileLocks:
-    """The locks of the files a run changes, held from their read through the write, apply and rollback."""
-
-    def __init__(self, module, stack):
-        self.module = module
-        self.stack = stack
-        self.held = set()
-
-    def __call__(self, path):
-        if self.module.check_mode or path in self.held:
-            return
-        timeout = self.module.params.get("lock_timeout")
-        try:
-            self.stack.enter_context(locked(path, DEFAULT_LOCK_TIMEOUT if timeout is None else timeout))
-        except FileError as exc:
-            raise Refused("%s. Nothing was written." % exc) from None
-        self.held.add(path)
+DRIVERS = (DockerDriver, ContainerdDriver, PodmanDriver)  # in the order they are applied
 
 
 def configure(module):
@@ -815,15 +342,15 @@ def configure(module):
         module.fail_json(msg="mirrors is empty: give at least one mirror, or use state: absent to remove the "
                              "mirrors of %s. Nothing was written." % registry)
 
-    client_box = ClientBox(params)
     result = {"changed": False, "registry": registry, "mirrors": mirrors, "runtimes": {}}
     with contextlib.ExitStack() as stack:
-        stack.callback(client_box.close)
         lock = FileLocks(module, stack)
+        drivers = [driver_class(module, lock) for driver_class in DRIVERS]
+        for driver in drivers:
+            stack.callback(driver.close)
         try:
-            chosen, skipped = select_runtimes(module, registry, client_box)
-            plans = [(name, found, PLANNERS[name](module, registry, mirrors, params["state"], lock))
-                     for name, found in chosen]
+            chosen, skipped = select_drivers(module, registry, drivers)
+            plans = [(driver, found, driver.plan(registry, mirrors, params["state"])) for driver, found in chosen]
         except Refused as exc:
             module.fail_json(msg=str(exc), **result)
         for name, reason in skipped.items():
@@ -833,13 +360,9 @@ def configure(module):
         diffs = []
         name = None
         try:
-            for name, found, plan in plans:
-                if name == "docker":
-                    outcome, more = apply_docker(module, client_box.get(), plan)
-                elif name == "containerd":
-                    outcome, more = apply_containerd(module, plan)
-                else:
-                    outcome, more = apply_podman(module, plan)
+            for driver, found, plan in plans:
+                name = driver.name
+                outcome, more = driver.apply(plan)
                 outcome["detected_by"] = found
                 outcome["skipped"] = False
                 result["runtimes"][name] = outcome
@@ -848,7 +371,7 @@ def configure(module):
         except ChangeFailed as exc:
             result["runtimes"][name] = dict(exc.result, failed=True)
             result["changed"] = result["changed"] or bool(exc.result.get("rolled_back") or exc.result.get("changed"))
-            later = [other for other, _found, _plan in plans if other not in result["runtimes"]]
+            later = [driver.name for driver, _found, _plan in plans if driver.name not in result["runtimes"]]
             prefix = "" if str(exc).startswith(name) else name + ": "
             suffix = " (%s: not changed)" % ", ".join(later) if later else ""
             module.fail_json(msg="%s%s%s" % (prefix, exc, suffix), **result)
@@ -862,7 +385,7 @@ def main():
     options["path"] = dict(options["path"], aliases=["daemon_json"])
     options.update(
         runtime={"type": "list", "elements": "str", "default": ["auto"],
-                 "choices": ["auto", "docker", "containerd", "podman"]},
+                 "choices": ["auto"] + [driver.name for driver in DRIVERS]},
         registry={"type": "str", "default": "docker.io"},
         mirrors={"type": "list", "elements": "raw", "default": []},
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},

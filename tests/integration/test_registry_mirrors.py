@@ -13,13 +13,14 @@ import contextlib
 import json
 import os
 import subprocess
+import time
 import urllib.request
 
 import pytest
 import yaml
 from conftest import ansible_env, assert_no_traceback, local_play, tool
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import locked
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import atomic_write, locked
 
 DOCKER_HOST = "dockhand-lab-host11"
 RUNTIMES_HOST = "dockhand-lab-host12"
@@ -615,3 +616,40 @@ def test_each_file_is_changed_under_its_lock(tree, held, tmp_path):
     after = snapshot(str(etc))
     assert after != before and HUB.encode() in after["containerd/certs.d/docker.io/hosts.toml"]
     assert b"dockhand-lab-hub:5000" in after["containers/registries.conf.d/50-dockhand-docker.io.conf"]
+
+
+def processes_holding(path):
+    """The PIDs, other than this one, that have ``path`` open."""
+    found = set()
+    for pid in (entry for entry in os.listdir("/proc") if entry.isdigit() and int(entry) != os.getpid()):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir("/proc/%s/fd" % pid):
+                with contextlib.suppress(OSError):
+                    if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path:
+                        found.add(int(pid))
+    return found
+
+
+def test_a_daemon_json_change_made_while_a_run_waits_for_its_lock_is_kept(tree, tmp_path):
+    """Issue 10, a lost update: Docker's registry-mirrors and insecure-registries are computed from daemon.json
+    as it is under its lock, not as it was when the run planned, so what another run wrote meanwhile stays."""
+    etc, options = tree
+    daemon_json = etc / "docker" / "daemon.json"
+    playbook = tmp_path / "mirrors.yml"
+    playbook.write_text(yaml.safe_dump(local_play([mirrors_task("an insecure mirror", **dict(
+        options, runtime=["docker"], mirrors=[{"url": "https://m.example.com", "insecure": True}]))])))
+    record = tmp_path / "record.jsonl"
+    with locked(str(daemon_json), timeout=5) as lock_file:
+        proc = subprocess.Popen([tool("ansible-playbook"), str(playbook), "-i", "localhost,"],
+                                env=ansible_env(str(record)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        while not processes_holding(os.path.realpath(lock_file)):  # the run has planned and waits for the lock
+            assert proc.poll() is None, proc.communicate()[0][-3000:]
+            time.sleep(0.1)
+        # what another run (daemon_config adding an insecure registry) writes while it holds the lock
+        atomic_write(str(daemon_json), b'{"debug": true, "insecure-registries": ["10.0.0.0/8", "build.lan:5000"]}\n')
+    output, _err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output[-3000:]
+    assert json.loads(daemon_json.read_text()) == {
+        "debug": True, "insecure-registries": ["10.0.0.0/8", "build.lan:5000", "m.example.com"],
+        "registry-mirrors": ["https://m.example.com"]}

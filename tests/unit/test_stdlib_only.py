@@ -56,7 +56,7 @@ CORE_PREFIX = "ansible_collections.dockhand.runtime.plugins.module_utils."
 
 def test_every_core_file_sits_in_a_wing():
     loose = [os.path.relpath(path, CORE_DIR) for path in python_files(CORE_DIR)
-             if os.path.dirname(os.path.relpath(path, CORE_DIR)) not in WING_TIERS]
+             if os.path.relpath(path, CORE_DIR).split(os.sep)[0] not in WING_TIERS]
     assert loose == []
 
 

@@ -67,7 +67,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact impor
     redact,
     secret_values,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import exact_exec_start
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import exact_exec_start, journal_section
 
 APPLY_MODES = ("auto", "reload", "restart", "none")
 DROP_IN_DIR = "/etc/systemd/system"
@@ -368,7 +368,10 @@ def change_daemon_json(module, client, settings=None, remove=None, list_merge="r
 
     The whole change, from the read through the apply and any rollback, holds
     the file's lock (files.locked), so concurrent runs take turns and a
-    rollback never undoes another run's change. Returns the module result.
+    rollback never undoes another run's change. ``settings`` may be a function
+    of the file's current settings, called under the lock: a change computed
+    from what the file holds (registry_mirrors' lists) then never works from a
+    copy read before another run's change. Returns the module result.
     Raises ChangeFailed when the change is refused (nothing written) or was
     rolled back (the previous file is in place).
     """
@@ -412,6 +415,8 @@ class DaemonJsonChange:
         if resumed and not module.check_mode:
             raw, before, replacing_invalid = load_current(path, on_invalid)
 
+        if callable(settings):
+            settings = settings(before)
         after, changed = plan_change(before, settings, remove, list_merge)
         if replacing_invalid:
             changed = sorted(set(changed) | {"(whole file: it was not valid JSON)"})
@@ -649,9 +654,9 @@ class DaemonJsonChange:
         message.extend(problems)
         if stopped:
             message.append(describe_stopped(result["stopped_containers"], result["started_containers"]))
-        tail = without_noise(journal, keep=12)
+        tail = journal_section(self.params["unit"], without_noise(journal, keep=12))
         if tail:
-            message.append("\nLast lines of the %s journal:\n%s" % (self.params["unit"], tail))
+            message.append(tail)
         raise ChangeFailed(" ".join(message), **result)
 
     # -- a change a stopped run left behind --------------------------------

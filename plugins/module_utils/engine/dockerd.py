@@ -13,7 +13,14 @@ import signal
 import time
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd, unit_info
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import (
+    Unit,
+    UnitError,
+    daemon_reload,
+    process_name,
+    process_start,
+    runs_systemd,
+)
 
 DEFAULT_UNIT = "docker.service"
 DEFAULT_PIDFILE = "/var/run/docker.pid"
@@ -58,25 +65,6 @@ def first_line(text):
     return (text or "").strip().split("\n")[0].strip()
 
 
-def process_name(pid, proc="/proc"):
-    """The command name of process ``pid`` (/proc/PID/comm), or None when there is no such process."""
-    try:
-        with open(os.path.join(proc, str(pid), "comm")) as handle:
-            return handle.read().strip()
-    except (IOError, OSError):
-        return None
-
-
-def process_start(pid, proc="/proc"):
-    """When process ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), or None."""
-    try:
-        with open(os.path.join(proc, str(pid), "stat")) as handle:
-            stat = handle.read()
-        return int(stat.rpartition(")")[2].split()[19])
-    except (IOError, OSError, ValueError, IndexError):
-        return None
-
-
 class Dockerd:
     """The dockerd on this host, controlled through systemd where the host runs it."""
 
@@ -86,9 +74,10 @@ class Dockerd:
         self.unit = unit
         self.pidfile = pidfile
         self.systemd = runs_systemd()
+        self.service = Unit(run_command, unit)
 
     def unit_facts(self):
-        return unit_info(self.run_command, self.unit) if self.systemd else None
+        return self.service.facts() if self.systemd else None
 
     def pid(self):
         """dockerd's PID, or None when it is not running.
@@ -163,22 +152,25 @@ class Dockerd:
         if not self.systemd:
             raise ServiceError("restarting dockerd needs systemd, which this host does not run; restart it "
                                "by hand, or use apply: reload for reloadable keys")
-        # A unit that failed recently may be held back by its start limit; clear it first.
-        self.run_command(["systemctl", "reset-failed", self.unit])
-        rc, out, err = self.run_command(["systemctl", "restart", self.unit])
-        if rc != 0:
-            raise ServiceError("systemctl restart %s failed: %s" % (self.unit, first_line(err or out)))
+        try:
+            self.service.restart(reset_failed=True)
+        except UnitError as exc:
+            raise ServiceError("systemctl restart %s failed: %s" % (self.unit, first_line(exc.output))) from None
         if not self.wait_until_up(timeout):
             raise ServiceError("dockerd did not answer within %d s after the restart" % timeout)
 
     def start(self, timeout):
         if not self.systemd:
             raise ServiceError("starting dockerd needs systemd, which this host does not run")
-        self.run_command(["systemctl", "reset-failed", self.unit])
-        rc, out, err = self.run_command(["systemctl", "start", self.unit])
-        if rc != 0 or not self.wait_until_up(timeout):
-            raise ServiceError("dockerd did not start again: %s" % (first_line(err or out) or
-                                                                    "it did not answer within %d s" % timeout))
+        try:
+            said = self.service.start(reset_failed=True)
+        except UnitError as exc:
+            said, started = exc.output, False
+        else:
+            started = self.wait_until_up(timeout)
+        if not started:
+            reason = first_line(said) or "it did not answer within %d s" % timeout
+            raise ServiceError("dockerd did not start again: %s" % reason)
 
     def renew_socket(self):
         """Stop dockerd and restart its socket unit (docker.socket), if it has one.
@@ -189,21 +181,15 @@ class Dockerd:
         """
         if not self.systemd or not self.unit.endswith(".service"):
             return
-        socket_unit = self.unit[:-len(".service")] + ".socket"
-        self.run_command(["systemctl", "stop", self.unit])
-        self.run_command(["systemctl", "try-restart", socket_unit])
+        self.service.stop(check=False)
+        Unit(self.run_command, self.unit[:-len(".service")] + ".socket").try_restart(check=False)
 
     def daemon_reload(self):
-        rc, out, err = self.run_command(["systemctl", "daemon-reload"])
-        if rc != 0:
-            raise ServiceError("systemctl daemon-reload failed: %s" % (err or out).strip())
+        try:
+            daemon_reload(self.run_command)
+        except UnitError as exc:
+            raise ServiceError(str(exc)) from None
 
     def journal(self, lines=25, since=None):
         """The last ``lines`` dockerd logged (since the epoch time ``since``, if given), as text."""
-        if not self.systemd:
-            return ""
-        argv = ["journalctl", "-u", self.unit, "-n", str(lines), "--no-pager", "--output", "cat"]
-        if since is not None:
-            argv += ["--since", "@%d" % int(since)]
-        rc, out, _err = self.run_command(argv)
-        return out.rstrip() if rc == 0 else ""
+        return self.service.journal(lines, since) if self.systemd else ""

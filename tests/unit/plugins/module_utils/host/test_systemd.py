@@ -1,10 +1,16 @@
-"""Parsing what systemctl show prints."""
+"""Parsing what systemctl show prints; controlling a unit."""
+
+import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import (
+    Unit,
+    UnitError,
     bus_path,
+    daemon_reload,
     exact_exec_start,
     parse_exec_start,
     parse_show,
+    process_running,
     unit_info,
 )
 
@@ -66,10 +72,64 @@ def test_exact_exec_start_reads_busctl_json():
     def run_command(argv):
         calls.append(argv)
         return 0, answer, ""
-    assert exact_exec_start(run_command, "docker.service") == ["/usr/sbin/dockerd", "-H", "fd://", "--label",
-                                                               "a b=c"]
+    argv = exact_exec_start(run_command, "docker.service")
+    assert argv == ["/usr/sbin/dockerd", "-H", "fd://", "--label", "a b=c"]
     assert calls[0][-3:] == ["/org/freedesktop/systemd1/unit/docker_2eservice", "org.freedesktop.systemd1.Service",
                              "ExecStart"]
     assert exact_exec_start(lambda argv: (1, "", "no bus"), "docker.service") is None
     assert exact_exec_start(lambda argv: (0, '{"data": []}', ""), "docker.service") is None
     assert exact_exec_start(lambda argv: (0, "not json", ""), "docker.service") is None
+
+
+class Systemctl:
+    """A run_command that records the commands and answers as told (rc, out, err per verb)."""
+
+    def __init__(self, answers=None):
+        self.calls = []
+        self.answers = answers or {}
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        return self.answers.get(argv[1] if argv[0] == "systemctl" else argv[0], (0, "", ""))
+
+
+def test_unit_commands_say_what_failed_in_systemctls_words():
+    run = Systemctl({"restart": (1, "", "Job for containerd.service failed.\nSee journalctl -xeu\n")})
+    unit = Unit(run, "containerd.service")
+    with pytest.raises(UnitError) as caught:
+        unit.restart(reset_failed=True)
+    assert str(caught.value) == ("systemctl restart containerd.service failed: Job for containerd.service failed.\n"
+                                 "See journalctl -xeu")
+    assert caught.value.output.startswith("Job for")
+    assert run.calls == [["systemctl", "reset-failed", "containerd.service"],
+                         ["systemctl", "restart", "containerd.service"]]
+    assert unit.reload() == "" and run.calls[-1] == ["systemctl", "reload", "containerd.service"]
+    assert unit.stop(check=False) == "" and Unit(Systemctl({"stop": (5, "x", "")}), "a").stop(check=False) == "x"
+    with pytest.raises(UnitError, match="^systemctl daemon-reload failed: no bus$"):
+        daemon_reload(Systemctl({"daemon-reload": (1, "no bus", "")}))
+
+
+def test_unit_journal_and_its_tail():
+    run = Systemctl({"journalctl": (0, "line one\nline two\n", "")})
+    unit = Unit(run, "crio.service")
+    assert unit.journal(5, since=1700000000.7) == "line one\nline two"
+    assert run.calls[-1] == ["journalctl", "-u", "crio.service", "-n", "5", "--no-pager", "--output", "cat",
+                             "--since", "@1700000000"]
+    assert unit.journal_tail() == "\nLast lines of the crio.service journal:\nline one\nline two"
+    assert Unit(Systemctl({"journalctl": (1, "x", "")}), "crio.service").journal_tail() == ""
+    assert Unit(Systemctl({"journalctl": (0, " \n", "")}), "crio.service").journal_tail() == ""
+
+
+def test_unit_state():
+    show = "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\n"
+    unit = Unit(Systemctl({"show": (0, show, "")}), "containerd.service")
+    assert unit.active_state() == "failed" and unit.is_active() is False
+    assert Unit(Systemctl({"show": (1, "", "")}), "x.service").active_state() is None
+
+
+def test_a_service_without_systemd_is_found_by_its_process_name():
+    with open("/proc/self/comm") as handle:
+        own = handle.read().strip()
+    assert process_running(own) is True
+    assert process_running("dh-no-such-process") is False
+    assert process_running(own, proc="/nonexistent") is False

@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker's registry mirrors: ``registry-mirrors`` and ``insecure-registries`` in daemon.json.
+
+Only Docker Hub can have mirrors on Docker. The change is pure data
+(:func:`docker_change`); it goes through daemon_config's one safe path
+(change_daemon_json: lock, merge, validate, write, reload with SIGHUP, check,
+roll back), so no container and no dockerd restarts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import functools
+import os
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import make_client
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
+    ChangeFailed,
+    change_daemon_json,
+    load_current,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
+    is_insecure,
+    mirror_host,
+    normalise_url,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import Driver, Refused
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import DOCKER_HUB
+
+
+def check_docker_registry(registry):
+    """None when Docker can mirror ``registry``, else why not and what to use instead."""
+    if registry == DOCKER_HUB:
+        return None
+    return ("registry %s: Docker's registry-mirrors only apply to pulls from Docker Hub (docker.io), so dockerd "
+            "cannot mirror %s. Use runtime: containerd or runtime: podman for mirrors of other registries, or "
+            "registry: docker.io" % (registry, registry))
+
+
+def _as_list(value):
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [value]
+    return []
+
+
+def _loose_url(value):
+    """A URL from daemon.json in canonical form for comparison (it may not be valid)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return normalise_url(value) if not check_mirror_url(value.strip()) else value
+    except ValueError:
+        return value
+
+
+def docker_change(current, mirrors, state="present"):
+    """The settings registry_mirrors merges into daemon.json (empty when nothing changes).
+
+    ``present`` makes ``registry-mirrors`` exactly ``mirrors`` (in order);
+    ``absent`` takes out ``mirrors`` (every mirror when empty). An entry of
+    ``insecure-registries`` that is a mirror's host[:port] follows that
+    mirror's ``insecure``: added for insecure mirrors, taken out when the
+    mirror goes or stops being insecure. Other entries are kept.
+
+    A list that becomes empty is written as ``[]``, never removed: on SIGHUP
+    dockerd reloads these keys only when the file has them, so a removed key
+    would leave the old mirrors in force until the next restart.
+    """
+    current_urls = _as_list(current.get("registry-mirrors"))
+    current_norm = [_loose_url(url) for url in current_urls]
+    if state == "present":
+        wanted_norm = [mirror["url"] for mirror in mirrors]
+        wanted = current_urls if current_norm == wanted_norm else wanted_norm
+        owned = {mirror_host(url) for url in current_norm + wanted_norm if isinstance(url, str)}
+        want_insecure = [mirror_host(m["url"]) for m in mirrors if is_insecure(m)]
+    else:
+        drop = {mirror["url"] for mirror in mirrors}
+        keep = [(url, norm) for url, norm in zip(current_urls, current_norm) if mirrors and norm not in drop]
+        wanted = [url for url, _norm in keep]
+        kept_hosts = {mirror_host(norm) for _url, norm in keep if isinstance(norm, str)}
+        owned = {mirror_host(norm) for norm in current_norm if isinstance(norm, str)} - kept_hosts
+        want_insecure = []
+
+    current_insecure = _as_list(current.get("insecure-registries"))
+    new_insecure = []
+    for entry in current_insecure:
+        name = entry.lower() if isinstance(entry, str) else entry
+        if (name not in owned or name in want_insecure) and entry not in new_insecure:
+            new_insecure.append(entry)
+    lowered = [entry.lower() for entry in new_insecure if isinstance(entry, str)]
+    new_insecure += [host for host in dict.fromkeys(want_insecure) if host not in lowered]
+
+    settings = {}
+    for key, old, new in (("registry-mirrors", current.get("registry-mirrors"), wanted),
+                          ("insecure-registries", current.get("insecure-registries"), new_insecure)):
+        if old != new and (old is not None or new):
+            settings[key] = new
+    return settings
+
+
+def mirrors_from_docker(settings):
+    """The mirrors a daemon.json document sets: [{url, insecure}] (insecure: its host is in insecure-registries)."""
+    insecure = {entry.lower() for entry in _as_list(settings.get("insecure-registries")) if isinstance(entry, str)}
+    found = []
+    for url in _as_list(settings.get("registry-mirrors")):
+        norm = _loose_url(url)
+        if isinstance(norm, str):
+            found.append({"url": norm, "insecure": mirror_host(norm) in insecure})
+    return found
+
+
+# --------------------------------------------------------------------------
+# The driver
+# --------------------------------------------------------------------------
+
+class DockerDriver(Driver):
+    """dockerd, through daemon.json (module.params["path"]) and the engine (made on first use)."""
+
+    name = "docker"
+
+    def __init__(self, module, lock):
+        super(DockerDriver, self).__init__(module, lock)
+        self._client = None
+
+    def client(self):
+        if self._client is None:
+            self._client = make_client(self.params)
+        return self._client
+
+    def close(self):
+        if self._client is not None:
+            self._client.close()
+
+    def detect(self):
+        found = self.module.get_bin_path("dockerd")
+        if found:
+            return "dockerd at %s" % found
+        # Not the directory: packages such as docker-registry make /etc/docker without any dockerd.
+        if os.path.isfile(self.params["path"]):
+            return "%s exists" % self.params["path"]
+        if Dockerd(self.module.run_command, self.client()).answers(timeout=3):
+            return "the engine answers at %s" % self.params["docker_host"]
+        return None
+
+    def looked_for(self):
+        return "dockerd, %s and the engine at %s" % (self.params["path"], self.params["docker_host"])
+
+    def unfit(self, registry):
+        return check_docker_registry(registry)
+
+    def plan(self, registry, mirrors, state):
+        module = self.module
+        # A file that cannot be changed is refused now, before any runtime is touched. The settings themselves
+        # are computed by change_daemon_json from the file as it is under its lock (held from that read through
+        # the apply), so that a change another run makes in the meantime is kept.
+        try:
+            load_current(self.params["path"], self.params["on_invalid"])
+        except ChangeFailed as exc:
+            raise Refused("docker: %s" % exc) from None
+        settings = functools.partial(docker_change, mirrors=mirrors, state=state)
+        if not module.get_bin_path("dockerd"):
+            # Nothing to validate with (a remote engine, or only daemon.json here); and run_command would
+            # fail the task on the missing executable.
+            self.params["validate_with_dockerd"] = False
+        for mirror in mirrors:
+            if mirror["ca_file"] and state == "present":
+                module.warn("docker: dockerd reads the CA of %s only from /etc/docker/certs.d/%s/ (a .crt file); "
+                            "copy %s there, for example with ansible.builtin.copy"
+                            % (mirror["url"], mirror_host(mirror["url"]), mirror["ca_file"]))
+        return {"settings": settings}  # a function of daemon.json's current settings
+
+    def apply(self, plan):
+        result = change_daemon_json(self.module, self.client(), settings=plan["settings"],
+                                    on_invalid=self.params["on_invalid"])
+        after = result.pop("settings", None) or {}
+        diff = result.pop("diff", None)
+        result["registry_mirrors"] = [mirror["url"] for mirror in mirrors_from_docker(after)]
+        result["insecure_registries"] = list(after.get("insecure-registries") or [])
+        result["files"] = [result["path"]] if result["changed"] else []
+        return result, ([diff] if diff and result["changed"] else [])
