@@ -113,8 +113,7 @@ class VanishingProxy:
                 line = data.split(b"\r\n", 1)[0]
                 if line[:4] in (b"GET ", b"POST", b"DELE", b"PUT ", b"HEAD"):
                     self.requests.append(line.decode("latin-1"))
-                    if self.cut_at.search(line):
-                        self.vanish()
+                    if not self.on_request(line):
                         break
                 daemon.sendall(data)
         except OSError:
@@ -122,6 +121,13 @@ class VanishingProxy:
         finally:
             conn.close()
             daemon.close()
+
+    def on_request(self, line):
+        """Called with each request line before it is forwarded; False drops it and ends the connection."""
+        if self.cut_at.search(line):
+            self.vanish()
+            return False
+        return True
 
     @staticmethod
     def pump(source, sink):

@@ -7,7 +7,6 @@ import json
 import re
 import socket
 import subprocess
-import threading
 
 import pytest
 from conftest import assert_no_traceback, local_play
@@ -756,27 +755,11 @@ class RemovingProxy(VanishingProxy):
         self.container = container
         self.removed = False
 
-    def relay(self, conn):
-        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        daemon.connect(self.upstream)
-        threading.Thread(target=self.pump, args=(daemon, conn), daemon=True).start()
-        try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    break
-                line = data.split(b"\r\n", 1)[0]
-                if line[:4] in (b"GET ", b"POST", b"DELE", b"PUT ", b"HEAD"):
-                    self.requests.append(line.decode("latin-1"))
-                    if not self.removed and self.remove_at.search(line):
-                        self.removed = True
-                        docker("rm", "-f", self.container, check=False)
-                daemon.sendall(data)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-            daemon.close()
+    def on_request(self, line):
+        if not self.removed and self.remove_at.search(line):
+            self.removed = True
+            docker("rm", "-f", self.container, check=False)
+        return True
 
 
 # (case, options of the first task, options of the task that meets the removed container, the call before which
