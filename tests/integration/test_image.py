@@ -55,6 +55,16 @@ def hub_digest(repository, tag):
         return answer.headers["Docker-Content-Digest"]
 
 
+def hub_image_id(repository, tag):
+    """The image ID (config digest) the hub serves for repository:tag, read from its manifest over loopback, so no
+    other test's local images are involved."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (HUB_LOOPBACK, repository, tag), headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"})
+    with opener.open(request, timeout=10) as answer:
+        return json.load(answer)["config"]["digest"]
+
+
 def image_task(name, task_name=None, **options):
     options["name"] = name
     return {"name": task_name or "image", "dockhand.runtime.image": options, "register": "out"}
@@ -99,7 +109,7 @@ def test_pull_missing_check_mode_then_pull_then_no_op(run_playbook, clean_names)
 
 def test_pull_always_reports_change_only_when_the_id_changes(run_playbook, clean_names):
     name = BUSYBOX + ":stable"
-    busybox_id = image_id("127.0.0.1:5000/library/busybox:stable")
+    busybox_id = hub_image_id("library/busybox", "stable")
     # a stale local image under the name: the hello image
     docker("tag", "127.0.0.1:5000/library/hello:latest", name)
     stale = image_id(name)
