@@ -243,6 +243,8 @@ def test_defaults_prove_the_slice_with_a_container_or_warn_without_an_image(dock
     assert len(warned) == 1, warned
     assert "cgroups_verify_image" in warned[0]["result"]["msg"], warned[0]
     assert "cannot pull image busybox:latest" in warned[0]["result"]["msg"]
+    assert "[WARNING]: No image for the proof container on %s" % HOST in " ".join(run.output.split()), \
+        "not shown as a warning"
     b = run.result("report b", HOST)["cgroups_report"]
     assert b["proof"] == "slice" and b["verified"] is True and b["limits"] == {"memory_max": 268435456}, b
     assert lines_of(run, "host b") == ["MemoryMax=268435456", "ActiveState=active", "268435456", "no-image"]
