@@ -274,3 +274,25 @@ def test_the_mirrors_role_with_its_defaults(fleet, lab, run_playbook):
 
 def b64(text):
     return base64.b64decode(text).decode()
+
+
+# README.md "Measured": the command the mirror switch figure comes from, as shown there
+MEASURED_SWITCH = """time .venv/bin/ansible-playbook -i tests/lab/state/inventory.yml playbooks/switch_mirrors.yml -e '{
+  "switch_mirrors_hosts": "dockhand-lab-host1:dockhand-lab-host2:dockhand-lab-host3",
+  "switch_mirrors_serial": 3, "mirrors_runtime": ["docker"], "mirrors_pick": 1,
+  "mirrors_candidates": ["{{ lab_mirrors.cache }}", "{{ lab_mirrors.hub }}"]}'"""
+
+
+def test_the_measured_switch_command_runs_as_written(fleet, lab):
+    with open(os.path.join(REPO_ROOT, "README.md")) as handle:
+        assert "```sh\n%s\n```" % MEASURED_SWITCH in handle.read()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANSIBLE_")}
+    proc = subprocess.run(["bash", "-c", MEASURED_SWITCH], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"^real\s+\d+m[\d.]+s$", proc.stdout, flags=re.M), proc.stdout[-2000:]
+    mirrors = {lab["data"]["all"]["children"]["lab"]["vars"]["lab_mirrors"][key] for key in ("cache", "hub")}
+    for host in FLEET:
+        assert re.search(r"^%s\s*:.*unreachable=0\s+failed=0 " % host, proc.stdout, flags=re.M), proc.stdout[-3000:]
+        shown = json.loads(on(host, "docker info --format '{{json .RegistryConfig.Mirrors}}'"))
+        assert len(shown) == 1 and shown[0].rstrip("/") in mirrors, shown  # mirrors_pick: 1, one of the two
