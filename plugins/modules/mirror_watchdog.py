@@ -229,6 +229,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.watchdog 
     check_settings,
     containerd_files,
     events_since,
+    is_watchdog_order,
     iso_time,
     mirror_key,
     parse_state,
@@ -343,15 +344,15 @@ def record(module, settings):
             for _registry, path in containerd_files(settings["certs_dir"]):
                 stack.enter_context(locked(path, settings["lock_timeout"]))
         targets = current_targets(settings)
-        if module.check_mode:
-            state, _note = parse_state(read_bytes(STATE_PATH))
-            for name, (runtime, path, baseline, text) in targets.items():
-                changed |= record_baseline(state, runtime, path, baseline, "", text)
-                recorded[name] = baseline
-            return recorded, changed
-        with state_session(STATE_PATH, settings) as state:
+        session = contextlib.nullcontext(parse_state(read_bytes(STATE_PATH))[0]) if module.check_mode \
+            else state_session(STATE_PATH, settings)
+        with session as state:
             now = iso_time(time.time())
             for name, (runtime, path, baseline, text) in targets.items():
+                if is_watchdog_order(state, runtime, path, baseline):
+                    # what the watchdog wrote (it ran between the play's change and this task): not the play's
+                    recorded[name] = state["targets"][name]["baseline"]
+                    continue
                 changed |= record_baseline(state, runtime, path, baseline, now, text)
                 recorded[name] = baseline
     return recorded, changed

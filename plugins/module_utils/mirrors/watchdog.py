@@ -250,14 +250,38 @@ def change_line(target, changes, order):
     return "%s: %s; mirrors now: %s" % (target, "; ".join(parts) or "reordered", ", ".join(order) or "(none)")
 
 
-def baseline_for(recorded, current):
-    """(baseline, adopted): the recorded baseline, or ``current`` when it holds a mirror the baseline has not."""
+def baseline_for(recorded, current, applied=None):
+    """(baseline, adopted): the recorded baseline, or ``current`` when someone else set it.
+
+    The baseline holds while the file shows what the watchdog last wrote
+    (``applied``) or a part of the baseline. An empty list (mirrors removed)
+    or a mirror the baseline does not have means a play or a person changed
+    the configuration: it becomes the baseline.
+    """
+    keys = [mirror_key(url) for url in current]
     if recorded is None:
         return list(current), True
+    if applied is not None and keys == [mirror_key(url) for url in applied]:
+        return list(recorded), False
     known = {mirror_key(url) for url in recorded}
-    if any(mirror_key(url) not in known for url in current):
+    if not current or any(key not in known for key in keys):
         return list(current), True
     return list(recorded), False
+
+
+def mark_applied(state, runtime, path, order):
+    """Note in the target's entry what the watchdog wrote, so the next run knows it for its own."""
+    entry = state["targets"].get(target_name(runtime, path))
+    if entry is not None:
+        entry["applied"] = list(order)
+
+
+def is_watchdog_order(state, runtime, path, current):
+    """True when ``current`` is what the watchdog last wrote to the target (not what a play set)."""
+    entry = state["targets"].get(target_name(runtime, path)) or {}
+    applied = entry.get("applied")
+    return applied is not None and [mirror_key(u) for u in applied] == [mirror_key(u) for u in current] and \
+        [mirror_key(u) for u in applied] != [mirror_key(u) for u in entry.get("baseline") or []]
 
 
 # --------------------------------------------------------------------------
@@ -568,7 +592,8 @@ class Watchdog:
             if raw is None or (not current and name not in state["targets"]):
                 return
             entry = state["targets"].get(name)
-            baseline, adopted = baseline_for(entry["baseline"] if entry else None, current)
+            baseline, adopted = baseline_for(entry["baseline"] if entry else None, current,
+                                             entry.get("applied") if entry else None)
             if adopted:
                 record_baseline(state, RUNTIME_DOCKER, path, baseline, iso_time(self.now))
             if not baseline:
@@ -582,6 +607,7 @@ class Watchdog:
                 self.failed = True
                 self.note(state, RUNTIME_DOCKER, path, current, order, changes, outcome=str(exc))
                 return
+            mark_applied(state, RUNTIME_DOCKER, path, order)
             self.note(state, RUNTIME_DOCKER, path, current, order, changes)
 
     def containerd(self):
@@ -618,6 +644,7 @@ class Watchdog:
             if order == current:
                 return
             atomic_write(path, join_hosts_toml(base_head, baseline_pairs, order).encode("utf-8"))
+            mark_applied(state, RUNTIME_CONTAINERD, path, order)
             self.note(state, RUNTIME_CONTAINERD, path, current, order, changes)
 
     def run(self):

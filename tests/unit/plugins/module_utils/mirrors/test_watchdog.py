@@ -21,7 +21,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.watchdog 
     classify,
     describe_changes,
     events_since,
+    is_watchdog_order,
     join_hosts_toml,
+    mark_applied,
     new_state,
     parse_state,
     plan_order,
@@ -99,6 +101,19 @@ def test_a_configuration_changed_by_someone_else_becomes_the_baseline():
     assert baseline_for([A, B], [B, A + "/"]) == ([A, B], False)  # a trailing slash is the same mirror
     assert baseline_for([A, B], [C, A]) == ([C, A], True)  # C is new: a play or a person set this
     assert baseline_for(None, [A]) == ([A], True)
+    assert baseline_for([A, B], []) == ([], True)  # the mirrors were removed: the watchdog does not bring them back
+    assert baseline_for([A, B], [B], applied=[B]) == ([A, B], False)
+
+
+def test_the_watchdog_knows_its_own_order_from_a_plays():
+    state = new_state()
+    record_baseline(state, "docker", "/d", [A, B], "t1")
+    assert not is_watchdog_order(state, "docker", "/d", [B, A])
+    mark_applied(state, "docker", "/d", [B, A])
+    assert is_watchdog_order(state, "docker", "/d", [B, A])
+    assert not is_watchdog_order(state, "docker", "/d", [A, B])  # the play's own order
+    record_baseline(state, "docker", "/d", [C], "t2")  # a new baseline forgets what the watchdog wrote
+    assert "applied" not in state["targets"]["docker:/d"]
 
 
 # -- hosts.toml blocks ------------------------------------------------------------------
