@@ -51,6 +51,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import
     locked,
     read_bytes,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import unit_info
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
     ProbeInputError,
@@ -579,6 +580,11 @@ class Watchdog:
         return order, describe_changes(current, order, verdicts)
 
     def note(self, state, runtime, path, before, after, changes, outcome="applied"):
+        """One event and one journal line, URL credentials masked (redact's rule)."""
+        before, after = [mask_urls(url) for url in before], [mask_urls(url) for url in after]
+        changes = [dict(change, mirror=mask_urls(change["mirror"]), reason=mask_urls(change["reason"]))
+                   for change in changes]
+        outcome = mask_urls(outcome)
         add_event(state, runtime, path, before, after, changes, iso_time(self.now), outcome)
         line = change_line(target_name(runtime, path), changes, after)
         self.log(line if outcome == "applied" else "%s [not applied: %s]" % (line, outcome))

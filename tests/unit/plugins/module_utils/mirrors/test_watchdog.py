@@ -14,6 +14,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import wa
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.toml import loads
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.watchdog import (
     MAX_EVENTS,
+    Watchdog,
     WatchdogError,
     add_event,
     baseline_for,
@@ -283,3 +284,14 @@ def test_the_shipped_package_runs_alone_and_demotes_a_dead_mirror(tmp_path, regi
     again = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
     assert again.returncode == 0 and again.stdout == ""
     assert len(json.loads(state.read_text())["events"]) == 1
+
+
+def test_events_and_journal_lines_never_show_url_credentials():
+    lines = []
+    state = new_state()
+    secret = "http://user:s3cret@a:5000"
+    watchdog = Watchdog(check_settings({}), "/nonexistent", 0, lines.append)
+    watchdog.note(state, "docker", "/d", [secret, B], [B, secret],
+                  [{"mirror": secret, "action": "demoted", "reason": "dead: %s refused" % secret}])
+    assert "s3cret" not in json.dumps(state) and "s3cret" not in "".join(lines)
+    assert "user:********@a:5000" in lines[0]
