@@ -145,10 +145,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether the watchdog's files, timer or baseline (present), or the mirrors (absent) changed.
-  returned: always
-  type: bool
 installed:
   description: Whether the watchdog is installed once the task is done.
   returned: always
