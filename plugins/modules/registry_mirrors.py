@@ -375,6 +375,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model imp
     normalise_mirrors,
     normalise_registry,
     normalise_server,
+    userinfo_secrets,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import (
     FileLocks,
@@ -397,6 +398,9 @@ DRIVERS = (DockerDriver, ContainerdDriver, PodmanDriver)  # in the order they ar
 def configure(module):
     protect(module)  # URL credentials and secret-named values never reach the output
     params = module.params
+    for value in params["mirrors"] + [params["server"]]:  # also credentials redact's URL pattern cannot see
+        url = value.get("url") if isinstance(value, dict) else value
+        module.no_log_values.update(userinfo_secrets(url))
     try:
         registry = normalise_registry(params["registry"])
         mirrors = normalise_mirrors(params["mirrors"])

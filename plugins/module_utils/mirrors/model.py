@@ -203,15 +203,35 @@ _MANGLED_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z]{1,8})(?P<sep>[:;/\\|]+)(?P
 _BLANK_OR_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 
 
+_UNMASKABLE_RE = re.compile(r"[\s'\"<>]")  # characters that end redact's URL pattern before the '@'
+
+
 def shown_url(url):
-    """A URL fit for a message: its credentials masked, also where the scheme is missing or mangled."""
+    """A URL fit for a message: its credentials masked, also where the scheme is missing or mangled, and where
+    the credentials hold a blank, a quote or '<>' (which end redact's URL pattern early)."""
     shown = mask_urls(url)
     if isinstance(shown, str) and "@" in shown and "://" not in shown:
         head, _at, tail = shown.rpartition("@")
         scheme = _MANGLED_SCHEME_RE.match(head)
         prefix = scheme.group("scheme") + scheme.group("sep") if scheme else ""
         shown = "%s%s@%s" % (prefix, MASK, tail)
+    elif isinstance(shown, str) and "@" in shown:
+        head, _at, tail = shown.rpartition("@")
+        scheme, _sep, userinfo = head.partition("://")
+        if _UNMASKABLE_RE.search(userinfo):
+            shown = "%s://%s@%s" % (scheme, MASK, tail)
     return shown
+
+
+def userinfo_secrets(value):
+    """What a URL may hold as a secret, for no_log_values: its user information and its password part, also
+    where a character redact's URL pattern stops at (a quote, a blank) keeps that pattern from seeing them."""
+    if not isinstance(value, str) or "@" not in value:
+        return set()
+    _scheme, sep, rest = value.partition("://")
+    userinfo = (rest if sep else value).rpartition("@")[0]
+    found = {userinfo, userinfo.partition(":")[2]}
+    return {item for item in found if len(item) >= 3}
 
 
 def scheme_typo(url):

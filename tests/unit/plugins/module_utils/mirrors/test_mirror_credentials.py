@@ -130,3 +130,12 @@ def test_a_bad_server_is_refused(value, registry, words):
     for word in words:
         assert word in str(caught.value), str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ['https://u:pa"%s@m.lan' % SECRET, "https://u:pa'%s@m.lan" % SECRET,
+                                 "https://u:pa %s@m.lan" % SECRET, "https://u:pa<%s@m.lan" % SECRET,
+                                 "https://u:pa\t%s@m.lan" % SECRET])
+def test_credentials_with_a_quote_or_a_blank_are_masked_too(url):
+    with pytest.raises(MirrorError) as caught:
+        normalise_mirrors([url])
+    assert SECRET not in str(caught.value) and "https://********@m.lan" in str(caught.value)
