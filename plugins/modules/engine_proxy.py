@@ -279,7 +279,7 @@ def chosen_runtimes(module):
 
 
 def configure(module):
-    protect(module)  # the proxies' passwords never reach the output
+    protect(module, skip_keys=("client_key", "tls"))  # the proxies' passwords never reach the output
     params = module.params
     for name in ("http_proxy", "https_proxy"):  # also those redact's URL pattern cannot see (a quote in them)
         module.no_log_values.update(userinfo_secrets(params[name]))

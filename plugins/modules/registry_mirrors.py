@@ -396,7 +396,7 @@ DRIVERS = (DockerDriver, ContainerdDriver, PodmanDriver)  # in the order they ar
 
 
 def configure(module):
-    protect(module)  # URL credentials and secret-named values never reach the output
+    protect(module, skip_keys=("podman_auth_file",))  # URL credentials and secret-named values never show
     params = module.params
     for value in params["mirrors"] + [params["server"]]:  # also credentials redact's URL pattern cannot see
         url = value.get("url") if isinstance(value, dict) else value
