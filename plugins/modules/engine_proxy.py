@@ -139,8 +139,6 @@ notes:
     drop-in's. Rootless users read the system drop-in only when it is readable, and it is C(0600) while it holds a
     password; give them a proxy of their own in C(~/.config/containers/containers.conf.d/).
   - CRI-O takes its proxy from its own unit's environment; this module does not configure it.
-  - To probe mirrors or an upstream through the same proxy, give M(dockhand.runtime.mirror_probe) its O(http_proxy)
-    as O(dockhand.runtime.mirror_probe#module:proxy).
 seealso:
   - module: dockhand.runtime.registry_mirrors
   - module: dockhand.runtime.daemon_config
@@ -223,16 +221,18 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy imp
     PROXIES_MIN_ENGINE,
     RUNTIMES,
     PodmanProxy,
-    ProxyError,
     choose_docker_method,
     containerd_unit_proxy,
     docker_daemon_json,
     docker_holds_proxies,
     dockerd_unit_proxy,
     engine_major,
+    shown_settings,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_settings import (
+    ProxyError,
     is_empty,
     normalise_settings,
-    shown_settings,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import FileLocks, Refused
 

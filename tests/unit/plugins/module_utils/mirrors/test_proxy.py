@@ -6,7 +6,6 @@ import tomllib
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import secret_values
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import userinfo_secrets as proxy_secrets
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy import (
-    ProxyError,
     choose_docker_method,
     containers_conf_text,
     daemon_json_proxies,
@@ -14,13 +13,16 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy imp
     engine_major,
     env_file_text,
     environment,
-    is_empty,
-    normalise_no_proxy,
-    normalise_settings,
     parse_containers_conf_env,
     shown_env_text,
     shown_settings,
     unit_paths,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_settings import (
+    ProxyError,
+    is_empty,
+    normalise_no_proxy,
+    normalise_settings,
 )
 
 SECRET = "s3cret%40Pa55"
