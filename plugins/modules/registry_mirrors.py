@@ -118,7 +118,7 @@ options:
       - V(client_cert) and V(client_key) (paths on the host, https only) are the client certificate and key,
         containerd's C(client). Docker and Podman read them only from C(/etc/docker/certs.d/HOST:PORT/) and
         C(/etc/containers/certs.d/HOST:PORT/); the module warns.
-      - Every value that goes into a file is matched whole: a line break or another control character is
+      - Every value that goes into a file is matched whole. A line break or another control character is
         refused with the option's name, and nothing is written.
       - With O(state=present) the list replaces the registry's mirrors; it may not be empty.
         With O(state=absent) the listed mirrors are removed. An empty list removes them all.
