@@ -60,11 +60,17 @@ def out(run, task):
     return run.result(task, HOST)["stdout"].strip()
 
 
-def hub_digest(repository, tag="latest"):
-    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (LOCAL_HUB, repository, tag), method="HEAD", headers={
-        "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"})
+def hub_digest(repository, tag="latest", accept="application/vnd.docker.distribution.manifest.v2+json"):
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (LOCAL_HUB, repository, tag), method="HEAD",
+                                     headers={"Accept": accept})
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback, the lab's hub
         return answer.headers["Docker-Content-Digest"]
+
+
+def hub_digests(repository, tag="latest"):
+    """The hub's digests of a tag: its schema 2 manifest, and the schema 1 one it makes for a client whose Accept
+    lacks schema 2. Podman sends one Accept header per type, and tinyproxy passes on only the last of them."""
+    return {hub_digest(repository, tag), hub_digest(repository, tag, "application/vnd.oci.image.manifest.v1+json")}
 
 
 def assert_password_hidden(run):
@@ -153,7 +159,9 @@ def test_a_proxy_dockerd_refuses_is_rolled_back(run_playbook, edge_host, monkeyp
     failed = run.result("daemon_json on 20.10", HOST)
     assert run.status("daemon_json on 20.10", HOST) == "failed", str(run)
     assert failed["runtimes"]["docker"]["rolled_back"] is True
-    assert "proxies" in failed["msg"] and "put back" in failed["msg"], failed["msg"]
+    # dockerd's own words (20.10 reads the proxies object's keys at the top level), and what was done about it
+    assert "don't match any configuration option: https-proxy" in failed["msg"], failed["msg"]
+    assert "was restored and dockerd runs with it again" in failed["msg"], failed["msg"]
     assert run.result("daemon.json after", HOST)["content"] == run.result("daemon.json before", HOST)["content"]
     assert out(run, "docker active") == "active" and out(run, "engine answers")
     assert_password_hidden(run)
@@ -182,7 +190,7 @@ def test_podman_pulls_through_the_proxy_and_absent_removes_it(run_playbook, edge
     text = base64.b64decode(run.result("drop-in", HOST)["content"]).decode()
     assert "[engine]\nenv = [" in text and '"HTTPS_PROXY=http://%s:' % lab_py.PROXY_USER in text
     assert run.result("drop-in mode", HOST)["stat"]["mode"] == "0600"
-    assert out(run, "pulled digest") == hub_digest("library/busybox")
+    assert out(run, "pulled digest") in hub_digests("library/busybox")  # the hub's, through the proxy
     removed = run.result("remove", HOST)
     assert removed["changed"] and removed["runtimes"]["podman"]["files"] == [PODMAN_DROP_IN]
     assert removed["runtimes"]["docker"]["files"] == [ENV_FILE, DROP_IN]
