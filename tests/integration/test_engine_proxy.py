@@ -69,7 +69,7 @@ def hub_digest(repository, tag="latest", accept="application/vnd.docker.distribu
 
 def hub_digests(repository, tag="latest"):
     """The hub's digests of a tag: its schema 2 manifest, and the schema 1 one it makes for a client whose Accept
-    lacks schema 2. Podman sends one Accept header per type, and tinyproxy passes on only the last of them."""
+    lacks schema 2. dockerd and Podman send one Accept header per type, and tinyproxy may pass on only one."""
     return {hub_digest(repository, tag), hub_digest(repository, tag, "application/vnd.oci.image.manifest.v1+json")}
 
 
@@ -137,7 +137,7 @@ def test_dockerd_pulls_through_the_proxy_once_restarted_and_check_mode_touches_n
     assert again["changed"] is False and again["runtimes"]["docker"]["applied"] == "none"
     assert out(run, "pid after again") == out(run, "pid after set")
     assert run.result("env file", HOST)["stat"]["mode"] == "0600"
-    assert out(run, "pulled digest") == "busybox@" + hub_digest("library/busybox")  # the hub's, via the proxy
+    assert out(run, "pulled digest") in {"busybox@" + digest for digest in hub_digests("library/busybox")}
     assert out(run, "environment of dockerd") == "1"
     assert SHOWN_PROXY in run.output  # the diff, masked
     assert_password_hidden(run)
