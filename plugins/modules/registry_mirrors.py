@@ -106,11 +106,42 @@ options:
         V(pull), V(resolve) and V(push). A public mirror should not have V(push).
       - V(override_path) (bool, default false) is containerd's C(override_path), for a mirror whose URL
         path already is the registry API path.
+      - V(auth) (dict) are the mirror's credentials, V({username, password}) for basic auth or V({token}) for
+        a bearer token. containerd sends them as an C(Authorization) header from the mirror's C([host.<url>.header])
+        table, and the hosts.toml is then written with mode C(0600). Podman takes basic auth from its auth file
+        (O(podman_auth_file)), keyed by the mirror's location; it has no place for a token. Docker sends no
+        credentials of its own to a mirror, so it is skipped (V(auto)) or refused; log it in to the mirror with
+        M(dockhand.runtime.registry_login) and pull from the mirror by name instead.
+        The credentials never show in results, diffs or messages.
+      - V(headers) (dict) are more HTTP headers for every request to the mirror (containerd only), a value or
+        a list of values per header name. Values of secret-looking names (such as C(X-Api-Key)) are masked.
+      - V(client_cert) and V(client_key) (paths on the host, https only) are the client certificate and key,
+        containerd's C(client). Docker and Podman read them only from C(/etc/docker/certs.d/HOST:PORT/) and
+        C(/etc/containers/certs.d/HOST:PORT/); the module warns.
+      - Every value that goes into a file is matched whole. A line break or another control character is
+        refused with the option's name, and nothing is written.
       - With O(state=present) the list replaces the registry's mirrors; it may not be empty.
         With O(state=absent) the listed mirrors are removed. An empty list removes them all.
     type: list
     elements: raw
     default: []
+  server:
+    description:
+      - The upstream the mirrors of O(registry) fall back to, containerd's C(server) in hosts.toml, such as
+        V(https://registry.internal.example:5000). By default it is the registry itself
+        (V(https://registry-1.docker.io) for V(docker.io)).
+      - containerd only; Docker and Podman have no such setting and are skipped (V(auto)) or refused.
+        Not for V(_default).
+    type: str
+  podman_auth_file:
+    description:
+      - The containers auth file where Podman finds the basic auth of mirrors that have V(auth).
+      - The default, C(~/.config/containers/auth.json) of the user the module runs as, is read by that user's
+        Podman (root's for a root task) and outlives a reboot. Rootless users and CRI-O (its C(global_auth_file))
+        read other files.
+      - Written with mode C(0600); other entries are kept. With O(state=absent) the entries of the listed
+        mirrors that have V(auth) are taken out.
+    type: path
   state:
     description:
       - V(present) makes the mirrors of O(registry) exactly O(mirrors), in order.
@@ -215,6 +246,31 @@ EXAMPLES = r"""
       - url: http://registry-cache.internal:5000
         capabilities: [pull, resolve]
 
+- name: containerd and Podman - a registry cache with basic auth, its password kept out of every output
+  dockhand.runtime.registry_mirrors:
+    runtime: [containerd, podman]
+    mirrors:
+      - url: https://cache.internal:5000
+        auth:
+          username: fleet
+          password: "{{ vault_cache_password }}"
+        ca_file: /etc/ssl/certs/internal-ca.pem
+
+- name: containerd - a mirror behind a gateway that wants a token, a header and a client certificate
+  dockhand.runtime.registry_mirrors:
+    runtime: containerd
+    registry: ghcr.io
+    server: https://ghcr.internal
+    mirrors:
+      - url: https://gateway.internal/v2/ghcr
+        override_path: true
+        auth:
+          token: "{{ vault_gateway_token }}"
+        headers:
+          X-Fleet: edge
+        client_cert: /etc/ssl/fleet/client.pem
+        client_key: /etc/ssl/fleet/client.key
+
 - name: containerd - one mirror for every registry without its own hosts.toml
   dockhand.runtime.registry_mirrors:
     runtime: containerd
@@ -250,12 +306,18 @@ registry:
   type: str
   sample: docker.io
 mirrors:
-  description: The mirrors as understood, with every key filled in.
+  description: The mirrors as understood, with every key filled in; C(auth) and secret-named headers masked.
   returned: always
   type: list
   elements: dict
   sample: [{"url": "http://registry-cache.internal:5000", "insecure": false, "skip_verify": false,
-            "ca_file": null, "capabilities": ["pull", "resolve"], "override_path": false}]
+            "ca_file": null, "capabilities": ["pull", "resolve"], "override_path": false, "auth": "********",
+            "headers": {}, "client_cert": null, "client_key": null}]
+server:
+  description: The O(server) as understood, or null for the registry itself.
+  returned: always
+  type: str
+  sample: https://registry.internal.example:5000
 runtimes:
   description:
     - One entry per runtime handled (or skipped), keyed by V(docker), V(containerd) and V(podman).
@@ -268,7 +330,7 @@ runtimes:
       (as M(dockhand.runtime.daemon_config) returns them).
     - V(containerd) also has C(hosts_toml), C(config_toml), C(certs_dir), C(config_table) (the TOML table of
       config_path), C(config_path_set) (this run added it), C(restart_needed) and C(backup_file).
-    - V(podman) also has C(drop_in).
+    - V(podman) also has C(drop_in) and C(auth_file) (the containers auth file, when a mirror has V(auth)).
   returned: always
   type: dict
   sample:
@@ -306,11 +368,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_con
     ChangeFailed,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect, redact
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
     MirrorError,
+    mirror_secrets,
     normalise_mirrors,
     normalise_registry,
+    normalise_server,
+    userinfo_secrets,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import (
     FileLocks,
@@ -331,25 +396,32 @@ DRIVERS = (DockerDriver, ContainerdDriver, PodmanDriver)  # in the order they ar
 
 
 def configure(module):
-    protect(module)  # URL credentials and secret-named values never reach the output
+    protect(module, skip_keys=("podman_auth_file",))  # URL credentials and secret-named values never show
     params = module.params
+    for value in params["mirrors"] + [params["server"]]:  # also credentials redact's URL pattern cannot see
+        url = value.get("url") if isinstance(value, dict) else value
+        module.no_log_values.update(userinfo_secrets(url))
     try:
         registry = normalise_registry(params["registry"])
         mirrors = normalise_mirrors(params["mirrors"])
+        params["server"] = normalise_server(params["server"], registry)
     except MirrorError as exc:
         module.fail_json(msg="%s. Nothing was written." % mask_urls(str(exc)))
+    for mirror in mirrors:  # the Authorization header made from auth is no parameter: masked too
+        module.no_log_values.update(secret for secret in mirror_secrets(mirror) if len(secret) >= 3)
     if params["state"] == "present" and not mirrors:
         module.fail_json(msg="mirrors is empty: give at least one mirror, or use state: absent to remove the "
                              "mirrors of %s. Nothing was written." % registry)
 
-    result = {"changed": False, "registry": registry, "mirrors": mirrors, "runtimes": {}}
+    result = {"changed": False, "registry": registry, "mirrors": redact(mirrors), "server": params["server"],
+              "runtimes": {}}
     with contextlib.ExitStack() as stack:
         lock = FileLocks(module, stack)
         drivers = [driver_class(module, lock) for driver_class in DRIVERS]
         for driver in drivers:
             stack.callback(driver.close)
         try:
-            chosen, skipped = select_drivers(module, registry, drivers)
+            chosen, skipped = select_drivers(module, registry, drivers, mirrors)
             plans = [(driver, found, driver.plan(registry, mirrors, params["state"])) for driver, found in chosen]
         except Refused as exc:
             module.fail_json(msg=str(exc), **result)
@@ -394,6 +466,8 @@ def main():
         containerd_certs_dir={"type": "path"},
         containerd_unit={"type": "str", "default": "containerd.service"},
         registries_conf_d={"type": "path", "default": REGISTRIES_CONF_D},
+        server={"type": "str"},
+        podman_auth_file={"type": "path"},
     )
     module = engine_module(options)
     run_module(module, configure)

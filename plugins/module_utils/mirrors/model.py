@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import copy
 import difflib
 import re
 from urllib.parse import urlsplit
@@ -25,7 +27,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, mask_urls
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, is_secret_name, mask_urls
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import registry_host
 
 DOCKER_HUB_SERVER = "https://registry-1.docker.io"
@@ -52,13 +54,21 @@ def _bool_option(value, label):
         raise MirrorError("%s must be true or false, not %r" % (label, value)) from None
 
 
-def _ca_file_option(value, label):
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise MirrorError("%s must be an absolute path on the target host, such as /etc/ssl/mirror-ca.pem, not %r"
-                          % (label, value))
-    return value
+_PATH_RE = re.compile(r"/[^\x00-\x1f\x7f]*")
+
+
+def _path_option(example):
+    def convert(value, label):
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not _PATH_RE.fullmatch(value):
+            raise MirrorError("%s must be an absolute path on the target host without control characters, such as "
+                              "%s, not %r" % (label, example, value))
+        return value
+    return convert
+
+
+_ca_file_option = _path_option("/etc/ssl/mirror-ca.pem")
 
 
 def _capabilities_option(value, label):
@@ -73,6 +83,97 @@ def _capabilities_option(value, label):
     return [name for name in CAPABILITIES if name in value]  # one order, so that re-runs render the same file
 
 
+# HTTP header names are RFC 9110 tokens; values visible ASCII with inner spaces (no line breaks, no
+# control characters, nothing at either end that a reader could strip).
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_RE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+_USERNAME_RE = re.compile(r"[^\x00-\x20\x7f:]+")  # basic auth joins user:password, so no ':' in the name
+_PASSWORD_RE = re.compile(r"[^\x00-\x1f\x7f]+")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 b64token
+AUTH_KEYS = {"basic": ("username", "password"), "bearer": ("token",)}
+
+
+def _auth_option(value, label):
+    """{username, password} (basic) or {token} (bearer); no value is ever echoed."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise MirrorError("%s must be a dict: {username: ..., password: ...} for basic auth, or {token: ...} for a "
+                          "bearer token" % label)
+    keys = set(value)
+    kind = next((name for name, wanted in AUTH_KEYS.items() if keys == set(wanted)), None)
+    if kind is None:
+        raise MirrorError("%s takes either username and password (basic auth) or token (a bearer token), not %s"
+                          % (label, ", ".join(sorted(str(key) for key in keys)) or "nothing"))
+    checks = {"username": (_USERNAME_RE, "a user name without ':', white space or control characters"),
+              "password": (_PASSWORD_RE, "a non-empty password without control characters (no line break)"),
+              "token": (_TOKEN_RE, "a bearer token: letters, digits and -._~+/ with '=' only at its end")}
+    auth = {}
+    for key in AUTH_KEYS[kind]:
+        item = value[key]
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)
+        pattern, wanted = checks[key]
+        if not isinstance(item, str) or not pattern.fullmatch(item):
+            raise MirrorError("%s.%s must be %s; change it (its value is not shown)" % (label, key, wanted))
+        auth[key] = item
+    return auth
+
+
+def _headers_option(value, label):
+    """{name: [values]}: header names as given (no two alike but for case), each value a list."""
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise MirrorError("%s must be a dict of header names to a value or a list of values, such as "
+                          "{X-Meta-Source: fleet}" % label)
+    headers, seen = {}, {}
+    for name, given in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
+            raise MirrorError("%s: %r is not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~-)"
+                              % (label, name))
+        if name.lower() in seen:
+            raise MirrorError("%s names %s and %s, the same header; give it once, with a list of values"
+                              % (label, seen[name.lower()], name))
+        seen[name.lower()] = name
+        values = given if isinstance(given, (list, tuple)) else [given]
+        if not values or not all(isinstance(item, str) and _HEADER_VALUE_RE.fullmatch(item) for item in values):
+            raise MirrorError("%s.%s must be a non-empty string, or a list of them, of visible ASCII characters and "
+                              "inner spaces (no line breaks or control characters, no blank at either end)"
+                              % (label, name))
+        headers[name] = list(values)
+    return headers
+
+
+_client_path_option = _path_option("/etc/ssl/mirror-client.pem")
+
+
+def auth_header(auth):
+    """The Authorization header value of a mirror's ``auth``: ``Basic <base64>`` or ``Bearer <token>``; None."""
+    if not auth:
+        return None
+    if "token" in auth:
+        return "Bearer " + auth["token"]
+    pair = ("%s:%s" % (auth["username"], auth["password"])).encode("utf-8")
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def mirror_secrets(mirror):
+    """The strings of a mirror that must never show: its credentials, their header form, secret-named headers."""
+    found = set()
+    auth = mirror.get("auth") or {}
+    for key in ("password", "token"):
+        if auth.get(key):
+            found.add(auth[key])
+    if auth:
+        found.add(auth_header(auth))
+        found.add(auth_header(auth).split(" ", 1)[1])
+    for name, values in (mirror.get("headers") or {}).items():
+        if is_secret_name(name):
+            found.update(values)
+    return found
+
+
 # The one table of mirror options: name -> (default, converter). The module's
 # documentation of `mirrors` describes the same entries.
 MIRROR_OPTIONS = {
@@ -82,7 +183,13 @@ MIRROR_OPTIONS = {
     "ca_file": (None, _ca_file_option),
     "capabilities": (list(DEFAULT_CAPABILITIES), _capabilities_option),
     "override_path": (False, _bool_option),
+    "auth": (None, _auth_option),
+    "headers": ({}, _headers_option),
+    "client_cert": (None, _client_path_option),
+    "client_key": (None, _client_path_option),
 }
+# What a mirror may carry that Docker's registry-mirrors cannot send (dockerd uses Docker Hub's credentials).
+CREDENTIAL_OPTIONS = ("auth", "headers")
 
 
 def normalise_url(url):
@@ -96,15 +203,35 @@ _MANGLED_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z]{1,8})(?P<sep>[:;/\\|]+)(?P
 _BLANK_OR_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 
 
+_UNMASKABLE_RE = re.compile(r"[\s'\"<>]")  # characters that end redact's URL pattern before the '@'
+
+
 def shown_url(url):
-    """A URL fit for a message: its credentials masked, also where the scheme is missing or mangled."""
+    """A URL fit for a message: its credentials masked, also where the scheme is missing or mangled, and where
+    the credentials hold a blank, a quote or '<>' (which end redact's URL pattern early)."""
     shown = mask_urls(url)
     if isinstance(shown, str) and "@" in shown and "://" not in shown:
         head, _at, tail = shown.rpartition("@")
         scheme = _MANGLED_SCHEME_RE.match(head)
         prefix = scheme.group("scheme") + scheme.group("sep") if scheme else ""
         shown = "%s%s@%s" % (prefix, MASK, tail)
+    elif isinstance(shown, str) and "@" in shown:
+        head, _at, tail = shown.rpartition("@")
+        scheme, _sep, userinfo = head.partition("://")
+        if _UNMASKABLE_RE.search(userinfo):
+            shown = "%s://%s@%s" % (scheme, MASK, tail)
     return shown
+
+
+def userinfo_secrets(value):
+    """What a URL may hold as a secret, for no_log_values: its user information and its password part, also
+    where a character redact's URL pattern stops at (a quote, a blank) keeps that pattern from seeing them."""
+    if not isinstance(value, str) or "@" not in value:
+        return set()
+    _scheme, sep, rest = value.partition("://")
+    userinfo = (rest if sep else value).rpartition("@")[0]
+    found = {userinfo, userinfo.partition(":")[2]}
+    return {item for item in found if len(item) >= 3}
 
 
 def scheme_typo(url):
@@ -179,9 +306,17 @@ def normalise_mirror(value, index=0):
         if name == "url":
             continue
         given = value.get(name)
-        mirror[name] = default if given is None else convert(given, "%s.%s" % (_label(index, url), name))
-    if mirror["ca_file"] and not url.startswith("https://"):
-        raise MirrorError("%s: ca_file applies to https mirrors only; this one is plain HTTP" % _label(index, url))
+        label = "%s.%s" % (_label(index, url), name)
+        mirror[name] = copy.deepcopy(default) if given is None else convert(given, label)
+    for name in ("ca_file", "client_cert", "client_key"):
+        if mirror[name] and not url.startswith("https://"):
+            raise MirrorError("%s: %s applies to https mirrors only; this one is plain HTTP"
+                              % (_label(index, url), name))
+    if mirror["client_key"] and not mirror["client_cert"]:
+        raise MirrorError("%s: client_key needs client_cert, the certificate it belongs to" % _label(index, url))
+    if mirror["auth"] and any(name.lower() == "authorization" for name in mirror["headers"]):
+        raise MirrorError("%s sets auth and an Authorization header; give the credentials once, in auth"
+                          % _label(index, url))
     return mirror
 
 
@@ -241,3 +376,23 @@ def normalise_registry(registry):
         raise MirrorError("registry %r is not host[:port], such as docker.io or registry.example.com:5000"
                           % registry)
     return value
+
+
+def normalise_server(value, registry):
+    """The upstream ``server`` that a registry's mirrors fall back to, as a canonical URL; None when not given.
+
+    Raises MirrorError for a URL Docker's rules refuse (credentials, query, fragment, another scheme), and for
+    _default, whose hosts.toml serves every registry and so can have no single upstream.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MirrorError("server must be a URL string such as https://registry.example.com, not %r" % (value,))
+    if registry == DEFAULT_REGISTRY_DIR:
+        raise MirrorError("server cannot be set for registry _default: its hosts.toml serves every registry, each "
+                          "from its own host; name the registry whose upstream you mean")
+    check_url_form(value, "server")
+    error = check_mirror_url(value)
+    if error:
+        raise MirrorError("server: %s" % error.replace("a mirror URL", "a server URL"))
+    return normalise_url(value)

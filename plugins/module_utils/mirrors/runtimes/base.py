@@ -55,6 +55,9 @@ class Driver:
     def unfit(self, registry):
         return None
 
+    def unfit_mirrors(self, mirrors):
+        """Why the runtime cannot take these mirrors (settings it has no place for) with state=present, or None."""
+
     def plan(self, registry, mirrors, state):
         raise NotImplementedError
 
@@ -65,7 +68,7 @@ class Driver:
         """Release what the driver opened (an engine connection)."""
 
 
-def select_drivers(module, registry, drivers):
+def select_drivers(module, registry, drivers, mirrors=()):
     """[(driver, detected_by)] to configure and {name: reason} skipped; raises Refused."""
     asked = module.params["runtime"] or ["auto"]
     auto = "auto" in asked
@@ -81,6 +84,8 @@ def select_drivers(module, registry, drivers):
                               % (driver.name, driver.name, driver.looked_for()))
             continue
         reason = driver.unfit(registry)
+        if not reason and module.params.get("state", "present") == "present":
+            reason = driver.unfit_mirrors(mirrors)
         if reason:
             if not auto:
                 raise Refused("runtime %s: %s" % (driver.name, reason))
@@ -149,7 +154,12 @@ def write_change(change, remove_empty_dir=False):
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(path))  # only succeeds when the directory is empty
         return
-    atomic_write(path, change["after"].encode("utf-8"), mode=0o644)
+    if change.get("secret"):
+        # A file that holds a secret is 0600, also when it was there before with a wider mode: narrowed
+        # before the secret is written, so that it is never readable by others, not even for a moment.
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, 0o600)
+    atomic_write(path, change["after"].encode("utf-8"), mode=0o600 if change.get("secret") else 0o644)
 
 
 def parse_own_file(kind, path, text, parse, source_label):

@@ -21,12 +21,14 @@ import tempfile
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import ChangeFailed
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import FileError, backup, restore
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import CHANGED_MASK, MASK, is_secret_name
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import Unit, UnitError
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
     CAPABILITIES,
     DEFAULT_REGISTRY_DIR,
     DOCKER_HUB_SERVER,
     WRITTEN_BY,
+    auth_header,
     normalise_url,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import (
@@ -67,13 +69,30 @@ def containerd_server(registry):
 
 def containerd_host(mirror):
     """A mirror as containerd's [host."<url>"] sees it."""
+    header = {}
+    if mirror.get("auth"):
+        header["Authorization"] = [auth_header(mirror["auth"])]
+    for name, values in (mirror.get("headers") or {}).items():
+        header[name] = list(values)
+    client = None
+    if mirror.get("client_cert"):
+        client = [mirror["client_cert"], mirror.get("client_key")]
     return {
         "url": mirror["url"],
         "capabilities": list(mirror["capabilities"]),
         "skip_verify": bool(mirror["skip_verify"] or (mirror["insecure"] and mirror["url"].startswith("https://"))),
         "ca": mirror["ca_file"],
+        "client": client,
         "override_path": bool(mirror["override_path"]),
+        "header": header,
     }
+
+
+def _toml_value(values):
+    """One string, or an array of them."""
+    if len(values) == 1:
+        return toml_string(values[0])
+    return "[%s]" % ", ".join(toml_string(value) for value in values)
 
 
 def render_hosts_toml(registry, hosts, server=None):
@@ -85,16 +104,39 @@ def render_hosts_toml(registry, hosts, server=None):
     if server:
         lines.append("server = %s" % toml_string(server))
     for host in hosts:
+        table = "host.%s" % toml_string(host["url"])
         lines.append("")
-        lines.append("[host.%s]" % toml_string(host["url"]))
+        lines.append("[%s]" % table)
         lines.append("  capabilities = [%s]" % ", ".join(toml_string(name) for name in host["capabilities"]))
         if host.get("skip_verify"):
             lines.append("  skip_verify = true")
         if host.get("ca"):
             lines.append("  ca = %s" % toml_string(host["ca"]))
+        client = host.get("client")
+        if client and client[1]:
+            lines.append("  client = [[%s, %s]]" % (toml_string(client[0]), toml_string(client[1])))
+        elif client:
+            lines.append("  client = %s" % toml_string(client[0]))
         if host.get("override_path"):
             lines.append("  override_path = true")
+        if host.get("header"):
+            lines.append("  [%s.header]" % table)
+            for name, values in host["header"].items():
+                lines.append("    %s = %s" % (dotted_key([name]), _toml_value(values)))
     return "\n".join(lines) + "\n"
+
+
+def _first_client(value):
+    """[cert, key or None] from containerd's client = "c" | ["c", ...] | [["c", "k"], ...]; None when unset."""
+    if isinstance(value, str):
+        return [value, None] if value else None
+    if isinstance(value, list) and value:
+        first = value[0]
+        if isinstance(first, str):
+            return [first, None]
+        if isinstance(first, list) and first and all(isinstance(item, str) for item in first):
+            return [first[0], first[1] if len(first) > 1 and first[1] else None]
+    return None
 
 
 def parse_hosts_toml(text, source="hosts.toml"):
@@ -105,32 +147,84 @@ def parse_hosts_toml(text, source="hosts.toml"):
         if not isinstance(table, dict):
             continue
         ca = table.get("ca")
+        header = {}
+        for name, given in (table.get("header") or {}).items():
+            values = given if isinstance(given, list) else [given]
+            header[name] = [value for value in values if isinstance(value, str)]
         hosts.append({
             "url": url,
             "capabilities": [name for name in CAPABILITIES
                              if name in (table.get("capabilities") or list(CAPABILITIES))],
             "skip_verify": bool(table.get("skip_verify", False)),
             "ca": (ca[0] if ca else None) if isinstance(ca, list) else ca,
+            "client": _first_client(table.get("client")),
             "override_path": bool(table.get("override_path", False)),
+            "header": header,
         })
     return {"server": document.get("server"), "hosts": hosts}
+
+
+def holds_secret(hosts):
+    """Whether hosts.toml entries carry a secret (an Authorization header or another secret-named one)."""
+    return any(is_secret_name(name) for host in hosts for name in host.get("header") or {})
+
+
+def shown_hosts_toml(text, other=None):
+    """A hosts.toml text fit to show: the value of every secret-named header masked.
+
+    ``other`` is the other side of a diff: a masked value that differs from the
+    value at the same key there reads ``******** (changed)``. A text that is not
+    TOML has every line that names a secret masked after its '='.
+    """
+    if not text:
+        return text
+    try:
+        _document, entries = parse_toml(text)
+    except TomlError:
+        return "\n".join(_mask_line(line) for line in text.split("\n"))
+    previous = {}
+    if other:
+        try:
+            previous = {tuple(e["path"]): e["value"] for e in parse_toml(other)[1] if e["kind"] == "key"}
+        except TomlError:
+            previous = {}
+    shown, at = [], 0
+    for entry in entries:
+        path = tuple(entry["path"])
+        if entry["kind"] != "key" or len(path) < 2 or path[-2] != "header" or not is_secret_name(path[-1]):
+            continue
+        mask = CHANGED_MASK if other is not None and previous.get(path) != entry["value"] else MASK
+        shown.append(text[at:entry["value_start"]])
+        shown.append(toml_string(mask))
+        at = entry["value_end"]
+    shown.append(text[at:])
+    return "".join(shown)
+
+
+def _mask_line(line):
+    name, sep, _value = line.partition("=")
+    return "%s= %s" % (name, toml_string(MASK)) if sep and is_secret_name(name) else line
 
 
 def hosts_toml_path(certs_dir, registry):
     return os.path.join(certs_dir, registry, "hosts.toml")
 
 
-def hosts_toml_after(registry, mirrors, state, path, before):
+def hosts_toml_after(registry, mirrors, state, path, before, server=None):
     """The hosts.toml text that makes the mirrors of ``registry`` as ``state`` asks (None: no file); raises Refused.
 
-    A file whose mirrors are taken out keeps its own ``server``.
+    ``server`` overrides the upstream of a file written for state=present. A
+    file whose mirrors are taken out keeps its own ``server``.
     """
     def parse(text):
         parsed = parse_own_file("containerd", path, text, parse_hosts_toml, "hosts.toml")
-        return parsed["hosts"], parsed["server"]
+        return parsed["hosts"], ("file", parsed["server"])
 
-    return owned_file_after(state, [containerd_host(mirror) for mirror in mirrors], before, parse,
-                            lambda hosts, server: render_hosts_toml(registry, hosts, server=server),
+    def render(hosts, context):
+        upstream = context[1] if context else server
+        return render_hosts_toml(registry, hosts, server=upstream)
+
+    return owned_file_after(state, [containerd_host(mirror) for mirror in mirrors], before, parse, render,
                             lambda host, wanted: normalise_url(host["url"]) == wanted["url"])
 
 
@@ -347,8 +441,10 @@ class ContainerdDriver(Driver):
         hosts_path = hosts_toml_path(certs_dir, registry)
         self.lock(hosts_path)
         before = read_text(hosts_path)
-        after = hosts_toml_after(registry, mirrors, state, hosts_path, before)
-        plan = {"hosts": file_change(hosts_path, before, after), "config": file_change(config_file, text, text),
+        after = hosts_toml_after(registry, mirrors, state, hosts_path, before, server=self.params.get("server"))
+        hosts_change = file_change(hosts_path, before, after)
+        hosts_change["secret"] = bool(after) and holds_secret(parse_hosts_toml(after, hosts_path)["hosts"])
+        plan = {"hosts": hosts_change, "config": file_change(config_file, text, text),
                 "certs_dir": certs_dir, "config_path_set": False, "table": None, "raw": text}
 
         if state == "present" and not current_dirs:
@@ -397,7 +493,10 @@ class ContainerdDriver(Driver):
             "restart_needed": False,
             "backup_file": None,
         }
-        diffs = [diff_of(change) for change in (hosts, config) if change["changed"]]
+        diffs = [diff_of(change) for change in (config,) if change["changed"]]
+        if hosts["changed"]:
+            diffs.insert(0, diff_of(dict(hosts, before=shown_hosts_toml(hosts["before"]),
+                                         after=shown_hosts_toml(hosts["after"], hosts["before"]))))
         unit = Unit(module.run_command, params["containerd_unit"])
         running, systemd = unit.running("containerd") if config["changed"] else (False, False)
         restart = config["changed"] and running and systemd and params["apply"] in ("auto", "restart")

@@ -25,6 +25,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_con
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
+    CREDENTIAL_OPTIONS,
     is_insecure,
     mirror_host,
     normalise_url,
@@ -40,6 +41,21 @@ def check_docker_registry(registry):
     return ("registry %s: Docker's registry-mirrors only apply to pulls from Docker Hub (docker.io), so dockerd "
             "cannot mirror %s. Use runtime: containerd or runtime: podman for mirrors of other registries, or "
             "registry: docker.io" % (registry, registry))
+
+
+def check_docker_mirrors(mirrors, server=None):
+    """None when dockerd can use these mirrors as given, else what it lacks and what to do instead."""
+    if server:
+        return ("server %s: dockerd has no upstream setting; it falls back to Docker Hub itself. server is for "
+                "containerd's hosts.toml" % server)
+    for index, mirror in enumerate(mirrors):
+        given = [name for name in CREDENTIAL_OPTIONS if mirror.get(name)]
+        if given:
+            return ("mirrors[%d] (%s) sets %s, but dockerd sends no credentials or headers of its own to a "
+                    "registry mirror. Use it on containerd or Podman, or log Docker in to it with "
+                    "dockhand.runtime.registry_login and pull from it by name"
+                    % (index, mirror["url"], " and ".join(given)))
+    return None
 
 
 def _as_list(value):
@@ -155,6 +171,9 @@ class DockerDriver(Driver):
     def unfit(self, registry):
         return check_docker_registry(registry)
 
+    def unfit_mirrors(self, mirrors):
+        return check_docker_mirrors(mirrors, self.params.get("server"))
+
     def plan(self, registry, mirrors, state):
         module = self.module
         # A file that cannot be changed is refused now, before any runtime is touched. The settings themselves
@@ -174,6 +193,11 @@ class DockerDriver(Driver):
                 module.warn("docker: dockerd reads the CA of %s only from /etc/docker/certs.d/%s/ (a .crt file); "
                             "copy %s there, for example with ansible.builtin.copy"
                             % (mirror["url"], mirror_host(mirror["url"]), mirror["ca_file"]))
+            if mirror["client_cert"] and state == "present":
+                module.warn("docker: dockerd reads the client certificate of %s only from /etc/docker/certs.d/%s/ "
+                            "(client.cert and client.key); copy %s there"
+                            % (mirror["url"], mirror_host(mirror["url"]),
+                               " and ".join(path for path in (mirror["client_cert"], mirror["client_key"]) if path)))
         return {"settings": settings}  # a function of daemon.json's current settings
 
     def apply(self, plan):

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import os
 import re
 from urllib.parse import urlsplit
@@ -35,6 +36,17 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.
     write_change,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.toml import TomlError, loads, toml_string
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth import (
+    AuthConfigError,
+    encode_auth,
+    read_config,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.auth_store import (
+    masked,
+    render_config,
+    with_login,
+    write_config,
+)
 
 REGISTRIES_CONF_D = "/etc/containers/registries.conf.d"
 DROP_IN_PREFIX = "50-dockhand-"
@@ -104,6 +116,49 @@ def registries_conf_v1_tables(text, source="registries.conf"):
     return None
 
 
+def check_podman_mirrors(mirrors, server=None):
+    """None when registries.conf and the auth file can carry these mirrors, else what Podman lacks."""
+    if server:
+        return ("server %s: registries.conf has no fallback server of its own (the location is the registry "
+                "itself); server is for containerd's hosts.toml" % server)
+    for index, mirror in enumerate(mirrors):
+        if mirror.get("headers"):
+            return ("mirrors[%d] (%s) sets headers, which registries.conf cannot carry; use it on containerd"
+                    % (index, mirror["url"]))
+        if (mirror.get("auth") or {}).get("token"):
+            return ("mirrors[%d] (%s) sets a bearer token, which the containers auth file cannot carry (it holds "
+                    "user names and passwords); use username and password, or containerd"
+                    % (index, mirror["url"]))
+    return None
+
+
+def auth_file_after(config, mirrors, state):
+    """The containers auth file's data once the mirrors' basic auth is in (or out, for state=absent); pure.
+
+    Entries are keyed by the mirror's location (host[:port][/path]), which is
+    where containers/image looks for a mirror's credentials. Other entries stay.
+    """
+    new = config
+    for mirror in mirrors:
+        auth = mirror.get("auth") or {}
+        if not auth.get("username"):
+            continue
+        key = podman_mirror(mirror)["location"]
+        if state == "present":
+            current = ((new.get("auths") or {}).get(key) or {}).get("auth")
+            if current != encode_auth(auth["username"], auth["password"]):
+                new = with_login(new, key, auth["username"], auth["password"])
+        elif key in (new.get("auths") or {}):
+            new = copy.deepcopy(new)
+            del new["auths"][key]
+    return new
+
+
+def default_auth_file():
+    """The containers auth file that Podman run by this user reads and that outlives a reboot."""
+    return os.path.join(os.path.expanduser("~"), ".config", "containers", "auth.json")
+
+
 def dropin_after(registry, mirrors, state, path, before):
     """The drop-in text that makes the mirrors of ``registry`` as ``state`` asks (None: no file); raises Refused."""
     def parse(text):
@@ -137,6 +192,9 @@ class PodmanDriver(Driver):
     def unfit(self, registry):
         return check_podman_registry(registry)
 
+    def unfit_mirrors(self, mirrors):
+        return check_podman_mirrors(mirrors, self.params.get("server"))
+
     def plan(self, registry, mirrors, state):
         module = self.module
         directory = self.params["registries_conf_d"].rstrip("/")
@@ -156,7 +214,24 @@ class PodmanDriver(Driver):
                     module.warn("podman: containers/image reads the CA of %s only from /etc/containers/certs.d/%s/ "
                                 "(a .crt file); copy %s there" % (mirror["url"], mirror_host(mirror["url"]),
                                                                   mirror["ca_file"]))
-        return {"dropin": file_change(path, before, dropin_after(registry, mirrors, state, path, before))}
+                if mirror["client_cert"]:
+                    module.warn("podman: containers/image reads the client certificate of %s only from "
+                                "/etc/containers/certs.d/%s/ (a .cert and a .key file); copy %s there"
+                                % (mirror["url"], mirror_host(mirror["url"]),
+                                   " and ".join(p for p in (mirror["client_cert"], mirror["client_key"]) if p)))
+        plan = {"dropin": file_change(path, before, dropin_after(registry, mirrors, state, path, before)),
+                "auth": None}
+        if any((mirror.get("auth") or {}).get("username") for mirror in mirrors):
+            auth_path = self.params.get("podman_auth_file") or default_auth_file()
+            self.lock(auth_path)
+            try:
+                raw, config = read_config(auth_path)
+            except AuthConfigError as exc:
+                raise Refused("podman: %s. Nothing was written." % exc) from None
+            after = auth_file_after(config, mirrors, state)
+            plan["auth"] = {"path": auth_path, "before": config, "after": after, "changed": after != config,
+                            "existed": raw is not None}
+        return plan
 
     def warn_about_later_dropins(self, directory, path, registry):
         try:
@@ -178,20 +253,33 @@ class PodmanDriver(Driver):
 
     def apply(self, plan):
         module = self.module
-        change = plan["dropin"]
-        result = {"changed": change["changed"], "files": [change["path"]] if change["changed"] else [],
-                  "applied": "none", "drop_in": change["path"]}
-        diffs = [diff_of(change)] if change["changed"] else []
+        change, auth = plan["dropin"], plan["auth"]
+        auth_changed = bool(auth and auth["changed"])
+        result = {"changed": change["changed"] or auth_changed,
+                  "files": [c["path"] for c in (auth, change) if c and c["changed"]],
+                  "applied": "none", "drop_in": change["path"], "auth_file": auth["path"] if auth else None}
+        diffs = []
+        if auth_changed:
+            diffs.append({"before_header": auth["path"], "after_header": auth["path"],
+                          "before": render_config(masked(auth["before"])).decode("utf-8") if auth["existed"] else "",
+                          "after": render_config(masked(auth["after"])).decode("utf-8")})
+        if change["changed"]:
+            diffs.append(diff_of(change))
         crio = Unit(module.run_command, CRIO_UNIT)
         reload = bool(change["changed"] and self.params["apply"] != "none" and runs_systemd() and crio.is_active())
         if reload:
             result["applied"] = "reload"
-        if module.check_mode or not change["changed"]:
+        if module.check_mode or not result["changed"]:
             return result, diffs
         try:
-            write_change(change)
-        except FileError as exc:
+            if auth_changed:  # the credentials first: the mirror is never tried without them
+                write_config(auth["path"], auth["after"])
+            if change["changed"]:
+                write_change(change)
+        except (FileError, AuthConfigError) as exc:
             raise ChangeFailed("podman: %s" % exc, **result) from None
+        if not change["changed"]:
+            return result, diffs
         if reload:
             try:
                 crio.reload()

@@ -18,7 +18,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model imp
 def test_a_url_string_gets_every_default():
     assert normalise_mirror("https://mirror.example.com") == {
         "url": "https://mirror.example.com", "insecure": False, "skip_verify": False, "ca_file": None,
-        "capabilities": ["pull", "resolve"], "override_path": False}
+        "capabilities": ["pull", "resolve"], "override_path": False, "auth": None, "headers": {},
+        "client_cert": None, "client_key": None}
 
 
 @pytest.mark.parametrize("given, url", [
@@ -36,7 +37,8 @@ def test_a_dict_keeps_its_options_and_converts_booleans():
                                "ca_file": "/etc/ssl/m.pem", "capabilities": ["resolve", "pull", "push"],
                                "override_path": "true"})
     assert mirror == {"url": "https://m.example.com", "insecure": True, "skip_verify": False,
-                      "ca_file": "/etc/ssl/m.pem", "capabilities": ["pull", "resolve", "push"], "override_path": True}
+                      "ca_file": "/etc/ssl/m.pem", "capabilities": ["pull", "resolve", "push"], "override_path": True,
+                      "auth": None, "headers": {}, "client_cert": None, "client_key": None}
     assert normalise_mirror({"url": "https://m.example.com", "capabilities": "pull, resolve"})["capabilities"] == \
         ["pull", "resolve"]
 

@@ -71,7 +71,8 @@ def test_parse_hosts_toml_reads_containerd_defaults_and_ca_lists():
     parsed = parse_hosts_toml('[host."https://m.lan"]\n  ca = ["/a.pem", "/b.pem"]\n')
     assert parsed["server"] is None
     assert parsed["hosts"] == [{"url": "https://m.lan", "capabilities": ["pull", "resolve", "push"],
-                                "skip_verify": False, "ca": "/a.pem", "override_path": False}]
+                                "skip_verify": False, "ca": "/a.pem", "client": None, "override_path": False,
+                                "header": {}}]
 
 
 def test_hosts_toml_absent_takes_out_only_the_listed_mirrors_and_keeps_the_server():

@@ -1,0 +1,202 @@
+"""engine_proxy through ansible-playbook on host19, an edge host: only the lab's proxy reaches the hub from it.
+
+host19 has an 'unreachable' route to the hub (the stand-in for Docker Hub),
+so a pull succeeds only when it goes through ``dockhand-lab-proxy`` (tinyproxy
+with basic auth). Docker's registry-mirrors point at the hub by name; dockerd
+(Debian's 20.10: the systemd method) and Podman then reach it through the proxy.
+The proxy's password never shows, not even at -vvv.
+"""
+
+import base64
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import assert_no_traceback
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+import lab as lab_py  # noqa: E402 - the lab's own constants (the proxy's credentials and names)
+
+HOST = "dockhand-lab-host19"
+HUB = "http://%s:5000" % lab_py.HUB_NAME
+LOCAL_HUB = "http://127.0.0.1:%d" % lab_py.HUB_PORT
+PASSWORD = lab_py.PROXY_PASSWORD
+PROXY = "http://%s:%s@%s:%d" % (lab_py.PROXY_USER, PASSWORD, lab_py.PROXY_NAME, lab_py.PROXY_PORT)
+SHOWN_PROXY = "http://%s:********@%s:%d" % (lab_py.PROXY_USER, lab_py.PROXY_NAME, lab_py.PROXY_PORT)
+UNIT_DIR = "/etc/systemd/system/docker.service.d"
+ENV_FILE = UNIT_DIR + "/50-dockhand-proxy.env"
+DROP_IN = UNIT_DIR + "/50-dockhand-proxy.conf"
+PODMAN_DROP_IN = "/etc/containers/containers.conf.d/50-dockhand-proxy.conf"
+DAEMON_JSON = "/etc/docker/daemon.json"
+DOCKERD_PID = "systemctl show -p MainPID --value docker"
+
+
+def play(tasks):
+    return [{"name": "engine_proxy", "hosts": HOST, "gather_facts": False, "tasks": tasks}]
+
+
+def proxy_task(name, check_mode=False, ignore_errors=False, **options):
+    task = {"name": name, "dockhand.runtime.engine_proxy": options, "register": "result"}
+    if check_mode:
+        task["check_mode"] = True
+    if ignore_errors:
+        task["ignore_errors"] = True
+    return task
+
+
+def shell(name, command, ignore_errors=False):
+    task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
+    if ignore_errors:
+        task["failed_when"] = False
+    return task
+
+
+def stat(name, path):
+    return {"name": name, "ansible.builtin.stat": {"path": path}}
+
+
+def out(run, task):
+    return run.result(task, HOST)["stdout"].strip()
+
+
+def hub_digest(repository, tag="latest", accept="application/vnd.docker.distribution.manifest.v2+json"):
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (LOCAL_HUB, repository, tag), method="HEAD",
+                                     headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback, the lab's hub
+        return answer.headers["Docker-Content-Digest"]
+
+
+def hub_digests(repository, tag="latest"):
+    """The hub's digests of a tag: its schema 2 manifest, and the schema 1 one it makes for a client whose Accept
+    lacks schema 2. dockerd and Podman send one Accept header per type, and tinyproxy may pass on only one."""
+    return {hub_digest(repository, tag), hub_digest(repository, tag, "application/vnd.oci.image.manifest.v1+json")}
+
+
+def assert_password_hidden(run):
+    assert PASSWORD not in run.output, "the proxy's password shows in the output"
+    for record in run.records:
+        assert PASSWORD not in str(record["result"]), "the proxy's password shows in %s" % record["task"]
+
+
+@pytest.fixture(scope="module")
+def edge_host(lab, run_playbook_once):
+    """host19 with docker.io and podman, Docker Hub's mirror set to the hub by name, no proxy and no busybox."""
+    run = run_playbook_once(play([
+        {"name": "install", "ansible.builtin.apt": {"name": ["docker.io", "podman"], "update_cache": True,
+                                                    "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "start docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+        {"name": "docker.io through the hub", "dockhand.runtime.registry_mirrors": {
+            "runtime": ["docker", "podman"], "mirrors": [HUB]}},
+        {"name": "no proxy", "dockhand.runtime.engine_proxy": {"state": "absent", "runtime": ["docker", "podman"]}},
+        shell("no images", "docker rmi -f busybox hello; podman rmi -f docker.io/library/busybox", ignore_errors=True),
+        shell("the hub is cut off", "curl -sS --max-time 5 -o /dev/null %s/v2/ 2>&1" % HUB, ignore_errors=True),
+    ]), inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    assert run.result("the hub is cut off", HOST)["rc"] != 0, "host19 reaches the hub without the proxy"
+    return lab["inventory"]
+
+
+@pytest.mark.lab
+def test_dockerd_pulls_through_the_proxy_once_restarted_and_check_mode_touches_nothing(
+        run_playbook, edge_host, monkeypatch):
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")  # -vvv: module_args in the output too
+    options = {"runtime": ["docker"], "http_proxy": PROXY, "https_proxy": PROXY, "no_proxy": ["localhost", "127.0.0.1"]}
+    run = run_playbook(play([
+        shell("pull without the proxy", "docker pull busybox 2>&1", ignore_errors=True),
+        shell("pid before", DOCKERD_PID),
+        proxy_task("check", check_mode=True, **options),
+        stat("env file after check", ENV_FILE),
+        shell("pid after check", DOCKERD_PID),
+        proxy_task("set", **options),
+        shell("pid after set", DOCKERD_PID),
+        proxy_task("again", **options),
+        shell("pid after again", DOCKERD_PID),
+        stat("env file", ENV_FILE),
+        shell("pull through the proxy", "docker pull busybox"),
+        shell("pulled digest", "docker image inspect -f '{{index .RepoDigests 0}}' busybox"),
+        shell("environment of dockerd", "tr '\\0' '\\n' </proc/$(%s)/environ | grep -c '^HTTPS_PROXY=http://%s:'"
+              % (DOCKERD_PID, lab_py.PROXY_USER)),
+    ]), inventory=edge_host, diff=True)
+    assert run.rc == 0, str(run)
+    refused = run.result("pull without the proxy", HOST)
+    assert refused["rc"] != 0, refused["stdout"]
+
+    check = run.result("check", HOST)
+    docker = check["runtimes"]["docker"]
+    assert check["changed"] is True and docker["method"] == "systemd" and docker["applied"] == "restart"
+    assert docker["files"] == [ENV_FILE, DROP_IN]
+    assert run.result("env file after check", HOST)["stat"]["exists"] is False
+    assert out(run, "pid after check") == out(run, "pid before")
+
+    first = run.result("set", HOST)
+    assert first["changed"] is True and first["proxy"]["https_proxy"] == SHOWN_PROXY
+    assert first["runtimes"]["docker"]["applied"] == "restart" and first["runtimes"]["docker"]["rolled_back"] is False
+    assert out(run, "pid after set") != out(run, "pid after check")
+    again = run.result("again", HOST)
+    assert again["changed"] is False and again["runtimes"]["docker"]["applied"] == "none"
+    assert out(run, "pid after again") == out(run, "pid after set")
+    assert run.result("env file", HOST)["stat"]["mode"] == "0600"
+    assert out(run, "pulled digest") in {"busybox@" + digest for digest in hub_digests("library/busybox")}
+    assert out(run, "environment of dockerd") == "1"
+    assert SHOWN_PROXY in run.output  # the diff, masked
+    assert_password_hidden(run)
+    assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_a_proxy_dockerd_refuses_is_rolled_back(run_playbook, edge_host, monkeypatch):
+    """Debian's dockerd 20.10 does not know daemon.json's proxies: it does not start, and the file is put back."""
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    run = run_playbook(play([
+        {"name": "daemon.json before", "ansible.builtin.slurp": {"src": DAEMON_JSON}},
+        proxy_task("daemon_json on 20.10", ignore_errors=True, runtime=["docker"], docker_method="daemon_json",
+                   https_proxy=PROXY),
+        {"name": "daemon.json after", "ansible.builtin.slurp": {"src": DAEMON_JSON}},
+        shell("docker active", "systemctl is-active docker"),
+        shell("engine answers", "docker version --format '{{.Server.Version}}'"),
+    ]), inventory=edge_host)
+    failed = run.result("daemon_json on 20.10", HOST)
+    assert run.status("daemon_json on 20.10", HOST) == "failed", str(run)
+    assert failed["runtimes"]["docker"]["rolled_back"] is True
+    # dockerd's own words (20.10 reads the proxies object's keys at the top level), and what was done about it
+    assert "don't match any configuration option: https-proxy" in failed["msg"], failed["msg"]
+    assert "was restored and dockerd runs with it again" in failed["msg"], failed["msg"]
+    assert run.result("daemon.json after", HOST)["content"] == run.result("daemon.json before", HOST)["content"]
+    assert out(run, "docker active") == "active" and out(run, "engine answers")
+    assert_password_hidden(run)
+    assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_podman_pulls_through_the_proxy_and_absent_removes_it(run_playbook, edge_host, monkeypatch):
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    run = run_playbook(play([
+        shell("pull without the proxy", "podman pull -q docker.io/library/busybox 2>&1", ignore_errors=True),
+        proxy_task("set", runtime=["docker", "podman"], http_proxy=PROXY, https_proxy=PROXY),
+        {"name": "drop-in", "ansible.builtin.slurp": {"src": PODMAN_DROP_IN}},
+        stat("drop-in mode", PODMAN_DROP_IN),
+        shell("pull through the proxy", "podman pull -q docker.io/library/busybox"),
+        shell("pulled digest", "podman image inspect --format '{{.Digest}}' docker.io/library/busybox"),
+        proxy_task("remove", runtime=["docker", "podman"], state="absent"),
+        proxy_task("remove again", runtime=["docker", "podman"], state="absent"),
+        stat("env file gone", ENV_FILE),
+        shell("docker pull without the proxy", "docker pull hello 2>&1", ignore_errors=True),
+    ]), inventory=edge_host)
+    assert run.rc == 0, str(run)
+    assert run.result("pull without the proxy", HOST)["rc"] != 0
+    first = run.result("set", HOST)["runtimes"]["podman"]
+    assert first["changed"] and first["applied"] == "none" and first["files"] == [PODMAN_DROP_IN]
+    text = base64.b64decode(run.result("drop-in", HOST)["content"]).decode()
+    assert "[engine]\nenv = [" in text and '"HTTPS_PROXY=http://%s:' % lab_py.PROXY_USER in text
+    assert run.result("drop-in mode", HOST)["stat"]["mode"] == "0600"
+    assert out(run, "pulled digest") in hub_digests("library/busybox")  # the hub's, through the proxy
+    removed = run.result("remove", HOST)
+    assert removed["changed"] and removed["runtimes"]["podman"]["files"] == [PODMAN_DROP_IN]
+    assert removed["runtimes"]["docker"]["files"] == [ENV_FILE, DROP_IN]
+    assert removed["runtimes"]["docker"]["applied"] == "restart"
+    assert run.result("remove again", HOST)["changed"] is False
+    assert run.result("env file gone", HOST)["stat"]["exists"] is False
+    assert run.result("docker pull without the proxy", HOST)["rc"] != 0  # the proxy is gone from dockerd too
+    assert_password_hidden(run)
+    assert_no_traceback(run)
