@@ -1,9 +1,8 @@
 """registry_mirrors with a mirror that wants basic auth: containerd and Podman pull through the lab's authmirror.
 
 The lab's ``dockhand-lab-authmirror`` is a pull-through cache of the hub that
-answers 401 to every request without its credentials. host12 (shared with
-test_registry_mirrors.py: run both under one lock) pulls library/busybox
-through it with the credentials registry_mirrors writes, and fails with a
+answers 401 to every request without its credentials. host20 (this file's own)
+pulls library/busybox through it with the credentials registry_mirrors writes, and fails with a
 401 without them. The password never shows, not even at -vvv.
 """
 
@@ -18,7 +17,7 @@ from conftest import assert_no_traceback
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 import lab as lab_py  # noqa: E402 - the lab's own constants (its credentials and names)
 
-HOST = "dockhand-lab-host12"
+HOST = "dockhand-lab-host20"
 AUTH_MIRROR = "http://%s:%d" % (lab_py.AUTH_MIRROR_NAME, lab_py.AUTH_MIRROR_PORT)
 LOCAL_HUB = "http://127.0.0.1:%d" % lab_py.HUB_PORT
 PASSWORD = lab_py.AUTH_MIRROR_PASSWORD

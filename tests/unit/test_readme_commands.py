@@ -30,7 +30,7 @@ IN_THE_LABS_WORDS = {
         "tests/integration/test_containers_role.py runs deploy.yml on a lab host",
     "DOCKHAND_LAB_REUSE=1 python -m pytest -q tests/integration/test_engine_role.py": "the suite itself: make test "
         "runs that file",
-    "docker rm -f -v dockhand-lab-host5 && DOCKHAND_LAB_REUSE=1 tests/lab/lab up 19": "a measurement recipe that "
+    "docker rm -f -v dockhand-lab-host5 && DOCKHAND_LAB_REUSE=1 tests/lab/lab up 20": "a measurement recipe that "
         "takes the engine role's own lab host from under its tests; it made the figures above it",
     "time ANSIBLE_COLLECTIONS_PATH=build/collections .venv/bin/ansible-playbook -i tests/lab/state/inventory.yml "
     "play.yml": "the same recipe's timed run of a play the reader writes",
