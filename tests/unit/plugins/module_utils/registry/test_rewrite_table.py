@@ -1,10 +1,13 @@
 """Docker's rewrite table as data: parse, merge, render, look up, and the name an image has on a mirror."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import COLLECTIONS_DIR
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,
@@ -206,3 +209,18 @@ def test_set_then_remove_leaves_the_others_and_render_parse_is_stable(entries, r
     removed = remove_registry(changed, registry)
     assert registry not in removed["registries"] and set(removed["registries"]) == set(table["registries"]) - {
         registry}
+
+
+# -- the cost of a no-op ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["image", "container"])
+def test_loading_the_pulling_modules_loads_no_table_code(module):
+    """image and container import the table's code only when a pull is due (image_pull.table_code)."""
+    prefix = "ansible_collections.dockhand.runtime.plugins."
+    code = ("import sys; import %smodules.%s; print(sorted(m for m in sys.modules if m.startswith(%r)))"
+            % (prefix, module, prefix + "module_utils.registry"))
+    done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": COLLECTIONS_DIR}, check=True,
+                          stdout=subprocess.PIPE, text=True)
+    loaded = done.stdout
+    assert prefix + "module_utils.registry.image_pull" in loaded  # the check would see it
+    assert "rewrite_table" not in loaded
