@@ -195,7 +195,7 @@ def test_docker_pulls_busybox_through_the_mirror_and_nothing_restarts(run_playbo
 
 
 @pytest.mark.lab
-def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook, docker_host):
+def test_docker_keeps_every_other_key_and_refuses_bad_input(run_playbook, docker_host):
     original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"},
                 "registry-mirrors": ["http://dockhand-lab-hub:5000/"], "insecure-registries": ["10.99.0.0/16"]}
     run = run_playbook(play(DOCKER_HOST, [
@@ -205,7 +205,7 @@ def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook,
         slurp("before", "/etc/docker/daemon.json"),
         mirrors_task("same mirror, other spelling", runtime="docker", mirrors=["HTTP://DOCKHAND-LAB-HUB:5000"],
                      register="same"),
-        mirrors_task("quay.io on docker", runtime="docker", registry="quay.io", mirrors=[HUB],
+        mirrors_task("_default on docker", runtime="docker", registry="_default", mirrors=[HUB],
                      ignore_errors=True),
         mirrors_task("a bad mirror", runtime="docker", mirrors=["dockhand-lab-hub:5000"], ignore_errors=True),
         slurp("after", "/etc/docker/daemon.json"),
@@ -220,10 +220,9 @@ def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook,
     assert run.rc == 0, str(run)  # the two refusals are expected (ignore_errors)
     assert run.result("same mirror, other spelling", DOCKER_HOST)["changed"] is False
     assert text_of(run, "after", DOCKER_HOST) == text_of(run, "before", DOCKER_HOST)  # refusals wrote nothing
-    quay = run.result("quay.io on docker", DOCKER_HOST)
-    assert run.status("quay.io on docker", DOCKER_HOST) == "failed"
-    assert "only apply to pulls from Docker Hub" in quay["msg"]
-    assert "runtime: containerd" in quay["msg"]
+    every = run.result("_default on docker", DOCKER_HOST)
+    assert run.status("_default on docker", DOCKER_HOST) == "failed"
+    assert "Docker has no mirrors for every registry at once" in every["msg"]
     bad = run.result("a bad mirror", DOCKER_HOST)
     assert run.status("a bad mirror", DOCKER_HOST) == "failed"
     assert "no scheme" in bad["msg"] and "http:// for a plain-HTTP mirror" in bad["msg"]
@@ -437,6 +436,7 @@ def tree(tmp_path):
         "containerd_config": str(etc / "containerd" / "config.toml"),
         "containerd_certs_dir": str(etc / "containerd" / "certs.d"),
         "registries_conf_d": str(etc / "containers" / "registries.conf.d"),
+        "mirrors_table": str(etc / "dockhand" / "registry-mirrors.json"),
         "docker_host": "unix://" + str(tmp_path / "no-engine.sock"),  # never this machine's dockerd
         "apply": "none",
     }
@@ -484,22 +484,56 @@ def test_present_absent_round_trip_on_files(run_playbook, tree):
     assert b"config_path" in files["containerd/config.toml"]  # it stays: harmless without hosts.toml files
 
 
-def test_auto_skips_what_cannot_mirror_the_registry(run_playbook, tree):
+def test_auto_mirrors_quay_io_on_every_runtime_docker_through_the_rewrite_table(run_playbook, tree):
     etc, options = tree
+    table_path = etc / "dockhand" / "registry-mirrors.json"
+    table_path.parent.mkdir()
+    table_path.write_text('{"version": 1, "note": "kept", "registries": {"ghcr.io": {"mirrors": '
+                          '[{"url": "https://ghcr.mirror.lan", "insecure": false}], "verify_digest": "mirror"}}}\n')
+    quay = dict(options, runtime=["auto"], registry="Quay.IO")
     run = run_playbook(local_play([
-        mirrors_task("quay", **dict(options, runtime=["auto"], registry="Quay.IO", mirrors=[HUB])),
+        mirrors_task("quay", **dict(quay, mirrors=[HUB, "https://m.example.com/quay.io"])),
+        mirrors_task("quay again", **dict(quay, mirrors=[HUB, "https://m.example.com/quay.io"])),
     ]))
     assert run.rc == 0, str(run)
     result = run.result("quay")
     assert result["registry"] == "quay.io"
     docker = result["runtimes"]["docker"]  # this machine has dockerd, containerd and podman
-    assert docker["skipped"] is True and "only apply to pulls from Docker Hub" in docker["reason"]
+    assert docker["skipped"] is False and docker["files"] == [str(table_path), options["path"]]
+    assert docker["table_mirrors"] == [HUB, "https://m.example.com/quay.io"]
+    assert docker["changed_keys"] == ["insecure-registries"]  # the plain-HTTP mirror, pulled from by name
     assert result["runtimes"]["containerd"]["files"][0] == str(etc / "containerd/certs.d/quay.io/hosts.toml")
     assert result["runtimes"]["podman"]["files"] == [str(etc / "containers/registries.conf.d/"
                                                          "50-dockhand-quay.io.conf")]
     assert 'server = "https://quay.io"' in (etc / "containerd/certs.d/quay.io/hosts.toml").read_text()
+    assert json.loads((etc / "docker" / "daemon.json").read_text()) == {
+        "debug": True, "insecure-registries": ["10.0.0.0/8", "dockhand-lab-hub:5000"]}
+    table = json.loads(table_path.read_text())
+    assert table == {"version": 1, "note": "kept", "registries": {
+        "ghcr.io": {"mirrors": [{"url": "https://ghcr.mirror.lan", "insecure": False}], "verify_digest": "mirror"},
+        "quay.io": {"mirrors": [{"url": HUB, "insecure": False}, {"url": "https://m.example.com/quay.io",
+                                                                  "insecure": False}],
+                    "verify_digest": "mirror"}}}
+    assert oct(table_path.stat().st_mode & 0o777) == "0o644"
+    assert run.result("quay again")["changed"] is False
+
+    gone = run_playbook(local_play([
+        dict(mirrors_task("check", **dict(quay, state="absent")), check_mode=True, diff=True),
+        mirrors_task("absent", **dict(quay, state="absent")),
+        mirrors_task("every registry", **dict(options, registry="_default", mirrors=[HUB], runtime=["auto"])),
+    ]))
+    assert gone.rc == 0, str(gone)
+    checked = gone.result("check")["runtimes"]["docker"]
+    assert checked["changed"] and checked["files"] == [str(table_path), options["path"]]
+    absent = gone.result("absent")["runtimes"]["docker"]
+    assert absent["files"] == [str(table_path), options["path"]] and absent["table_mirrors"] == []
     assert json.loads((etc / "docker" / "daemon.json").read_text()) == {"debug": True,
                                                                         "insecure-registries": ["10.0.0.0/8"]}
+    assert list(json.loads(table_path.read_text())["registries"]) == ["ghcr.io"]  # the other registry stays
+    every = gone.result("every registry")["runtimes"]
+    assert every["docker"]["skipped"] and "Docker has no mirrors for every registry at once" in every["docker"][
+        "reason"]
+    assert_no_traceback(gone)
 
 
 BAD_INPUT = [
@@ -513,7 +547,12 @@ BAD_INPUT = [
     ({"mirrors": ["https://user:hunter2@mirror.example.com"]}, "carries credentials"),
     ({"mirrors": ["https://mirror.example.com/?token=abc"]}, "has a query string"),
     ({"mirrors": [{"url": "https://m.example.com", "skipverify": True}]}, "did you mean skip_verify?"),
-    ({"mirrors": [HUB], "registry": "quay.io"}, "Docker's registry-mirrors only apply to pulls from Docker Hub"),
+    ({"mirrors": ["https://mirror"], "registry": "quay.io", "runtime": ["docker"]},
+     "the engine reads 'mirror' in an image name as a Docker Hub user"),
+    ({"mirrors": ["https://m.example.com/Quay"], "registry": "quay.io"}, "must be lower-case repository name"),
+    ({"mirrors": [HUB], "registry": "quay.io", "_table": '{"version": 1, "registries": {"quay.io": 1}}'},
+     "It is this module's rewrite table"),
+    ({"mirrors": [HUB], "registry": "quay.io", "verify_digest": "both"}, "verify_digest"),
     ({"mirrors": [HUB], "registry": "_default", "runtime": ["podman"]}, "_default is for containerd only"),
     ({"mirrors": [HUB], "registry": "https://quay.io"}, "without a scheme (quay.io)"),
     ({"mirrors": []}, "mirrors is empty"),
@@ -540,6 +579,9 @@ def test_bad_input_fails_clearly_and_writes_nothing(run_playbook, tree, changes,
         (etc / "docker" / "daemon.json").write_text(changes.pop("_daemon_json"))
     if "_registries_conf" in changes:
         (etc / "containers" / "registries.conf").write_text(changes.pop("_registries_conf"))
+    if "_table" in changes:
+        (etc / "dockhand").mkdir()
+        (etc / "dockhand" / "registry-mirrors.json").write_text(changes.pop("_table"))
     before = snapshot(str(etc))
     run = run_playbook(local_play([mirrors_task("bad", **dict(options, **changes))]))
     assert run.rc != 0 and run.status("bad") == "failed"
