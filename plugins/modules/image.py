@@ -28,7 +28,7 @@ description:
   - Through a mirror the image is pulled by digest, so the engine checks the content it gets against that
     digest. For a tag, the digest is the one the mirror serves for it. With the table's C(verify_digest)
     set to V(upstream), the registry itself is asked first, and a mirror that serves another digest is passed
-    over. A pinned digest is the task's own.
+    over with a warning that names both digests. A pinned digest is the task's own.
   - The image is then tagged with its canonical name (V(ghcr.io/org/app:1)) and the mirror's name is removed,
     so C(docker images) shows the canonical name and a rerun finds it. A pinned image (C(name@digest)) keeps
     the mirror's digest name (see RV(local_name)), since the engine holds a digest only under the name it was

@@ -302,6 +302,8 @@ class Pull:
         checked, problem = rewrite_table.judge_digest(digest, upstream, verify)
         if problem:
             self.skip(url, problem)
+            self.module.warn("mirror %s of %s in %s passed over for %s: %s" % (
+                mask_urls(url), self.ref.registry, self.table_path, self.ref.familiar, problem))
             return None
         return digest, checked
 
