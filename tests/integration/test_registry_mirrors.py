@@ -416,6 +416,229 @@ def test_containerd_refuses_old_mirror_tables_and_leaves_the_file(run_playbook, 
     assert_no_traceback(run)
 
 
+# -- registries other than Docker Hub: the lab's ghcr.io stand-in and its mirror --------------------------
+# Lab hosts cannot resolve ghcr.io, quay.io or registry.k8s.io: an image of theirs can only come from the mirror
+# each runtime is told about. dockhand-lab-ghcr-mirror serves the stand-in's org/app for any registry's name.
+
+GHCR_MIRROR = "http://dockhand-lab-ghcr-mirror:5011"  # pull-through cache of the stand-in, as hosts see it
+GHCR_STALE = "http://dockhand-lab-ghcr:5010/stale"  # the stand-in's stale/org/app:1 is another image than org/app:1
+STAND_IN = "dockhand-lab-ghcr:5010"  # the stand-in by name: a registry lab hosts can reach, for verify_digest
+LOCAL_GHCR = "http://127.0.0.1:5010"  # the stand-in, from this machine
+TABLE = "/etc/dockhand/registry-mirrors.json"
+OTHER_REGISTRIES = ("ghcr.io", "quay.io", "registry.k8s.io")
+APP = "dh-rewrite-app"  # the container module's container on host11
+ROLE_APP = "dh-rewrite-role-app"  # the containers role's
+
+
+def stand_in_manifest(repository="org/app", tag="1"):
+    """(manifest digest, image ID) the ghcr.io stand-in serves for a tag (the image ID is the config's digest)."""
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (LOCAL_GHCR, repository, tag), headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json, "
+                  "application/vnd.oci.image.manifest.v1+json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback, the lab's stand-in
+        return answer.headers["Docker-Content-Digest"], json.loads(answer.read())["config"]["digest"]
+
+
+def module_task(module, title, register=None, ignore_errors=False, **options):
+    task = dict(mirrors_task(title, register=register, ignore_errors=ignore_errors))
+    del task["dockhand.runtime.registry_mirrors"]
+    task["dockhand.runtime." + module] = options
+    return task
+
+
+def docker_clean_slate():
+    """No daemon.json settings, no table, no container or image of ours: each test on host11 starts here."""
+    return [
+        {"name": "an empty daemon.json", "ansible.builtin.copy": {"dest": "/etc/docker/daemon.json",
+                                                                  "content": "{}\n"}},
+        {"name": "dockerd reads it", "ansible.builtin.shell": "kill -HUP $(systemctl show -p MainPID --value docker)"},
+        {"name": "no rewrite table", "ansible.builtin.file": {"path": TABLE, "state": "absent"}},
+        shell("no app containers or images",
+              "docker rm -f %s %s; docker images --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}' "
+              "| awk '$1 ~ /^(ghcr.io|quay.io|registry.k8s.io|dockhand-lab-ghcr)/ "
+              "{print ($2 == \"<none>\" ? $1 \"@\" $3 : $1 \":\" $2)}' | xargs -r -n1 docker rmi"
+              % (APP, ROLE_APP), ignore_errors=True),
+    ]
+
+
+@pytest.mark.lab
+def test_docker_pulls_other_registries_images_through_the_rewrite_table(run_playbook, docker_host):
+    digest, image_id = stand_in_manifest()
+    every = [mirrors_task("mirror " + registry, runtime="docker", registry=registry, mirrors=[GHCR_MIRROR])
+             for registry in OTHER_REGISTRIES]
+    role_app = {"name": ROLE_APP, "image": "registry.k8s.io/org/app:1", "command": ["sleep", "3600"]}
+    deploy = {"ansible.builtin.include_role": {"name": "dockhand.runtime.containers"},
+              "vars": {"containers_list": [role_app]}}
+    run = run_playbook(play(DOCKER_HOST, [
+        *docker_clean_slate(),
+        *every,
+        dict(mirrors_task("ghcr.io again", runtime="docker", registry="ghcr.io", mirrors=[GHCR_MIRROR + "/"]),
+             register="again"),
+        slurp("table", TABLE),
+        slurp("daemon.json", "/etc/docker/daemon.json"),
+        shell("engine registries", "docker info --format '{{json .RegistryConfig.IndexConfigs}}'"),
+        module_task("image", "pull ghcr.io/org/app:1", name="ghcr.io/org/app:1"),
+        module_task("image", "pull it again", name="ghcr.io/org/app:1"),
+        module_task("container", "run quay.io/org/app:1", name=APP, image="quay.io/org/app:1",
+                    command=["sleep", "3600"]),
+        module_task("container", "run it again", name=APP, image="quay.io/org/app:1", command=["sleep", "3600"]),
+        dict(deploy, name="deploy registry.k8s.io/org/app:1 with the containers role"),
+        dict(deploy, name="deploy it again with the role"),
+        shell("images", "docker images --format '{{.Repository}}:{{.Tag}}' | sort"),
+        shell("image ids", "docker image inspect -f '{{.Id}}' ghcr.io/org/app:1 quay.io/org/app:1 "
+                           "registry.k8s.io/org/app:1"),
+        shell("containers", "docker inspect -f '{{.Config.Image}} {{.State.Running}}' %s %s" % (APP, ROLE_APP)),
+    ]), inventory=docker_host)
+    assert run.rc == 0, str(run)
+    first = run.result("mirror ghcr.io", DOCKER_HOST)["runtimes"]["docker"]
+    assert first["changed"] and first["files"] == [TABLE, "/etc/docker/daemon.json"]
+    assert first["table_mirrors"] == [GHCR_MIRROR] and first["applied"] == "reload"
+    assert first["insecure_registries"] == ["dockhand-lab-ghcr-mirror:5011"]  # plain HTTP, pulled from by name
+    assert run.result("mirror quay.io", DOCKER_HOST)["runtimes"]["docker"]["files"] == [TABLE]  # same host
+    assert run.result("ghcr.io again", DOCKER_HOST)["changed"] is False
+    table = json.loads(text_of(run, "table", DOCKER_HOST))
+    assert table == {"version": 1, "registries": {
+        registry: {"mirrors": [{"url": GHCR_MIRROR, "insecure": False}], "verify_digest": "mirror"}
+        for registry in OTHER_REGISTRIES}}
+    assert json.loads(text_of(run, "daemon.json", DOCKER_HOST)) == {
+        "insecure-registries": ["dockhand-lab-ghcr-mirror:5011"]}
+    assert json.loads(stdout(run, "engine registries", DOCKER_HOST))["dockhand-lab-ghcr-mirror:5011"][
+        "Secure"] is False  # dockerd took it on SIGHUP
+
+    pulled = run.result("pull ghcr.io/org/app:1", DOCKER_HOST)
+    assert pulled["changed"] is True
+    assert pulled["mirror"] == {"url": GHCR_MIRROR, "reference": "dockhand-lab-ghcr-mirror:5011/org/app@" + digest,
+                                "digest": digest, "checked_against": "mirror", "table": TABLE}
+    again = run.result("pull it again", DOCKER_HOST)
+    assert again["changed"] is False and again["mirror"] is None  # found under its canonical name: no pull
+    container = run.result("run quay.io/org/app:1", DOCKER_HOST)
+    assert container["changed"] is True and container["mirror"]["url"] == GHCR_MIRROR
+    assert container["mirror"]["digest"] == digest
+    assert run.result("run it again", DOCKER_HOST)["changed"] is False
+    role_pulls = run.results("Pull the images of the containers", DOCKER_HOST)
+    role_deploys = run.results("Deploy the containers", DOCKER_HOST)
+    assert [record["status"] for record in role_pulls + role_deploys] == ["changed", "ok", "changed", "ok"]
+    assert role_pulls[0]["result"]["results"][0]["mirror"]["url"] == GHCR_MIRROR  # the role's pull, through it
+
+    names = stdout(run, "images", DOCKER_HOST).splitlines()
+    for registry in OTHER_REGISTRIES:
+        assert "%s/org/app:1" % registry in names  # the canonical name
+    assert not [name for name in names if name.startswith("dockhand-lab-ghcr")]  # no mirror's name is left
+    assert stdout(run, "image ids", DOCKER_HOST).splitlines() == [image_id] * 3  # the stand-in's image, by digest
+    assert stdout(run, "containers", DOCKER_HOST).splitlines() == [
+        "quay.io/org/app:1 true", "registry.k8s.io/org/app:1 true"]
+    assert_no_traceback(run)
+
+    cleanup = run_playbook(play(DOCKER_HOST, [
+        shell("remove the containers", "docker rm -f %s %s" % (APP, ROLE_APP)),
+        *[mirrors_task("remove " + registry, runtime="docker", registry=registry, state="absent")
+          for registry in OTHER_REGISTRIES],
+        {"name": "the table", "ansible.builtin.stat": {"path": TABLE}},
+        slurp("daemon.json", "/etc/docker/daemon.json"),
+    ]), inventory=docker_host)
+    assert cleanup.rc == 0, str(cleanup)
+    assert cleanup.result("remove ghcr.io", DOCKER_HOST)["runtimes"]["docker"]["files"] == [TABLE]
+    last = cleanup.result("remove registry.k8s.io", DOCKER_HOST)["runtimes"]["docker"]
+    assert last["files"] == [TABLE, "/etc/docker/daemon.json"] and last["table_mirrors"] == []
+    assert cleanup.result("the table", DOCKER_HOST)["stat"]["exists"] is False  # its last registry went
+    assert json.loads(text_of(cleanup, "daemon.json", DOCKER_HOST)) == {"insecure-registries": []}
+
+
+@pytest.mark.lab
+def test_docker_passes_over_a_stale_mirror_and_refuses_a_digest_no_mirror_serves(run_playbook, docker_host):
+    digest, image_id = stand_in_manifest()
+    stale_digest, stale_id = stand_in_manifest("stale/org/app")
+    assert stale_digest != digest and stale_id != image_id  # the stand-in's stale copy is another image
+    pinned = "ghcr.io/org/app@" + digest
+    run = run_playbook(play(DOCKER_HOST, [
+        *docker_clean_slate(),
+        # The stand-in itself, by name, is a registry lab hosts reach: verify_digest upstream asks it.
+        mirrors_task("stale mirror first", runtime="docker", registry=STAND_IN, mirrors=[GHCR_STALE, GHCR_MIRROR],
+                     verify_digest="upstream"),
+        module_task("image", "pull through the mirrors", name=STAND_IN + "/org/app:1", register="through"),
+        shell("image id", "docker image inspect -f '{{.Id}}' %s/org/app:1" % STAND_IN),
+        # ghcr.io itself is unreachable: only the stale mirror is left to serve a pinned digest, and it cannot.
+        mirrors_task("only the stale mirror", runtime="docker", registry="ghcr.io", mirrors=[GHCR_STALE]),
+        slurp("table", TABLE),
+        module_task("image", "pinned", name=pinned, ignore_errors=True),
+        shell("not pulled", "docker images --format '{{.Repository}}' | grep -c -E '^(ghcr.io|dockhand-lab-ghcr:5010/"
+                            "stale)'", ignore_errors=True),
+    ]), inventory=docker_host)
+    through = run.result("pull through the mirrors", DOCKER_HOST)
+    assert run.status("pull through the mirrors", DOCKER_HOST) == "changed", str(run)
+    assert through["mirror"]["url"] == GHCR_MIRROR and through["mirror"]["checked_against"] == "upstream"
+    assert through["mirror"]["digest"] == digest
+    assert stdout(run, "image id", DOCKER_HOST) == image_id  # not the stale copy
+    assert ["mirror %s of %s in %s passed over for %s/org/app:1: it serves %s, but the registry itself serves %s "
+            "(a stale or wrong copy)" % (GHCR_STALE, STAND_IN, TABLE, STAND_IN, stale_digest, digest)] == [
+        warning for warning in through.get("warnings", []) if "passed over" in warning]
+
+    refused = run.result("pinned", DOCKER_HOST)
+    assert run.status("pinned", DOCKER_HOST) == "failed"
+    assert refused["msg"].startswith(
+        "cannot pull image %s (name): the mirrors of Docker's rewrite table %s did not serve it, and ghcr.io itself "
+        "is unreachable from this host" % (pinned, TABLE)), refused["msg"]
+    assert "The mirrors tried first: %s: pulling dockhand-lab-ghcr:5010/stale/org/app@%s failed" % (
+        GHCR_STALE, digest) in refused["msg"]
+    assert stdout(run, "not pulled", DOCKER_HOST) == "0"
+    assert_no_traceback(run)
+
+    cleanup = run_playbook(play(DOCKER_HOST, [
+        mirrors_task("remove ghcr.io", runtime="docker", registry="ghcr.io", state="absent"),
+        mirrors_task("remove the stand-in", runtime="docker", registry=STAND_IN, state="absent"),
+        {"name": "the table", "ansible.builtin.stat": {"path": TABLE}},
+    ]), inventory=docker_host)
+    assert cleanup.rc == 0, str(cleanup)
+    assert cleanup.result("the table", DOCKER_HOST)["stat"]["exists"] is False
+
+
+@pytest.mark.lab
+def test_containerd_pulls_other_registries_images_through_hosts_toml(run_playbook, runtimes_host):
+    digest = stand_in_manifest()[0]
+    run = run_playbook(play(RUNTIMES_HOST, [
+        *[task for registry in OTHER_REGISTRIES for task in (
+            shell("no image of " + registry, "ctr images rm %s/org/app:1" % registry, ignore_errors=True),
+            mirrors_task("mirror " + registry, runtime="containerd", registry=registry, mirrors=[GHCR_MIRROR]),
+            slurp("hosts.toml of " + registry, "%s/%s/hosts.toml" % (CERTS_DIR, registry)),
+            shell("pull from " + registry, "ctr images pull --hosts-dir %s %s/org/app:1" % (CERTS_DIR, registry)),
+            shell("digest from " + registry,
+                  "ctr images ls | awk '$1 == \"%s/org/app:1\" {print $3}'" % registry),
+            mirrors_task("remove " + registry, runtime="containerd", registry=registry, state="absent"),
+        )],
+    ]), inventory=runtimes_host)
+    assert run.rc == 0, str(run)
+    for registry in OTHER_REGISTRIES:
+        hosts_toml = text_of(run, "hosts.toml of " + registry, RUNTIMES_HOST)
+        assert 'server = "https://%s"' % registry in hosts_toml
+        assert '[host."%s"]\n  capabilities = ["pull", "resolve"]\n' % GHCR_MIRROR in hosts_toml
+        assert stdout(run, "digest from " + registry, RUNTIMES_HOST) == digest  # served by the mirror
+        assert run.result("remove " + registry, RUNTIMES_HOST)["changed"] is True
+    assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_podman_pulls_other_registries_images_through_the_drop_in(run_playbook, runtimes_host):
+    digest = stand_in_manifest()[0]
+    run = run_playbook(play(RUNTIMES_HOST, [
+        *[task for registry in OTHER_REGISTRIES for task in (
+            shell("no image of " + registry, "podman rmi -f %s/org/app:1" % registry, ignore_errors=True),
+            mirrors_task("mirror " + registry, runtime="podman", registry=registry, mirrors=[GHCR_MIRROR]),
+            slurp("drop-in of " + registry, "/etc/containers/registries.conf.d/50-dockhand-%s.conf" % registry),
+            shell("pull from " + registry, "podman pull -q %s/org/app:1" % registry),
+            shell("digest from " + registry, "podman image inspect --format '{{.Digest}}' %s/org/app:1" % registry),
+            mirrors_task("remove " + registry, runtime="podman", registry=registry, state="absent"),
+        )],
+    ]), inventory=runtimes_host)
+    assert run.rc == 0, str(run)
+    for registry in OTHER_REGISTRIES:
+        assert text_of(run, "drop-in of " + registry, RUNTIMES_HOST).endswith(
+            '[[registry]]\nprefix = "%s"\nlocation = "%s"\n\n[[registry.mirror]]\n'
+            'location = "dockhand-lab-ghcr-mirror:5011"\ninsecure = true\n' % (registry, registry))
+        assert stdout(run, "digest from " + registry, RUNTIMES_HOST) == digest  # served by the mirror
+        assert run.result("remove " + registry, RUNTIMES_HOST)["changed"] is True
+    assert_no_traceback(run)
+
+
 # -- on this machine, with files in a temporary directory (no lab, nothing applied) -------------
 
 @pytest.fixture
