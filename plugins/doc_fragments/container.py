@@ -46,6 +46,9 @@ options:
         container is recreated when the image changed); V(never) fails when the image is not on the host.
       - Pulls go through the engine, so its registry mirrors apply, with the credentials that
         M(dockhand.runtime.registry_login) stored.
+      - An image of a registry other than Docker Hub goes through the mirrors of Docker's rewrite table
+        (O(mirrors_table)) as M(dockhand.runtime.image) describes. It is pulled by digest, checked, and tagged
+        back to its canonical name, so a rerun finds it under the name the task gives.
     type: str
     choices: [missing, always, never]
     default: missing
@@ -83,6 +86,12 @@ options:
         or C(config.json) in E(DOCKER_CONFIG).
     type: path
     aliases: [dockercfg_path]
+  mirrors_table:
+    description:
+      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
+        M(dockhand.runtime.registry_mirrors) writes it; default C(/etc/dockhand/registry-mirrors.json).
+        It is read only when a pull is due.
+    type: path
 # BEGIN options from container_options.OPTIONS (make container-doc)
   command:
     description:

@@ -141,6 +141,15 @@ pulled:
   description: Whether the image was pulled (or would be, in check mode).
   returned: always
   type: bool
+mirror:
+  description:
+    - The mirror of Docker's rewrite table that served the image (in check mode, that would serve it), or null
+      when the registry itself did or nothing was pulled. The keys are those of M(dockhand.runtime.image)'s
+      C(mirror) (V(url), V(reference), V(digest), V(checked_against), V(table)).
+  returned: always
+  type: dict
+  sample: {"url": "https://ghcr.mirror.lan", "reference": "ghcr.mirror.lan/org/app@sha256:0e5c...",
+           "digest": "sha256:0e5c...", "checked_against": "mirror", "table": "/etc/dockhand/registry-mirrors.json"}
 container:
   description: The container after the task; null when absent. Env is left out (it may hold secrets).
   returned: always
@@ -210,10 +219,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module imp
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     Credentials,
+    Pull,
     hub_mirrors,
-    pull,
-    pull_error_message,
-    pull_failure,
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import knows_digest
@@ -223,39 +230,47 @@ _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volum
 
 
 def resolve_image(module, client, ref, result):
-    """The image's inspect after pulling as O(pull) says; None in check mode when a pull would bring it."""
+    """(inspect, name) of the image after pulling as O(pull) says; inspect None in check mode when a pull would
+    bring it. ``name`` is what the engine holds it under (a mirror's digest name for a pinned image a mirror of
+    Docker's rewrite table served)."""
     local = client.inspect("image", ref.local)
     mode = module.params["pull"]
+    if local is not None and (mode != "always" or ref.digest):
+        return local, ref.local
+    puller = Pull(module, client, ref, Credentials(module, ref), option="image")
+    if local is None and ref.digest:
+        local = puller.local_copy()  # pinned, and served by a mirror of the rewrite table before
+        if local is not None:
+            return local, puller.local_name
     if local is None and mode == "never":
         module.fail_json(msg="image: %s is not on this host and pull is never; pull it first (dockhand.runtime.image) "
                              "or set pull: missing" % ref.familiar, **result)
-    if local is not None and (mode != "always" or ref.digest):
-        return local
-    credentials = Credentials(module, ref)
     if module.check_mode:
-        try:
-            digest = remote_digest(client, ref, credentials)
-        except EngineError as exc:
-            if exc.kind == "http" and exc.status in (401, 403, 404):
-                module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option="image",
-                                                  mirrors=hub_mirrors(client, ref)),
-                                 engine_error=exc.to_dict(), **result)
-            digest = None
+        digest = puller.predict(local)
+        result["mirror"] = puller.served
+        if digest is None:
+            try:
+                digest = remote_digest(client, ref, puller.credentials)
+            except EngineError as exc:
+                if exc.kind == "http" and exc.status in (401, 403, 404):
+                    module.fail_json(msg=puller.failure(exc, check_mode=True, mirrors=hub_mirrors(client, ref)),
+                                     engine_error=exc.to_dict(), **result)
+                digest = None
         if local is not None and digest and knows_digest(local.get("RepoDigests"), ref, digest):
-            return local
+            return local, ref.local
         result["pulled"] = True
         result["actions"].append("pulled")
-        return None
+        return None, ref.local
     try:
-        after = pull(client, ref, credentials)
+        after = puller.pull()
     except EngineError as exc:
-        module.fail_json(msg=pull_error_message(ref, exc, credentials, option="image",
-                                                mirrors=hub_mirrors(client, ref)),
-                         engine_error=exc.to_dict(), **result)
+        module.fail_json(msg=puller.failure(exc, mirrors=hub_mirrors(client, ref)), engine_error=exc.to_dict(),
+                         **result)
     result["pulled"] = True
+    result["mirror"] = puller.served
     if local is None or local.get("Id") != after.get("Id"):
         result["actions"].append("pulled")
-    return after
+    return after, puller.local_name
 
 
 def check_api(client, wanted):
@@ -334,9 +349,9 @@ def run_attached(module, client, container_id, result):
             module.params["name"], code), **result)
 
 
-def recreate(module, client, name, current_plan, container, wanted, ref, result):
+def recreate(module, client, name, current_plan, container, wanted, image_name, result):
     """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
-    body = create_body(wanted, ref.local if ref else container["Image"])
+    body = create_body(wanted, image_name or container["Image"])
     start_new = "started" in current_plan.actions
     new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
                                wanted.get("stop_timeout"), start_new=start_new,
@@ -347,8 +362,10 @@ def recreate(module, client, name, current_plan, container, wanted, ref, result)
     return new
 
 
-def execute(module, client, name, current_plan, container, wanted, ref, result):
+def execute(module, client, name, current_plan, container, wanted, image_name, result):
     """Carry out the plan; returns the container's inspect afterwards (None when there is none).
+
+    ``image_name`` is the name the engine holds the task's image under (None: the task names no image).
 
     Raises engine.Gone when the container disappeared between the inspect and a call.
     """
@@ -361,7 +378,7 @@ def execute(module, client, name, current_plan, container, wanted, ref, result):
         engine.remove(client, container["Id"], volumes=not params["keep_volumes"])
         return None
     if current_plan.mode == "create":
-        new = engine.create(client, name, create_body(wanted, ref.local), wanted.get("networks") or [])
+        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [])
     elif current_plan.mode == "update":
         try:
             warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
@@ -375,14 +392,14 @@ def execute(module, client, name, current_plan, container, wanted, ref, result):
                     params["state"] == "present" and engine.is_running(container))):
                 result["actions"].append("started")
             current_plan.actions = result["actions"]
-            return recreate(module, client, name, current_plan, container, wanted, ref, result)
+            return recreate(module, client, name, current_plan, container, wanted, image_name, result)
         for warning in warnings:
             module.warn(warning)
         new = client.inspect("container", container["Id"])
         if new is None:
             raise engine.Gone(name)
     elif current_plan.mode == "recreate":
-        return recreate(module, client, name, current_plan, container, wanted, ref, result)
+        return recreate(module, client, name, current_plan, container, wanted, image_name, result)
     if "started" in current_plan.actions:
         new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
         if new is not None and not params["detach"]:
@@ -416,7 +433,7 @@ def manage(module):
     protect(module, skip_keys=("client_key", "tls"))
     guard_output(module)
     params = module.params
-    result = {"changed": False, "actions": [], "differences": [], "pulled": False, "container": None}
+    result = {"changed": False, "actions": [], "differences": [], "pulled": False, "mirror": None, "container": None}
     try:
         name = parse_name(params["name"])
         wanted = parse_options(params)
@@ -425,11 +442,11 @@ def manage(module):
         module.fail_json(msg=str(exc), **result)
     client = make_client(params)
     try:
-        image, image_id = None, None
+        image, image_id, image_name = None, None, None
         if params["state"] != "absent":
             check_api(client, wanted)
             if ref is not None:
-                image = resolve_image(module, client, ref, result)
+                image, image_name = resolve_image(module, client, ref, result)
                 image_id = image["Id"] if image else None
         pulled = list(result["actions"])
         for attempt in range(ATTEMPTS):
@@ -444,7 +461,7 @@ def manage(module):
                 result["container"] = summary(container)
                 return result
             try:
-                after = execute(module, client, name, current_plan, container, wanted, ref, result)
+                after = execute(module, client, name, current_plan, container, wanted, image_name, result)
             except engine.Gone:
                 if attempt + 1 == ATTEMPTS:
                     module.fail_json(msg="container %s kept disappearing while it was being changed (it is removed "

@@ -22,6 +22,17 @@ description:
     the image's registry in the Docker config file, and sends them to the engine with the pull.
   - A failed pull names the image and says why in words (no such image or tag, access denied, the
     registry cannot be reached) and what to change.
+  - An image of a registry other than Docker Hub is pulled through the mirrors that Docker's rewrite
+    table (O(mirrors_table), written by M(dockhand.runtime.registry_mirrors) with C(runtime=docker)) lists
+    for its registry, in order, then from the registry itself. The table is read only when a pull is due.
+  - Through a mirror the image is pulled by digest, so the engine checks the content it gets against that
+    digest. For a tag, the digest is the one the mirror serves for it. With the table's C(verify_digest)
+    set to V(upstream), the registry itself is asked first, and a mirror that serves another digest is passed
+    over with a warning that names both digests. A pinned digest is the task's own.
+  - The image is then tagged with its canonical name (V(ghcr.io/org/app:1)) and the mirror's name is removed,
+    so C(docker images) shows the canonical name and a rerun finds it. A pinned image (C(name@digest)) keeps
+    the mirror's digest name (see RV(local_name)), since the engine holds a digest only under the name it was
+    pulled by; a rerun finds it there.
 author:
   - dockhand.runtime team (@dockhand-runtime)
 extends_documentation_fragment:
@@ -32,7 +43,9 @@ attributes:
     description:
       - Pulls and removes nothing. A pull that would happen is reported as a change; the registry
         is asked through the engine (C(GET /distribution/{name}/json)) whether the image exists
-        and, with O(pull=always), whether it differs from the local one.
+        and, with O(pull=always), whether it differs from the local one. An image of a registry in Docker's
+        rewrite table is asked of its mirrors first. An image pulled through a mirror has no digest under its
+        canonical name, so with O(pull=always) check mode reports that a pull would change it, and warns.
   diff_mode:
     support: full
     description: Shows whether the image is present, its ID and RepoDigests, before and after.
@@ -78,9 +91,17 @@ options:
       - Credentials are looked up by the image's registry host; a missing file means no credentials.
     type: path
     aliases: [dockercfg_path]
+  mirrors_table:
+    description:
+      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
+        M(dockhand.runtime.registry_mirrors) writes it.
+      - Defaults to C(/etc/dockhand/registry-mirrors.json). A missing file means no mirrors.
+      - Credentials for a mirror are looked up by the mirror's host, as for any registry.
+    type: path
 notes:
   - Credential helpers (C(credsStore), C(credHelpers)) are not run; only entries under C(auths) are used.
-  - A registry mirror set in the engine's C(daemon.json) applies to Docker Hub images only.
+  - A registry mirror set in the engine's C(daemon.json) applies to Docker Hub images only; other registries'
+    mirrors come from O(mirrors_table).
 seealso:
   - module: dockhand.runtime.registry_login
   - module: dockhand.runtime.registry_mirrors
@@ -111,6 +132,11 @@ EXAMPLES = r"""
     - name: Pull
       dockhand.runtime.image:
         name: registry.example.com/private/app:1.0
+
+- name: Pull a ghcr.io image through the mirrors registry_mirrors listed for ghcr.io (Docker)
+  dockhand.runtime.image:
+    name: ghcr.io/org/app:1
+  register: app_image  # app_image.mirror.url names the mirror that served it
 
 - name: Remove an image name
   dockhand.runtime.image:
@@ -174,6 +200,43 @@ repo_digests:
   type: list
   elements: str
   sample: ["busybox@sha256:f9f3c0b4a19b2a3d2f084be935b3bbeb1bb9edd2906c3a950e52dd1f094f9e3f"]
+local_name:
+  description:
+    - The name the engine holds the image under. It is RV(name) as the engine stores it, except for a pinned
+      image (C(name@digest)) that a mirror of Docker's rewrite table served, which keeps the mirror's digest name.
+  returned: always
+  type: str
+  sample: ghcr.io/org/app:1
+mirror:
+  description:
+    - The mirror of Docker's rewrite table that served the image (in check mode, that would serve it),
+      or null when the registry itself did (or nothing was pulled).
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The mirror's URL, as the table lists it.
+      type: str
+      sample: https://ghcr.mirror.lan
+    reference:
+      description: What was pulled from the mirror, by digest.
+      type: str
+      sample: ghcr.mirror.lan/org/app@sha256:0e5c0f1a6d5b6e0e1f25e7b7d4b9e8b1d2c3a4f5e6d7c8b9a0f1e2d3c4b5a697
+    digest:
+      description: The manifest digest the engine checked the content against.
+      type: str
+      sample: sha256:0e5c0f1a6d5b6e0e1f25e7b7d4b9e8b1d2c3a4f5e6d7c8b9a0f1e2d3c4b5a697
+    checked_against:
+      description:
+        - Where that digest came from. V(mirror) is the digest the mirror serves for the tag. V(upstream)
+          means the registry itself serves the same digest. V(reference) is the digest the task pinned.
+      type: str
+      sample: mirror
+    table:
+      description: The rewrite table the mirror came from.
+      type: str
+      sample: /etc/dockhand/registry-mirrors.json
+  sample: null
 pulled:
   description: Whether the image was pulled (in check mode, whether it would be).
   returned: always
@@ -213,10 +276,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact impor
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     NETWORK_WORDS,
     Credentials,
+    Pull,
     hub_mirrors,
-    pull,
-    pull_error_message,
-    pull_failure,
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
@@ -238,17 +299,24 @@ def ensure_present(module, client, ref, result):
     result["diff"]["before"] = view(before)
     if before is not None and (module.params["pull"] == "missing" or ref.digest):
         return before
-    credentials = Credentials(module, ref)
+    puller = Pull(module, client, ref, Credentials(module, ref), option=option_name(module))
+    if before is None and ref.digest:
+        kept = puller.local_copy()  # pinned, and served by a mirror of Docker's rewrite table before
+        if kept is not None:
+            result["diff"]["before"] = view(kept)
+            result["local_name"] = puller.local_name
+            return kept
     if module.check_mode:
-        return predict_pull(module, client, ref, before, credentials, result)
+        return predict_pull(module, client, ref, before, puller, result)
 
     result["pulled"] = True
     try:
-        after = pull(client, ref, credentials)
+        after = puller.pull()
     except EngineError as exc:
-        module.fail_json(msg=pull_error_message(ref, exc, credentials, option=option_name(module),
-                                                mirrors=hub_mirrors(client, ref)),
-                         engine_error=exc.to_dict(), **result)
+        module.fail_json(msg=puller.failure(exc, mirrors=hub_mirrors(client, ref)), engine_error=exc.to_dict(),
+                         **result)
+    result["mirror"] = puller.served
+    result["local_name"] = puller.local_name
     if after is None:
         module.fail_json(msg="the engine reported a successful pull of %s (%s) but has no image under that "
                              "name afterwards" % (ref.familiar, option_name(module)), **result)
@@ -257,22 +325,24 @@ def ensure_present(module, client, ref, result):
     return after
 
 
-def predict_pull(module, client, ref, before, credentials, result):
+def predict_pull(module, client, ref, before, puller, result):
     """Check mode: say whether a pull would happen and change anything, without pulling."""
     result["pulled"] = True
-    try:
-        digest = remote_digest(client, ref, credentials)
-    except EngineError as exc:
-        said = (exc.daemon_message or "").lower()
-        if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in NETWORK_WORDS)):
-            module.fail_json(msg=pull_failure(ref, exc, credentials, check_mode=True, option=option_name(module),
-                                              mirrors=hub_mirrors(client, ref)),
-                             engine_error=exc.to_dict(), **result)
-        if exc.kind != "http":
-            raise
-        module.warn("could not ask the registry about %s in check mode (%s); reporting that a pull would "
-                    "change it" % (ref.familiar, exc.daemon_message or exc))
-        digest = None
+    digest = puller.predict(before)  # a mirror of Docker's rewrite table, when one would serve
+    result["mirror"] = puller.served
+    if digest is None:
+        try:
+            digest = remote_digest(client, ref, puller.credentials)
+        except EngineError as exc:
+            said = (exc.daemon_message or "").lower()
+            if exc.kind == "http" and (exc.status in (401, 403, 404) or any(word in said for word in NETWORK_WORDS)):
+                module.fail_json(msg=puller.failure(exc, check_mode=True, mirrors=hub_mirrors(client, ref)),
+                                 engine_error=exc.to_dict(), **result)
+            if exc.kind != "http":
+                raise
+            module.warn("could not ask the registry about %s in check mode (%s); reporting that a pull would "
+                        "change it" % (ref.familiar, exc.daemon_message or exc))
+            digest = None
     if before is not None and digest and knows_digest(before.get("RepoDigests"), ref, digest):
         return before
     result["actions"].append("pulled")
@@ -292,6 +362,11 @@ def image_users(client, image_id):
 
 def ensure_absent(module, client, ref, result):
     before = client.inspect("image", ref.local)
+    local_name = ref.local
+    if before is None and ref.digest:
+        puller = Pull(module, client, ref, Credentials(module, ref), option=option_name(module))
+        before = puller.local_copy()  # pinned, and served by a mirror of Docker's rewrite table
+        local_name = result["local_name"] = puller.local_name
     result["diff"]["before"] = view(before)
     result["diff"]["after"] = view(None)
     if before is None:
@@ -300,7 +375,7 @@ def ensure_absent(module, client, ref, result):
     if module.check_mode:
         return
     try:
-        answer = client.delete(object_path("image", ref.local), params={"force": module.params["force"]})
+        answer = client.delete(object_path("image", local_name), params={"force": module.params["force"]})
     except EngineError as exc:
         if exc.status != 409:
             raise
@@ -328,7 +403,8 @@ def manage(module):
     except ImageReferenceError as exc:
         module.fail_json(msg="%s: %s" % (option_name(module), exc))
     result = {"changed": False, "name": ref.full, "reference": ref.to_dict(), "pulled": False, "actions": [],
-              "id": None, "repo_tags": [], "repo_digests": [], "diff": {"before": {}, "after": {}}}
+              "id": None, "repo_tags": [], "repo_digests": [], "local_name": ref.local, "mirror": None,
+              "diff": {"before": {}, "after": {}}}
     client = make_client(params)
     try:
         if params["state"] == "present":
@@ -355,6 +431,7 @@ def main():
         "pull": {"type": "str", "default": "missing", "choices": ["missing", "always"]},
         "force": {"type": "bool", "default": False},
         "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
+        "mirrors_table": {"type": "path"},
     })
     run_module(module, manage)
 

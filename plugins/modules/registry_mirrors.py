@@ -18,8 +18,16 @@ description:
     sets C(registry-mirrors) in daemon.json through the same path as M(dockhand.runtime.daemon_config).
     It merges, validates, runs C(dockerd --validate) where dockerd has it, writes atomically, reloads dockerd
     with C(SIGHUP) and checks that dockerd shows the new mirrors. If dockerd does not take the change, the
-    previous file comes back. No container and no dockerd restarts. Docker's mirrors apply to Docker Hub
+    previous file comes back. No container and no dockerd restarts. dockerd's own mirrors apply to Docker Hub
     (V(docker.io)) only.
+  - For any other registry (V(ghcr.io), V(quay.io), V(registry.k8s.io), ...) Docker's mirrors go into the
+    collection's rewrite table, O(mirrors_table), a small JSON file that is merged per registry.
+    M(dockhand.runtime.image), M(dockhand.runtime.container) and the roles that use them pull an image of that
+    registry through its mirrors in order, by digest, tag it back to its canonical name (V(ghcr.io/org/app:1)),
+    and fall back to the registry itself. See O(verify_digest) for what the digest is checked against.
+  - A plain-HTTP or insecure mirror in the table also goes into C(insecure-registries) as C(host[:port]),
+    because the engine pulls from it by name. The entry goes again when no mirror in the table needs it,
+    unless a Docker Hub mirror is on the same host.
   - Mirrors marked C(insecure) also go into C(insecure-registries) as C(host[:port]).
     An C(insecure-registries) entry that is a mirror's C(host[:port]) follows that mirror's C(insecure)
     flag. Other entries are kept.
@@ -47,7 +55,8 @@ description:
   - A mirror URL with credentials is refused, and the credentials never show in the output. A mangled
     scheme (C(http//host), C(htp://host)) is refused with the URL it meant.
     With O(state=absent) the module removes exactly what it owns. That is the mirrors in daemon.json
-    and their C(insecure-registries) entries, the registry's hosts.toml and the drop-in.
+    and their C(insecure-registries) entries, the registry's entry in the rewrite table, the registry's
+    hosts.toml and the drop-in.
     C(config_path) stays, because it does no harm without hosts.toml files.
   - A list in daemon.json that becomes empty stays as V([]). dockerd reloads C(registry-mirrors) and
     C(insecure-registries) on C(SIGHUP) only when the file has them, so without the key the old mirrors
@@ -62,7 +71,8 @@ attributes:
     description: Reports per runtime what would change and how it would be applied; touches nothing.
   diff_mode:
     support: full
-    description: Shows each file before and after (daemon.json, hosts.toml, config.toml, the drop-in).
+    description: Shows each file before and after (daemon.json, the rewrite table, hosts.toml, config.toml, the
+      drop-in).
 options:
   runtime:
     description:
@@ -73,7 +83,7 @@ options:
         containerd counts as installed when C(containerd) is found.
         Podman counts as installed when C(podman) or C(crio) is found.
       - In V(auto) mode, a runtime that cannot mirror O(registry) is skipped with the reason.
-        Docker can only mirror V(docker.io), and Podman cannot mirror V(_default).
+        Docker and Podman cannot mirror V(_default).
       - A runtime named explicitly must be installed. It must also be able to mirror O(registry),
         or the task fails.
     type: list
@@ -149,6 +159,29 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  mirrors_table:
+    description:
+      - Docker's rewrite table of mirrors for registries other than Docker Hub, written for a O(registry)
+        other than V(docker.io).
+      - Give M(dockhand.runtime.image) and M(dockhand.runtime.container) the same path if you move it.
+      - The file is JSON, mode 0644, written atomically under a lock. Other registries' entries are kept.
+        The file goes when its last registry goes.
+    type: path
+    default: /etc/dockhand/registry-mirrors.json
+  verify_digest:
+    description:
+      - Docker, for a registry other than Docker Hub, kept in the rewrite table.
+        It sets what a pull through the table checks a mirror's digest against.
+      - Every pull through a mirror is by digest, so the engine checks the content against that digest.
+      - V(mirror) takes the digest the mirror serves for the tag, and the registry itself is never contacted
+        while a mirror serves. That is the choice for hosts that cannot reach the registry.
+      - V(upstream) first asks the registry itself (through the engine, for at most 15 seconds) which digest
+        the tag has. A mirror that serves another digest is passed over as stale, with a warning. When the
+        registry does not answer, the pull warns and goes on as with V(mirror).
+      - A pinned image (C(name@digest)) is checked against its own digest either way.
+    type: str
+    choices: [mirror, upstream]
+    default: mirror
   path:
     description: Docker's daemon.json.
     type: path
@@ -235,6 +268,15 @@ EXAMPLES = r"""
     mirrors:
       - https://mirror.example.com
       - http://registry-cache.internal:5000
+
+- name: Docker - pull ghcr.io images through mirrors (image and container rewrite, check and re-tag them)
+  dockhand.runtime.registry_mirrors:
+    runtime: docker
+    registry: ghcr.io
+    mirrors:
+      - https://ghcr.mirror.lan
+      - https://m.example.com/ghcr.io
+    verify_digest: upstream
 
 - name: containerd - hosts.toml for docker.io, and config_path set once in config.toml
   dockhand.runtime.registry_mirrors:
@@ -327,7 +369,8 @@ runtimes:
       has a C(reason) instead.
     - V(docker) also has C(path), C(changed_keys), C(registry_mirrors), C(insecure_registries),
       C(restart_needed_for), C(backup_file), C(rolled_back), C(validated_with_dockerd) and C(unit_conflicts)
-      (as M(dockhand.runtime.daemon_config) returns them).
+      (as M(dockhand.runtime.daemon_config) returns them). For a registry other than V(docker.io) it also has
+      C(mirrors_table) (the table's path) and C(table_mirrors) (the registry's mirrors in the table afterwards).
     - V(containerd) also has C(hosts_toml), C(config_toml), C(certs_dir), C(config_table) (the TOML table of
       config_path), C(config_path_set) (this run added it), C(restart_needed) and C(backup_file).
     - V(podman) also has C(drop_in) and C(auth_file) (the containers auth file, when a mirror has V(auth)).
@@ -390,6 +433,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.podman import (
     REGISTRIES_CONF_D,
     PodmanDriver,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.rewrite_table import (
+    TABLE_PATH,
+    VERIFY_CHOICES,
+    VERIFY_MIRROR,
 )
 
 DRIVERS = (DockerDriver, ContainerdDriver, PodmanDriver)  # in the order they are applied
@@ -468,6 +516,8 @@ def main():
         registries_conf_d={"type": "path", "default": REGISTRIES_CONF_D},
         server={"type": "str"},
         podman_auth_file={"type": "path"},
+        mirrors_table={"type": "path", "default": TABLE_PATH},
+        verify_digest={"type": "str", "default": VERIFY_MIRROR, "choices": list(VERIFY_CHOICES)},
     )
     module = engine_module(options)
     run_module(module, configure)

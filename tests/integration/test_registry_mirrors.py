@@ -195,7 +195,7 @@ def test_docker_pulls_busybox_through_the_mirror_and_nothing_restarts(run_playbo
 
 
 @pytest.mark.lab
-def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook, docker_host):
+def test_docker_keeps_every_other_key_and_refuses_bad_input(run_playbook, docker_host):
     original = {"log-driver": "json-file", "log-opts": {"max-size": "10m"},
                 "registry-mirrors": ["http://dockhand-lab-hub:5000/"], "insecure-registries": ["10.99.0.0/16"]}
     run = run_playbook(play(DOCKER_HOST, [
@@ -205,7 +205,7 @@ def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook,
         slurp("before", "/etc/docker/daemon.json"),
         mirrors_task("same mirror, other spelling", runtime="docker", mirrors=["HTTP://DOCKHAND-LAB-HUB:5000"],
                      register="same"),
-        mirrors_task("quay.io on docker", runtime="docker", registry="quay.io", mirrors=[HUB],
+        mirrors_task("_default on docker", runtime="docker", registry="_default", mirrors=[HUB],
                      ignore_errors=True),
         mirrors_task("a bad mirror", runtime="docker", mirrors=["dockhand-lab-hub:5000"], ignore_errors=True),
         slurp("after", "/etc/docker/daemon.json"),
@@ -220,10 +220,9 @@ def test_docker_keeps_every_other_key_and_refuses_other_registries(run_playbook,
     assert run.rc == 0, str(run)  # the two refusals are expected (ignore_errors)
     assert run.result("same mirror, other spelling", DOCKER_HOST)["changed"] is False
     assert text_of(run, "after", DOCKER_HOST) == text_of(run, "before", DOCKER_HOST)  # refusals wrote nothing
-    quay = run.result("quay.io on docker", DOCKER_HOST)
-    assert run.status("quay.io on docker", DOCKER_HOST) == "failed"
-    assert "only apply to pulls from Docker Hub" in quay["msg"]
-    assert "runtime: containerd" in quay["msg"]
+    every = run.result("_default on docker", DOCKER_HOST)
+    assert run.status("_default on docker", DOCKER_HOST) == "failed"
+    assert "Docker has no mirrors for every registry at once" in every["msg"]
     bad = run.result("a bad mirror", DOCKER_HOST)
     assert run.status("a bad mirror", DOCKER_HOST) == "failed"
     assert "no scheme" in bad["msg"] and "http:// for a plain-HTTP mirror" in bad["msg"]
@@ -417,6 +416,229 @@ def test_containerd_refuses_old_mirror_tables_and_leaves_the_file(run_playbook, 
     assert_no_traceback(run)
 
 
+# -- registries other than Docker Hub: the lab's ghcr.io stand-in and its mirror --------------------------
+# Lab hosts cannot resolve ghcr.io, quay.io or registry.k8s.io: an image of theirs can only come from the mirror
+# each runtime is told about. dockhand-lab-ghcr-mirror serves the stand-in's org/app for any registry's name.
+
+GHCR_MIRROR = "http://dockhand-lab-ghcr-mirror:5011"  # pull-through cache of the stand-in, as hosts see it
+GHCR_STALE = "http://dockhand-lab-ghcr:5010/stale"  # the stand-in's stale/org/app:1 is another image than org/app:1
+STAND_IN = "dockhand-lab-ghcr:5010"  # the stand-in by name: a registry lab hosts can reach, for verify_digest
+LOCAL_GHCR = "http://127.0.0.1:5010"  # the stand-in, from this machine
+TABLE = "/etc/dockhand/registry-mirrors.json"
+OTHER_REGISTRIES = ("ghcr.io", "quay.io", "registry.k8s.io")
+APP = "dh-rewrite-app"  # the container module's container on host11
+ROLE_APP = "dh-rewrite-role-app"  # the containers role's
+
+
+def stand_in_manifest(repository="org/app", tag="1"):
+    """(manifest digest, image ID) the ghcr.io stand-in serves for a tag (the image ID is the config's digest)."""
+    request = urllib.request.Request("%s/v2/%s/manifests/%s" % (LOCAL_GHCR, repository, tag), headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json, "
+                  "application/vnd.oci.image.manifest.v1+json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback, the lab's stand-in
+        return answer.headers["Docker-Content-Digest"], json.loads(answer.read())["config"]["digest"]
+
+
+def module_task(module, title, register=None, ignore_errors=False, **options):
+    task = dict(mirrors_task(title, register=register, ignore_errors=ignore_errors))
+    del task["dockhand.runtime.registry_mirrors"]
+    task["dockhand.runtime." + module] = options
+    return task
+
+
+def docker_clean_slate():
+    """No daemon.json settings, no table, no container or image of ours: each test on host11 starts here."""
+    return [
+        {"name": "an empty daemon.json", "ansible.builtin.copy": {"dest": "/etc/docker/daemon.json",
+                                                                  "content": "{}\n"}},
+        {"name": "dockerd reads it", "ansible.builtin.shell": "kill -HUP $(systemctl show -p MainPID --value docker)"},
+        {"name": "no rewrite table", "ansible.builtin.file": {"path": TABLE, "state": "absent"}},
+        shell("no app containers or images",
+              "docker rm -f %s %s; docker images --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}' "
+              "| awk '$1 ~ /^(ghcr.io|quay.io|registry.k8s.io|dockhand-lab-ghcr)/ "
+              "{print ($2 == \"<none>\" ? $1 \"@\" $3 : $1 \":\" $2)}' | xargs -r -n1 docker rmi"
+              % (APP, ROLE_APP), ignore_errors=True),
+    ]
+
+
+@pytest.mark.lab
+def test_docker_pulls_other_registries_images_through_the_rewrite_table(run_playbook, docker_host):
+    digest, image_id = stand_in_manifest()
+    every = [mirrors_task("mirror " + registry, runtime="docker", registry=registry, mirrors=[GHCR_MIRROR])
+             for registry in OTHER_REGISTRIES]
+    role_app = {"name": ROLE_APP, "image": "registry.k8s.io/org/app:1", "command": ["sleep", "3600"]}
+    deploy = {"ansible.builtin.include_role": {"name": "dockhand.runtime.containers"},
+              "vars": {"containers_list": [role_app]}}
+    run = run_playbook(play(DOCKER_HOST, [
+        *docker_clean_slate(),
+        *every,
+        dict(mirrors_task("ghcr.io again", runtime="docker", registry="ghcr.io", mirrors=[GHCR_MIRROR + "/"]),
+             register="again"),
+        slurp("table", TABLE),
+        slurp("daemon.json", "/etc/docker/daemon.json"),
+        shell("engine registries", "docker info --format '{{json .RegistryConfig.IndexConfigs}}'"),
+        module_task("image", "pull ghcr.io/org/app:1", name="ghcr.io/org/app:1"),
+        module_task("image", "pull it again", name="ghcr.io/org/app:1"),
+        module_task("container", "run quay.io/org/app:1", name=APP, image="quay.io/org/app:1",
+                    command=["sleep", "3600"]),
+        module_task("container", "run it again", name=APP, image="quay.io/org/app:1", command=["sleep", "3600"]),
+        dict(deploy, name="deploy registry.k8s.io/org/app:1 with the containers role"),
+        dict(deploy, name="deploy it again with the role"),
+        shell("images", "docker images --format '{{.Repository}}:{{.Tag}}' | sort"),
+        shell("image ids", "docker image inspect -f '{{.Id}}' ghcr.io/org/app:1 quay.io/org/app:1 "
+                           "registry.k8s.io/org/app:1"),
+        shell("containers", "docker inspect -f '{{.Config.Image}} {{.State.Running}}' %s %s" % (APP, ROLE_APP)),
+    ]), inventory=docker_host)
+    assert run.rc == 0, str(run)
+    first = run.result("mirror ghcr.io", DOCKER_HOST)["runtimes"]["docker"]
+    assert first["changed"] and first["files"] == [TABLE, "/etc/docker/daemon.json"]
+    assert first["table_mirrors"] == [GHCR_MIRROR] and first["applied"] == "reload"
+    assert first["insecure_registries"] == ["dockhand-lab-ghcr-mirror:5011"]  # plain HTTP, pulled from by name
+    assert run.result("mirror quay.io", DOCKER_HOST)["runtimes"]["docker"]["files"] == [TABLE]  # same host
+    assert run.result("ghcr.io again", DOCKER_HOST)["changed"] is False
+    table = json.loads(text_of(run, "table", DOCKER_HOST))
+    assert table == {"version": 1, "registries": {
+        registry: {"mirrors": [{"url": GHCR_MIRROR, "insecure": False}], "verify_digest": "mirror"}
+        for registry in OTHER_REGISTRIES}}
+    assert json.loads(text_of(run, "daemon.json", DOCKER_HOST)) == {
+        "insecure-registries": ["dockhand-lab-ghcr-mirror:5011"]}
+    assert json.loads(stdout(run, "engine registries", DOCKER_HOST))["dockhand-lab-ghcr-mirror:5011"][
+        "Secure"] is False  # dockerd took it on SIGHUP
+
+    pulled = run.result("pull ghcr.io/org/app:1", DOCKER_HOST)
+    assert pulled["changed"] is True
+    assert pulled["mirror"] == {"url": GHCR_MIRROR, "reference": "dockhand-lab-ghcr-mirror:5011/org/app@" + digest,
+                                "digest": digest, "checked_against": "mirror", "table": TABLE}
+    again = run.result("pull it again", DOCKER_HOST)
+    assert again["changed"] is False and again["mirror"] is None  # found under its canonical name: no pull
+    container = run.result("run quay.io/org/app:1", DOCKER_HOST)
+    assert container["changed"] is True and container["mirror"]["url"] == GHCR_MIRROR
+    assert container["mirror"]["digest"] == digest
+    assert run.result("run it again", DOCKER_HOST)["changed"] is False
+    role_pulls = run.results("Pull the images of the containers", DOCKER_HOST)
+    role_deploys = run.results("Deploy the containers", DOCKER_HOST)
+    assert [record["status"] for record in role_pulls + role_deploys] == ["changed", "ok", "changed", "ok"]
+    assert role_pulls[0]["result"]["results"][0]["mirror"]["url"] == GHCR_MIRROR  # the role's pull, through it
+
+    names = stdout(run, "images", DOCKER_HOST).splitlines()
+    for registry in OTHER_REGISTRIES:
+        assert "%s/org/app:1" % registry in names  # the canonical name
+    assert not [name for name in names if name.startswith("dockhand-lab-ghcr")]  # no mirror's name is left
+    assert stdout(run, "image ids", DOCKER_HOST).splitlines() == [image_id] * 3  # the stand-in's image, by digest
+    assert stdout(run, "containers", DOCKER_HOST).splitlines() == [
+        "quay.io/org/app:1 true", "registry.k8s.io/org/app:1 true"]
+    assert_no_traceback(run)
+
+    cleanup = run_playbook(play(DOCKER_HOST, [
+        shell("remove the containers", "docker rm -f %s %s" % (APP, ROLE_APP)),
+        *[mirrors_task("remove " + registry, runtime="docker", registry=registry, state="absent")
+          for registry in OTHER_REGISTRIES],
+        {"name": "the table", "ansible.builtin.stat": {"path": TABLE}},
+        slurp("daemon.json", "/etc/docker/daemon.json"),
+    ]), inventory=docker_host)
+    assert cleanup.rc == 0, str(cleanup)
+    assert cleanup.result("remove ghcr.io", DOCKER_HOST)["runtimes"]["docker"]["files"] == [TABLE]
+    last = cleanup.result("remove registry.k8s.io", DOCKER_HOST)["runtimes"]["docker"]
+    assert last["files"] == [TABLE, "/etc/docker/daemon.json"] and last["table_mirrors"] == []
+    assert cleanup.result("the table", DOCKER_HOST)["stat"]["exists"] is False  # its last registry went
+    assert json.loads(text_of(cleanup, "daemon.json", DOCKER_HOST)) == {"insecure-registries": []}
+
+
+@pytest.mark.lab
+def test_docker_passes_over_a_stale_mirror_and_refuses_a_digest_no_mirror_serves(run_playbook, docker_host):
+    digest, image_id = stand_in_manifest()
+    stale_digest, stale_id = stand_in_manifest("stale/org/app")
+    assert stale_digest != digest and stale_id != image_id  # the stand-in's stale copy is another image
+    pinned = "ghcr.io/org/app@" + digest
+    run = run_playbook(play(DOCKER_HOST, [
+        *docker_clean_slate(),
+        # The stand-in itself, by name, is a registry lab hosts reach: verify_digest upstream asks it.
+        mirrors_task("stale mirror first", runtime="docker", registry=STAND_IN, mirrors=[GHCR_STALE, GHCR_MIRROR],
+                     verify_digest="upstream"),
+        module_task("image", "pull through the mirrors", name=STAND_IN + "/org/app:1", register="through"),
+        shell("image id", "docker image inspect -f '{{.Id}}' %s/org/app:1" % STAND_IN),
+        # ghcr.io itself is unreachable: only the stale mirror is left to serve a pinned digest, and it cannot.
+        mirrors_task("only the stale mirror", runtime="docker", registry="ghcr.io", mirrors=[GHCR_STALE]),
+        slurp("table", TABLE),
+        module_task("image", "pinned", name=pinned, ignore_errors=True),
+        shell("not pulled", "docker images --format '{{.Repository}}' | grep -c -E '^(ghcr.io|dockhand-lab-ghcr:5010/"
+                            "stale)'", ignore_errors=True),
+    ]), inventory=docker_host)
+    through = run.result("pull through the mirrors", DOCKER_HOST)
+    assert run.status("pull through the mirrors", DOCKER_HOST) == "changed", str(run)
+    assert through["mirror"]["url"] == GHCR_MIRROR and through["mirror"]["checked_against"] == "upstream"
+    assert through["mirror"]["digest"] == digest
+    assert stdout(run, "image id", DOCKER_HOST) == image_id  # not the stale copy
+    assert ["mirror %s of %s in %s passed over for %s/org/app:1: it serves %s, but the registry itself serves %s "
+            "(a stale or wrong copy)" % (GHCR_STALE, STAND_IN, TABLE, STAND_IN, stale_digest, digest)] == [
+        warning for warning in through.get("warnings", []) if "passed over" in warning]
+
+    refused = run.result("pinned", DOCKER_HOST)
+    assert run.status("pinned", DOCKER_HOST) == "failed"
+    assert refused["msg"].startswith(
+        "cannot pull image %s (name): the mirrors of Docker's rewrite table %s did not serve it, and ghcr.io itself "
+        "is unreachable from this host" % (pinned, TABLE)), refused["msg"]
+    assert "The mirrors tried first: %s: pulling dockhand-lab-ghcr:5010/stale/org/app@%s failed" % (
+        GHCR_STALE, digest) in refused["msg"]
+    assert stdout(run, "not pulled", DOCKER_HOST) == "0"
+    assert_no_traceback(run)
+
+    cleanup = run_playbook(play(DOCKER_HOST, [
+        mirrors_task("remove ghcr.io", runtime="docker", registry="ghcr.io", state="absent"),
+        mirrors_task("remove the stand-in", runtime="docker", registry=STAND_IN, state="absent"),
+        {"name": "the table", "ansible.builtin.stat": {"path": TABLE}},
+    ]), inventory=docker_host)
+    assert cleanup.rc == 0, str(cleanup)
+    assert cleanup.result("the table", DOCKER_HOST)["stat"]["exists"] is False
+
+
+@pytest.mark.lab
+def test_containerd_pulls_other_registries_images_through_hosts_toml(run_playbook, runtimes_host):
+    digest = stand_in_manifest()[0]
+    run = run_playbook(play(RUNTIMES_HOST, [
+        *[task for registry in OTHER_REGISTRIES for task in (
+            shell("no image of " + registry, "ctr images rm %s/org/app:1" % registry, ignore_errors=True),
+            mirrors_task("mirror " + registry, runtime="containerd", registry=registry, mirrors=[GHCR_MIRROR]),
+            slurp("hosts.toml of " + registry, "%s/%s/hosts.toml" % (CERTS_DIR, registry)),
+            shell("pull from " + registry, "ctr images pull --hosts-dir %s %s/org/app:1" % (CERTS_DIR, registry)),
+            shell("digest from " + registry,
+                  "ctr images ls | awk '$1 == \"%s/org/app:1\" {print $3}'" % registry),
+            mirrors_task("remove " + registry, runtime="containerd", registry=registry, state="absent"),
+        )],
+    ]), inventory=runtimes_host)
+    assert run.rc == 0, str(run)
+    for registry in OTHER_REGISTRIES:
+        hosts_toml = text_of(run, "hosts.toml of " + registry, RUNTIMES_HOST)
+        assert 'server = "https://%s"' % registry in hosts_toml
+        assert '[host."%s"]\n  capabilities = ["pull", "resolve"]\n' % GHCR_MIRROR in hosts_toml
+        assert stdout(run, "digest from " + registry, RUNTIMES_HOST) == digest  # served by the mirror
+        assert run.result("remove " + registry, RUNTIMES_HOST)["changed"] is True
+    assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_podman_pulls_other_registries_images_through_the_drop_in(run_playbook, runtimes_host):
+    digest = stand_in_manifest()[0]
+    run = run_playbook(play(RUNTIMES_HOST, [
+        *[task for registry in OTHER_REGISTRIES for task in (
+            shell("no image of " + registry, "podman rmi -f %s/org/app:1" % registry, ignore_errors=True),
+            mirrors_task("mirror " + registry, runtime="podman", registry=registry, mirrors=[GHCR_MIRROR]),
+            slurp("drop-in of " + registry, "/etc/containers/registries.conf.d/50-dockhand-%s.conf" % registry),
+            shell("pull from " + registry, "podman pull -q %s/org/app:1" % registry),
+            shell("digest from " + registry, "podman image inspect --format '{{.Digest}}' %s/org/app:1" % registry),
+            mirrors_task("remove " + registry, runtime="podman", registry=registry, state="absent"),
+        )],
+    ]), inventory=runtimes_host)
+    assert run.rc == 0, str(run)
+    for registry in OTHER_REGISTRIES:
+        assert text_of(run, "drop-in of " + registry, RUNTIMES_HOST).endswith(
+            '[[registry]]\nprefix = "%s"\nlocation = "%s"\n\n[[registry.mirror]]\n'
+            'location = "dockhand-lab-ghcr-mirror:5011"\ninsecure = true\n' % (registry, registry))
+        assert stdout(run, "digest from " + registry, RUNTIMES_HOST) == digest  # served by the mirror
+        assert run.result("remove " + registry, RUNTIMES_HOST)["changed"] is True
+    assert_no_traceback(run)
+
+
 # -- on this machine, with files in a temporary directory (no lab, nothing applied) -------------
 
 @pytest.fixture
@@ -437,6 +659,7 @@ def tree(tmp_path):
         "containerd_config": str(etc / "containerd" / "config.toml"),
         "containerd_certs_dir": str(etc / "containerd" / "certs.d"),
         "registries_conf_d": str(etc / "containers" / "registries.conf.d"),
+        "mirrors_table": str(etc / "dockhand" / "registry-mirrors.json"),
         "docker_host": "unix://" + str(tmp_path / "no-engine.sock"),  # never this machine's dockerd
         "apply": "none",
     }
@@ -484,22 +707,56 @@ def test_present_absent_round_trip_on_files(run_playbook, tree):
     assert b"config_path" in files["containerd/config.toml"]  # it stays: harmless without hosts.toml files
 
 
-def test_auto_skips_what_cannot_mirror_the_registry(run_playbook, tree):
+def test_auto_mirrors_quay_io_on_every_runtime_docker_through_the_rewrite_table(run_playbook, tree):
     etc, options = tree
+    table_path = etc / "dockhand" / "registry-mirrors.json"
+    table_path.parent.mkdir()
+    table_path.write_text('{"version": 1, "note": "kept", "registries": {"ghcr.io": {"mirrors": '
+                          '[{"url": "https://ghcr.mirror.lan", "insecure": false}], "verify_digest": "mirror"}}}\n')
+    quay = dict(options, runtime=["auto"], registry="Quay.IO")
     run = run_playbook(local_play([
-        mirrors_task("quay", **dict(options, runtime=["auto"], registry="Quay.IO", mirrors=[HUB])),
+        mirrors_task("quay", **dict(quay, mirrors=[HUB, "https://m.example.com/quay.io"])),
+        mirrors_task("quay again", **dict(quay, mirrors=[HUB, "https://m.example.com/quay.io"])),
     ]))
     assert run.rc == 0, str(run)
     result = run.result("quay")
     assert result["registry"] == "quay.io"
     docker = result["runtimes"]["docker"]  # this machine has dockerd, containerd and podman
-    assert docker["skipped"] is True and "only apply to pulls from Docker Hub" in docker["reason"]
+    assert docker["skipped"] is False and docker["files"] == [str(table_path), options["path"]]
+    assert docker["table_mirrors"] == [HUB, "https://m.example.com/quay.io"]
+    assert docker["changed_keys"] == ["insecure-registries"]  # the plain-HTTP mirror, pulled from by name
     assert result["runtimes"]["containerd"]["files"][0] == str(etc / "containerd/certs.d/quay.io/hosts.toml")
     assert result["runtimes"]["podman"]["files"] == [str(etc / "containers/registries.conf.d/"
                                                          "50-dockhand-quay.io.conf")]
     assert 'server = "https://quay.io"' in (etc / "containerd/certs.d/quay.io/hosts.toml").read_text()
+    assert json.loads((etc / "docker" / "daemon.json").read_text()) == {
+        "debug": True, "insecure-registries": ["10.0.0.0/8", "dockhand-lab-hub:5000"]}
+    table = json.loads(table_path.read_text())
+    assert table == {"version": 1, "note": "kept", "registries": {
+        "ghcr.io": {"mirrors": [{"url": "https://ghcr.mirror.lan", "insecure": False}], "verify_digest": "mirror"},
+        "quay.io": {"mirrors": [{"url": HUB, "insecure": False}, {"url": "https://m.example.com/quay.io",
+                                                                  "insecure": False}],
+                    "verify_digest": "mirror"}}}
+    assert oct(table_path.stat().st_mode & 0o777) == "0o644"
+    assert run.result("quay again")["changed"] is False
+
+    gone = run_playbook(local_play([
+        dict(mirrors_task("check", **dict(quay, state="absent")), check_mode=True, diff=True),
+        mirrors_task("absent", **dict(quay, state="absent")),
+        mirrors_task("every registry", **dict(options, registry="_default", mirrors=[HUB], runtime=["auto"])),
+    ]))
+    assert gone.rc == 0, str(gone)
+    checked = gone.result("check")["runtimes"]["docker"]
+    assert checked["changed"] and checked["files"] == [str(table_path), options["path"]]
+    absent = gone.result("absent")["runtimes"]["docker"]
+    assert absent["files"] == [str(table_path), options["path"]] and absent["table_mirrors"] == []
     assert json.loads((etc / "docker" / "daemon.json").read_text()) == {"debug": True,
                                                                         "insecure-registries": ["10.0.0.0/8"]}
+    assert list(json.loads(table_path.read_text())["registries"]) == ["ghcr.io"]  # the other registry stays
+    every = gone.result("every registry")["runtimes"]
+    assert every["docker"]["skipped"] and "Docker has no mirrors for every registry at once" in every["docker"][
+        "reason"]
+    assert_no_traceback(gone)
 
 
 BAD_INPUT = [
@@ -513,7 +770,12 @@ BAD_INPUT = [
     ({"mirrors": ["https://user:hunter2@mirror.example.com"]}, "carries credentials"),
     ({"mirrors": ["https://mirror.example.com/?token=abc"]}, "has a query string"),
     ({"mirrors": [{"url": "https://m.example.com", "skipverify": True}]}, "did you mean skip_verify?"),
-    ({"mirrors": [HUB], "registry": "quay.io"}, "Docker's registry-mirrors only apply to pulls from Docker Hub"),
+    ({"mirrors": ["https://mirror"], "registry": "quay.io", "runtime": ["docker"]},
+     "the engine reads 'mirror' in an image name as a Docker Hub user"),
+    ({"mirrors": ["https://m.example.com/Quay"], "registry": "quay.io"}, "must be lower-case repository name"),
+    ({"mirrors": [HUB], "registry": "quay.io", "_table": '{"version": 1, "registries": {"quay.io": 1}}'},
+     "It is this module's rewrite table"),
+    ({"mirrors": [HUB], "registry": "quay.io", "verify_digest": "both"}, "verify_digest"),
     ({"mirrors": [HUB], "registry": "_default", "runtime": ["podman"]}, "_default is for containerd only"),
     ({"mirrors": [HUB], "registry": "https://quay.io"}, "without a scheme (quay.io)"),
     ({"mirrors": []}, "mirrors is empty"),
@@ -540,6 +802,9 @@ def test_bad_input_fails_clearly_and_writes_nothing(run_playbook, tree, changes,
         (etc / "docker" / "daemon.json").write_text(changes.pop("_daemon_json"))
     if "_registries_conf" in changes:
         (etc / "containers" / "registries.conf").write_text(changes.pop("_registries_conf"))
+    if "_table" in changes:
+        (etc / "dockhand").mkdir()
+        (etc / "dockhand" / "registry-mirrors.json").write_text(changes.pop("_table"))
     before = snapshot(str(etc))
     run = run_playbook(local_play([mirrors_task("bad", **dict(options, **changes))]))
     assert run.rc != 0 and run.status("bad") == "failed"

@@ -86,6 +86,8 @@ HANG_PORT = 5004  # dockhand-lab-hang: accepts TCP, reads, never answers
 PACKAGES_PORT = 5005  # dockhand-lab-slow: nginx, the package tree at full speed
 DOCKER_CE_PORT = 5006  # dockhand-lab-apt: nginx, a signed apt repository laid out as download.docker.com
 DEAD_PORT = 5009  # nothing listens here, on the lab network or on 127.0.0.1
+GHCR_PORT = 5010  # dockhand-lab-ghcr: a second upstream registry, the stand-in for ghcr.io (GHCR_SEED)
+GHCR_MIRROR_PORT = 5011  # dockhand-lab-ghcr-mirror: pull-through cache of dockhand-lab-ghcr
 AUTH_MIRROR_PORT = 5015  # dockhand-lab-authmirror: pull-through cache of the hub behind basic auth (htpasswd)
 PROXY_PORT = 5016  # dockhand-lab-proxy: tinyproxy, an HTTP proxy with basic auth, the one way edge hosts reach the hub
 
@@ -939,7 +941,69 @@ def mirror_urls():
         "docker_ce": entry(APT_NAME, DOCKER_CE_PORT, DOCKER_CE_PATH),
         "authmirror": entry(AUTH_MIRROR_NAME, AUTH_MIRROR_PORT),
         "proxy": entry(PROXY_NAME, PROXY_PORT),
+        "ghcr": entry(GHCR_NAME, GHCR_PORT),
+        "ghcr_mirror": entry(GHCR_MIRROR_NAME, GHCR_MIRROR_PORT),
     }
+
+
+# The stand-in for ghcr.io (a registry other than Docker Hub) and its mirror. Lab hosts do not resolve
+# ghcr.io to it: tests name ghcr.io/org/app:1 and map ghcr.io to these by the runtimes' mirror settings.
+GHCR_NAME = "dockhand-lab-ghcr"
+GHCR_MIRROR_NAME = "dockhand-lab-ghcr-mirror"
+# (repository, tag, local image): org/app:1 and :2 differ; stale/org/app:1 is another image than org/app:1,
+# a stale copy for a mirror whose path is /stale (http://dockhand-lab-ghcr:5010/stale).
+GHCR_SEED = [
+    ("org/app", "1", IMG_BUSYBOX),
+    ("org/app", "2", IMG_HELLO),
+    ("stale/org/app", "1", IMG_HELLO),
+]
+
+
+def ghcr_registry_digest(port, repo, tag):
+    """The manifest digest a lab registry published on 127.0.0.1:port serves, or None."""
+    try:
+        status, headers, _body = http_get(
+            "http://127.0.0.1:%d/v2/%s/manifests/%s" % (port, repo, tag), method="HEAD",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    except (urllib.error.URLError, OSError):
+        return None
+    return headers.get("Docker-Content-Digest") if status == 200 else None
+
+
+def ensure_ghcr():
+    """The ghcr.io stand-in (seeded with GHCR_SEED) and its pull-through mirror, each answering."""
+    env = ["REGISTRY_HTTP_ADDR=:%d" % GHCR_PORT]
+    config = short_hash(image_id(IMG_REGISTRY), env, local_port(GHCR_PORT))
+    ensure_container(GHCR_NAME, config, lambda: run_mirror(
+        GHCR_NAME, config, IMG_REGISTRY, [GHCR_PORT], extra=[arg for e in env for arg in ("--env", e)]))
+    mirror_env = ["REGISTRY_HTTP_ADDR=:%d" % GHCR_MIRROR_PORT,
+                  "REGISTRY_PROXY_REMOTEURL=http://%s:%d" % (GHCR_NAME, GHCR_PORT)]
+    mirror_config = short_hash(image_id(IMG_REGISTRY), mirror_env, local_port(GHCR_MIRROR_PORT), config)
+    ensure_container(GHCR_MIRROR_NAME, mirror_config, lambda: run_mirror(
+        GHCR_MIRROR_NAME, mirror_config, IMG_REGISTRY, [GHCR_MIRROR_PORT],
+        extra=[arg for e in mirror_env for arg in ("--env", e)]))
+    port = local_port(GHCR_PORT)
+    deadline = time.monotonic() + 30
+    while http_status("http://127.0.0.1:%d/v2/" % port) != 200:
+        if time.monotonic() > deadline:
+            raise LabError("%s did not answer on 127.0.0.1:%d within 30s" % (GHCR_NAME, port))
+        time.sleep(0.5)
+    for repo, tag, image in GHCR_SEED:
+        remote = "127.0.0.1:%d/%s" % (port, repo)
+        digests = json.loads(docker_out("image", "inspect", "--format", "{{json .RepoDigests}}", image) or "[]") or []
+        have = ghcr_registry_digest(port, repo, tag)
+        if have and "%s@%s" % (remote, have) in digests:
+            continue
+        log("pushing %s as %s:%s" % (image, remote, tag))
+        docker("tag", image, "%s:%s" % (remote, tag))
+        docker("push", "%s:%s" % (remote, tag))
+    mirror_port = local_port(GHCR_MIRROR_PORT)
+    want = ghcr_registry_digest(port, "org/app", "1")
+    while ghcr_registry_digest(mirror_port, "org/app", "1") != want:  # the mirror serves through to the stand-in
+        if time.monotonic() > deadline:
+            raise LabError("%s does not serve org/app:1 (as %s does) on 127.0.0.1:%d within 30s"
+                           % (GHCR_MIRROR_NAME, GHCR_NAME, mirror_port))
+        time.sleep(0.5)
 
 
 def run_mirror(name, config, image, ports, extra=(), command=()):
@@ -971,6 +1035,7 @@ def ensure_mirrors():
     ensure_docker_ce_mirror()
     ensure_auth_mirror()
     ensure_proxy()
+    ensure_ghcr()
     wait_mirrors()
 
 

@@ -976,6 +976,7 @@ CONTROL_SPEC = {
     "health_timeout": {"type": "int", "default": 60},
     "keep_volumes": {"type": "bool", "default": True},
     "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
+    "mirrors_table": {"type": "path"},
 }
 
 

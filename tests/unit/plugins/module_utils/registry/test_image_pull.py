@@ -65,3 +65,37 @@ def test_a_hub_pull_that_ends_on_an_unreachable_docker_io_blames_the_mirrors():
                         option="image", mirrors=["http://user:s3cret@cache.lan:5001/"])
     assert "registry mirrors (http://user:********@cache.lan:5001/) did not serve it" in text
     assert "Check the name, tag and digest in image" in text and "s3cret" not in text
+
+
+TABLE = "/etc/dockhand/registry-mirrors.json"
+GHCR = parse_reference("ghcr.io/org/app:1")
+TRIED = [{"url": "http://user:s3cret@cache.lan:5011",
+          "reason": "it did not name a digest for cache.lan:5011/org/app:1: manifest unknown"},
+         {"url": "https://m.example.com/ghcr.io", "reason": "it serves sha256:aa, but the registry itself serves "
+                                                           "sha256:bb (a stale or wrong copy)"}]
+
+
+def test_a_pull_through_the_table_that_ends_on_an_unreachable_registry_blames_the_mirrors():
+    said = 'Get "https://ghcr.io/v2/": dial tcp: lookup ghcr.io: no such host'
+    text = pull_failure(GHCR, EngineError("no", status=500, daemon_message=said, kind="http"), credentials(),
+                        option="image", tried=TRIED, table=TABLE)
+    assert text.startswith("cannot pull image ghcr.io/org/app:1 (image): the mirrors of Docker's rewrite table "
+                           "/etc/dockhand/registry-mirrors.json did not serve it, and ghcr.io itself is unreachable")
+    assert "The mirrors tried first: http://user:********@cache.lan:5011: it did not name a digest" in text
+    assert "https://m.example.com/ghcr.io: it serves sha256:aa, but the registry itself serves sha256:bb" in text
+    assert "s3cret" not in text
+
+
+def test_a_missing_image_after_the_mirrors_names_them_too():
+    text = pull_error_message(GHCR, EngineError("no", status=404, daemon_message="manifest unknown", kind="http"),
+                              credentials(), option="name", tried=TRIED[1:], table=TABLE)
+    assert "no such repository, tag or digest" in text and "The mirrors tried first: https://m.example.com" in text
+    slow = pull_error_message(GHCR, EngineError("no progress for 60 s", kind="timeout"), credentials(),
+                              tried=TRIED[1:], table=TABLE)
+    assert "raise timeout" in slow and "the mirrors tried first: https://m.example.com/ghcr.io" in slow
+
+
+def test_without_mirrors_tried_the_message_is_as_before():
+    said = 'Get "https://ghcr.io/v2/": dial tcp: lookup ghcr.io: no such host'
+    text = pull_failure(GHCR, EngineError("no", status=500, daemon_message=said, kind="http"), credentials())
+    assert "the engine cannot reach the registry ghcr.io" in text and "tried" not in text

@@ -10,6 +10,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.
     check_docker_registry,
     docker_change,
     mirrors_from_docker,
+    table_after,
+    table_insecure_change,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.rewrite_table import (
+    empty_table,
+    insecure_hosts,
+    render_table,
+    table_mirrors,
 )
 
 
@@ -17,11 +25,49 @@ def apply(document, settings):
     return deep_merge(document, settings)
 
 
-def test_docker_refuses_other_registries_and_says_where_to_go():
+def test_docker_mirrors_every_registry_but_not_all_at_once():
     assert check_docker_registry("docker.io") is None
-    message = check_docker_registry("quay.io")
-    assert "only apply to pulls from Docker Hub (docker.io)" in message
-    assert "runtime: containerd" in message and "runtime: podman" in message
+    assert check_docker_registry("quay.io") is None  # through the rewrite table
+    assert "name the registry" in check_docker_registry("_default")
+
+
+# -- the rewrite table for registries other than Docker Hub ----------------------------------------------
+
+def test_table_after_present_absent_and_the_insecure_hosts_it_needs():
+    ghcr = normalise_mirrors(["http://cache.lan:5000/ghcr", {"url": "https://m.lan", "insecure": True},
+                              "https://ok.lan"])
+    table = table_after(empty_table(), "ghcr.io", ghcr, "present", "upstream")
+    assert table_mirrors(table, "ghcr.io") == ([{"url": "http://cache.lan:5000/ghcr", "insecure": False},
+                                                {"url": "https://m.lan", "insecure": True},
+                                                {"url": "https://ok.lan", "insecure": False}], "upstream")
+    assert insecure_hosts(table) == ["cache.lan:5000", "m.lan"]
+    assert table_after(table, "ghcr.io", ghcr, "present", "upstream") == table  # a rerun changes nothing
+    fewer = table_after(table, "ghcr.io", normalise_mirrors(["https://m.lan/"]), "absent", "mirror")
+    assert [m["url"] for m in table_mirrors(fewer, "ghcr.io")[0]] == ["http://cache.lan:5000/ghcr", "https://ok.lan"]
+    assert render_table(table_after(table, "ghcr.io", [], "absent", "mirror")) is None
+
+
+def test_table_insecure_change_adds_drops_and_keeps():
+    current = {"insecure-registries": ["10.0.0.0/8", "old.lan:5000"], "registry-mirrors": ["http://hub.lan:5000"]}
+    assert table_insecure_change(current, ["old.lan:5000"], ["new.lan:5000"]) == {
+        "insecure-registries": ["10.0.0.0/8", "new.lan:5000"]}
+    assert table_insecure_change(current, ["old.lan:5000"], ["old.lan:5000"]) == {}
+    # a host a Docker Hub mirror is on stays, and so does an entry the table never had
+    shared = {"insecure-registries": ["hub.lan:5000", "10.0.0.0/8"], "registry-mirrors": ["http://hub.lan:5000/"]}
+    assert table_insecure_change(shared, ["hub.lan:5000"], []) == {}
+    assert table_insecure_change({}, [], []) == {}
+    assert table_insecure_change({}, [], ["a.lan:5000"]) == {"insecure-registries": ["a.lan:5000"]}
+    # emptied: [] rather than no key, as docker_change does (dockerd reloads only the keys the file has)
+    assert table_insecure_change({"insecure-registries": ["a.lan:5000"]}, ["a.lan:5000"], []) == {
+        "insecure-registries": []}
+
+
+def test_docker_hub_mirrors_keep_an_insecure_host_the_table_needs():
+    before = {"registry-mirrors": ["http://cache.lan:5000"], "insecure-registries": ["cache.lan:5000"]}
+    assert docker_change(before, [], state="absent") == {"registry-mirrors": [], "insecure-registries": []}
+    assert docker_change(before, [], state="absent", keep_hosts=["cache.lan:5000"]) == {"registry-mirrors": []}
+    assert docker_change(before, mirrors("https://other.lan"), keep_hosts=["cache.lan:5000"]) == {
+        "registry-mirrors": ["https://other.lan"]}
 
 
 def test_docker_present_sets_the_list_and_insecure_hosts():
