@@ -1093,7 +1093,9 @@ def survey(mirrors, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT_T
     checked = integrity_images_of(kind, image, integrity, integrity_images)
     if trusted and integrity == INTEGRITY_OFF:
         raise ProbeInputError("trusted applies when integrity is auto; remove it, or set integrity: auto")
-    sources = [] if not checked else parse_mirrors(trusted, "trusted")
+    sources = parse_mirrors(trusted, "trusted")  # checked even when there is nothing to compare
+    if not checked:
+        sources = []
     context = make_ssl_context(validate_certs, ca_path)  # also for token realms and redirects to https
     extra = [ref for ref in checked if ref != image_ref]
     outside = [source for source in sources if not any(same_url(source.url, m.url) for m in parsed)]

@@ -298,7 +298,8 @@ def test_without_a_trusted_source_a_pair_that_disagrees_is_unknown(registries):
     results = survey([first.url, second.url], image=IMAGE, timeout=3)["results"]
     assert [r["integrity"] for r in results] == [UNKNOWN, UNKNOWN]
     assert "no two mirrors out of more than half agree" in results[0]["integrity_note"]
-    assert best_urls(rank(results), 2) == [first.url, second.url]  # unknown does not block
+    # unknown does not block: both are picked (in an order their measured throughput decides)
+    assert sorted(best_urls(rank(results), 2)) == sorted([first.url, second.url])
 
 
 def test_an_extra_image_a_mirror_lacks_is_missing_and_does_not_block(registries):
