@@ -39,10 +39,10 @@ description:
     an image created before the reference's. V(mismatch) means any other image. V(missing) means it lacks
     an image the reference has, as an allow-list mirror does. V(unknown) means there was nothing to
     compare with, or the mirror did not answer.
-  - A V(stale) or V(mismatch) mirror is never in RV(best), whatever O(first) says, and RV(left_out) says
-    why. Where the digests agree, the check costs no request beyond the probe's own (plus one manifest
-    per extra image). The image creation dates that tell V(stale) from V(mismatch) are fetched only
-    where a mirror differs.
+  - A V(stale) or V(mismatch) mirror is never in RV(best), whatever O(first) says; RV(left_out) says
+    why, and so does a warning, since the mirror itself needs fixing. Where the digests agree, the
+    check costs no request beyond the probe's own (plus one manifest per extra image). The image
+    creation dates that tell V(stale) from V(mismatch) are fetched only where a mirror differs.
   - Only the Python standard library is used on the target.
 author:
   - dockhand.runtime team (@dockhand-runtime)
@@ -395,6 +395,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe imp
     rank,
     same_url,
     survey,
+    warnings_for,
 )
 
 
@@ -432,14 +433,8 @@ def probe(module):
     ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
     best = best_urls(ranked, p["pick"])
     left = left_out(ranked, best, p["pick"])
-    if not best:
-        module.warn("no mirror passed the probe: %s" % "; ".join(
-            "%s: %s" % (entry["url"], entry["reason"]) for entry in left))
-    else:
-        for entry in left:
-            if any(same_url(entry["url"], url) for url in p["first"]):
-                module.warn("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
-                                                                               ", ".join(best)))
+    for warning in warnings_for(ranked, best, left, p["first"]):
+        module.warn(warning)
     return {
         "changed": False,
         "results": results,

@@ -546,6 +546,26 @@ def left_out(ranked, best, pick):
     return out
 
 
+def warnings_for(ranked, best, left, first=()):
+    """The warnings a probe gives: [str], for the user to act on.
+
+    None passed: every mirror with its reason. Else a preferred mirror (``first``)
+    left out, and any mirror that serves a stale or mismatched image (never
+    picked, however fast: the mirror itself needs fixing).
+    """
+    if not best:
+        return ["no mirror passed the probe: %s" % "; ".join("%s: %s" % (e["url"], e["reason"]) for e in left)]
+    blocked = [r["url"] for r in ranked if r.get("ok") and not eligible(r)]
+    found = []
+    for entry in left:
+        if any(same_url(entry["url"], url) for url in first):
+            found.append("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
+                                                                            ", ".join(best)))
+        elif entry["url"] in blocked:
+            found.append("mirror %s is never picked: %s" % (entry["url"], entry["reason"]))
+    return found
+
+
 def describe_error(exc, where, timeout=None, doing=None):
     """A failure to reach ``where`` (host:port) in words a person can act on."""
     if isinstance(exc, ProbeFailure):

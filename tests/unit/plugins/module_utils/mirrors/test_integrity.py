@@ -31,6 +31,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe imp
     left_out,
     rank,
     survey,
+    warnings_for,
 )
 
 IMAGE = "library/app:1"
@@ -133,6 +134,26 @@ def test_verdict_words_name_image_digests_dates_and_source():
 def result(url, ok=True, state=UNKNOWN, throughput=100, note=None):
     return {"url": url, "ok": ok, "throughput": throughput, "latency_ms": 1.0, "error": None if ok else "refused",
             "integrity": state, "integrity_note": note}
+
+
+def test_a_stale_or_mismatched_mirror_gets_a_warning_that_says_why():
+    results = [result("http://stale", state=STALE, throughput=10 ** 9, note="serves an older x"),
+               result("http://odd", state=MISMATCH, throughput=10 ** 9, note="serves a different x"),
+               result("http://good", state=OK, throughput=10), result("http://spare", state=OK, throughput=5),
+               result("http://dead", ok=False)]
+    ranked = rank(results, first=["http://odd"])
+    best = best_urls(ranked, 1)
+    warnings = warnings_for(ranked, best, left_out(ranked, best, 1), first=["http://odd"])
+    assert warnings == ["mirror http://stale is never picked: stale: serves an older x",
+                        "preferred mirror http://odd is left out: mismatch: serves a different x; using http://good"]
+
+
+def test_without_a_live_mirror_the_warning_lists_every_reason():
+    ranked = rank([result("http://stale", state=STALE, note="serves an older x"), result("http://dead", ok=False)])
+    best = best_urls(ranked, 2)
+    assert best == []
+    assert warnings_for(ranked, best, left_out(ranked, best, 2)) == [
+        "no mirror passed the probe: http://stale: stale: serves an older x; http://dead: refused"]
 
 
 def test_a_stale_or_mismatched_mirror_is_never_picked_even_when_preferred():
