@@ -4,7 +4,7 @@ VENV := .venv
 HOSTS ?= 3
 
 # The fast tier, for iteration: lint and unit tests (a couple of minutes, no daemon, no lab).
-.PHONY: bench check container-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
+.PHONY: bench check container-doc presets-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
 
 ## Run the whole test suite, installing everything it needs.
 test:
@@ -57,6 +57,10 @@ bench: venv link
 container-doc: venv
 	$(VENV)/bin/python tests/tools/container_doc.py
 	$(VENV)/bin/python tests/tools/containers_role.py
+
+## Regenerate the README's table of registry mirror presets from mirrors/presets.py.
+presets-doc: venv
+	$(VENV)/bin/python tests/tools/presets_doc.py
 
 ## Build the collection tarball (dockhand-runtime-<version>.tar.gz).
 build: venv

@@ -30,6 +30,19 @@ description:
     the O(prefer) mirrors within O(tolerance), then measured throughput decides (fastest first), and
     latency decides where nothing was measured. Ties keep the order of O(mirrors).
   - Every mirror that is not in RV(best) is listed in RV(left_out) with the reason.
+  - B(Integrity.) A fast mirror that serves the wrong image is worse than none. With O(image) or
+    O(integrity_images), the manifest digest each mirror serves for each of those images is compared with
+    a reference, for the host's platform. The reference is the first source in O(trusted) that has the
+    image (upstream, through a proxy where one is set, or your registry cache), else the digest that a
+    strict majority of the mirrors serve (two at least).
+  - Each mirror gets RV(results[].integrity). V(ok) means it serves the same image. V(stale) means it serves
+    an image created before the reference's. V(mismatch) means any other image. V(missing) means it lacks
+    an image the reference has, as an allow-list mirror does. V(unknown) means there was nothing to
+    compare with, or the mirror did not answer.
+  - A V(stale) or V(mismatch) mirror is never in RV(best), whatever O(first) says; RV(left_out) says
+    why, and so does a warning, since the mirror itself needs fixing. Where the digests agree, the
+    check costs no request beyond the probe's own (plus one manifest per extra image). The image
+    creation dates that tell V(stale) from V(mismatch) are fetched only where a mirror differs.
   - Only the Python standard library is used on the target.
 author:
   - dockhand.runtime team (@dockhand-runtime)
@@ -125,10 +138,41 @@ options:
   ca_path:
     description: A CA bundle (PEM) to verify C(https://) mirrors with, instead of the system's.
     type: path
+  integrity:
+    description:
+      - V(auto) compares the digests the mirrors serve for O(image) and O(integrity_images), when there
+        is one.
+      - V(off) skips the comparison. Every mirror's RV(results[].integrity) is then V(unknown).
+    type: str
+    choices: [auto, off]
+    default: auto
+  trusted:
+    description:
+      - Registries whose manifests are the truth, in order of trust, as C(http://) or C(https://) URLs.
+        Examples are the upstream (V(https://registry-1.docker.io)) and your pull-through cache
+        (V(http://registry-cache.lan:5000)). Only manifests are fetched from them.
+      - For each image the first one that has it is the reference. When none has it, or none is given,
+        the majority of the mirrors is. With two mirrors that disagree and no trusted source, both are
+        V(unknown). Set one to catch a stale mirror in a pair.
+      - A trusted source may also be one of O(mirrors); it is probed once.
+    type: list
+    elements: str
+    default: []
+  integrity_images:
+    description:
+      - More images to compare, besides O(image), such as V(library/alpine:latest). Only their
+        manifests are fetched.
+      - A mirror that lacks one of them is V(missing) but may still be picked. Docker then goes to the
+        next mirror for that image.
+    type: list
+    elements: str
+    default: []
 notes:
-  - Requests go straight to the mirrors. Proxy environment variables (C(http_proxy), ...) are not used.
+  - Requests go straight to the mirrors and the trusted sources. Proxy environment variables
+    (C(http_proxy), ...) are not used.
   - When no mirror passes the probe, the task does not fail. RV(best) is then empty and a warning lists
-    each mirror's error. Use M(ansible.builtin.assert) on RV(best) to stop a play.
+    each mirror's error, or its integrity where it answered with a stale or mismatched image.
+    Use M(ansible.builtin.assert) on RV(best) to stop a play.
   - Docker tries C(registry-mirrors) in order only for Docker Hub images, so O(image) should be an
     image from Docker Hub, such as V(library/busybox:latest).
 seealso:
@@ -165,6 +209,14 @@ EXAMPLES = r"""
     image: library/busybox:latest
     pick: 2
   register: probe_first
+
+- name: The fastest mirror that serves the same busybox as your own cache (a stale mirror is never picked)
+  dockhand.runtime.mirror_probe:
+    mirrors: [https://mirror-a.example.com, https://mirror-b.example.com, http://registry-cache.lan:5000]
+    trusted: [http://registry-cache.lan:5000]
+    image: library/busybox:latest
+    integrity_images: [library/alpine:latest]
+  register: probe_checked
 
 - name: Stop when no mirror answers
   ansible.builtin.assert:
@@ -236,9 +288,27 @@ results:
       type: float
       sample: 41.7
     digest:
-      description: The manifest digest the mirror gave for O(image), or null. Mirrors that disagree are stale.
+      description:
+        - The digest of the manifest (or image index) the mirror gave for O(image), computed from the
+          bytes received, or null.
       type: str
       sample: sha256:2f8bd4e2a4bbd6a5f0c3c1d9e0e2a8a7c1c1b6d5f9a3b0e7d4c2a1f0e9d8c7b6
+    integrity:
+      description:
+        - What the mirror serves, compared with the reference (see O(trusted)). The value is one of
+          V(ok), V(stale), V(mismatch), V(missing) and V(unknown).
+        - V(stale) and V(mismatch) keep the mirror out of RV(best).
+        - Over several images the worst of V(mismatch), V(stale) and V(missing) counts. Otherwise the
+          value is V(ok) if an image matched, and V(unknown) if none did.
+      type: str
+      sample: stale
+    integrity_note:
+      description:
+        - Why the integrity is not V(ok), with the digests and creation dates involved, or null.
+      type: str
+      sample: >-
+        serves an older library/busybox:latest: sha256:4b5c6d7e8f90 (created 2020-01-01T00:00:00Z),
+        where trusted http://registry-cache.lan:5000 serves sha256:0a1b2c3d4e5f (created 2026-11-28T10:00:00Z)
 ranked:
   description: Every mirror's URL, best first. Mirrors that are not ok come last.
   returned: always
@@ -262,9 +332,32 @@ left_out:
       type: str
       sample: http://cache.lan:5000
     reason:
-      description: The probe's error, or that it passed but ranked below the O(pick) chosen.
+      description:
+        - The probe's error. For a mirror that serves a stale or mismatched image, the integrity and its
+          note. Otherwise, that it passed but ranked below the O(pick) chosen.
       type: str
       sample: connection refused by cache.lan:5000 (nothing listens there)
+integrity:
+  description: The references the mirrors were compared with.
+  returned: always
+  type: dict
+  contains:
+    images:
+      description: The images compared (O(image) first), normalized; empty when nothing was compared.
+      type: list
+      elements: str
+      sample: ["library/busybox:latest"]
+    references:
+      description:
+        - Per image, C(digest) and C(platform_digest) of the reference, C(source) (which trusted source, or
+          the majority of how many mirrors, or why there is none) and C(created), when a mirror differed.
+      type: dict
+      sample:
+        library/busybox:latest:
+          digest: sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9
+          platform_digest: sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9
+          source: trusted http://registry-cache.lan:5000
+          created: null
 image:
   description: The image probed, normalized, or null.
   returned: always
@@ -299,9 +392,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe imp
     left_out,
     parse_image,
     parse_mirror,
-    probe_mirrors,
     rank,
     same_url,
+    survey,
+    warnings_for,
 )
 
 
@@ -328,29 +422,26 @@ def probe(module):
                                       "VERSION_CODENAME): for example dists/bookworm/Release for apt, "
                                       "repodata/repomd.xml for dnf")
         image = image_name(*parse_image(p["image"])) if p["image"] else None
-        results = probe_mirrors(
+        surveyed = survey(
             p["mirrors"], kind=p["kind"], image=p["image"], path=path, timeout=p["timeout"],
             max_bytes=p["max_bytes"], concurrency=p["concurrency"], validate_certs=p["validate_certs"],
-            ca_path=p["ca_path"])
+            ca_path=p["ca_path"], integrity=p["integrity"], trusted=p["trusted"],
+            integrity_images=p["integrity_images"])
     except ProbeInputError as exc:
         module.fail_json(msg=str(exc))
+    results = surveyed["results"]
     ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
     best = best_urls(ranked, p["pick"])
     left = left_out(ranked, best, p["pick"])
-    if not best:
-        module.warn("no mirror passed the probe: %s" % "; ".join(
-            "%s: %s" % (r["url"], r["error"]) for r in results))
-    else:
-        for entry in left:
-            if any(same_url(entry["url"], url) for url in p["first"]):
-                module.warn("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
-                                                                               ", ".join(best)))
+    for warning in warnings_for(ranked, best, left, p["first"]):
+        module.warn(warning)
     return {
         "changed": False,
         "results": results,
         "ranked": [r["url"] for r in ranked],
         "best": best,
         "left_out": left,
+        "integrity": surveyed["integrity"],
         "image": image,
         "path": path,
         "elapsed_ms": round((time.monotonic() - started) * 1000, 1),

@@ -101,7 +101,12 @@ options:
     description:
       - The mirrors, in the order they are tried. Each is a URL, or a dict with the keys below.
       - A URL needs V(http://) or V(https://). It may not carry credentials, a query or a fragment.
-      - V(url) (required) is the mirror's URL, such as V(https://mirror.example.com).
+      - In place of a URL, the name of a preset, such as V(daocloud), stands for that mirror's URL for
+        O(registry). The presets are the collection's dated table of known mirrors (the README lists
+        them). A preset that stopped serving, one that does not serve O(registry), and one whose URL
+        is per account or per site (V(aliyun), V(registry-cache)) are refused with the reason. A URL of
+        a mirror known to have stopped is kept, with a warning.
+      - V(url) (required) is the mirror's URL or a preset's name, such as V(https://mirror.example.com).
       - V(insecure) (bool, default false) means TLS is not verified, or the mirror is plain HTTP.
         Docker gets the host in C(insecure-registries), containerd gets C(skip_verify) for https,
         and Podman gets C(insecure = true). Plain V(http://) mirrors work without it for Docker and
@@ -278,6 +283,13 @@ EXAMPLES = r"""
       - https://m.example.com/ghcr.io
     verify_digest: upstream
 
+- name: containerd - ghcr.io through a preset (its name stands for its ghcr.io URL)
+  dockhand.runtime.registry_mirrors:
+    runtime: containerd
+    registry: ghcr.io
+    mirrors:
+      - daocloud
+
 - name: containerd - hosts.toml for docker.io, and config_path set once in config.toml
   dockhand.runtime.registry_mirrors:
     runtime: containerd
@@ -348,7 +360,9 @@ registry:
   type: str
   sample: docker.io
 mirrors:
-  description: The mirrors as understood, with every key filled in; C(auth) and secret-named headers masked.
+  description: >-
+    The mirrors as understood, with every key filled in and preset names replaced by their URLs; C(auth) and
+    secret-named headers masked.
   returned: always
   type: list
   elements: dict
@@ -420,6 +434,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model imp
     normalise_server,
     userinfo_secrets,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.presets import stopped_note
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.runtimes.base import (
     FileLocks,
     Refused,
@@ -451,12 +466,16 @@ def configure(module):
         module.no_log_values.update(userinfo_secrets(url))
     try:
         registry = normalise_registry(params["registry"])
-        mirrors = normalise_mirrors(params["mirrors"])
+        mirrors = normalise_mirrors(params["mirrors"], registry)
         params["server"] = normalise_server(params["server"], registry)
     except MirrorError as exc:
         module.fail_json(msg="%s. Nothing was written." % mask_urls(str(exc)))
     for mirror in mirrors:  # the Authorization header made from auth is no parameter: masked too
         module.no_log_values.update(secret for secret in mirror_secrets(mirror) if len(secret) >= 3)
+    for mirror in mirrors if params["state"] == "present" else ():
+        note = stopped_note(mirror["url"])
+        if note:
+            module.warn("%s; it stays in the list as given, but pulls will go past it" % note)
     if params["state"] == "present" and not mirrors:
         module.fail_json(msg="mirrors is empty: give at least one mirror, or use state: absent to remove the "
                              "mirrors of %s. Nothing was written." % registry)

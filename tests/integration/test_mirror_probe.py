@@ -6,8 +6,14 @@ nginx answering 500 ("error"), a port that accepts and never answers ("hang"), a
 listens on ("dead"), and a Debian-style package tree at full speed and at 64 KB/s.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import assert_no_traceback, local_play
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+import lab as lab_py  # noqa: E402 - the lab's own names (the stale mirror's URL and its image's date)
 
 pytestmark = pytest.mark.lab
 
@@ -16,6 +22,8 @@ IMAGE = "library/busybox:latest"
 PACKAGES_FILE = "dists/bookworm/main/binary-all/Packages"  # about 1 MiB, made by the lab
 SLOW_CEILING = 200 * 1024  # bytes/s: 64 KB/s plus nginx's first 64 KB at once, with room to spare
 LAB_HOST = "dockhand-lab-host10"  # any host: the module only reads
+STALE = lab_py.mirror_urls()["stale"]["lab"]  # an older library/busybox:latest than the hub's
+STALE_DATE = lab_py.STALE_CREATED[:10]
 
 
 def probe_task(name, **options):
@@ -198,3 +206,49 @@ def test_bad_input_fails_clearly(run_playbook):
         assert words in msg, msg
         assert "secret" not in msg
     assert_no_traceback(run)
+
+
+# -- integrity: the stale mirror (dockhand-lab-stale serves a busybox created 2024-06-06) ----------
+
+def probe_from_host10(run_playbook, lab, **options):
+    play = [{"name": "probe from a host", "hosts": LAB_HOST, "gather_facts": False,
+             "tasks": [probe_task("probe", image=IMAGE, timeout=TIMEOUT, **options)]}]
+    run = run_playbook(play, inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    assert_no_traceback(run)
+    return run.result("probe", LAB_HOST)
+
+
+def test_a_stale_mirror_is_never_picked_even_when_it_is_the_fastest(run_playbook, lab, lab_vars):
+    """Against the trusted cache: the stale mirror answers, fastest, and is left out with the reason."""
+    m = lab_vars["lab_mirrors"]
+    result = probe_from_host10(run_playbook, lab, mirrors=[STALE, m["slow"]], pick=1, trusted=[m["cache"]])
+    stale, slow = by_url(result)[STALE], by_url(result)[m["slow"]]
+    assert stale["ok"] is True and stale["error"] is None, stale  # it answers: only its image is wrong
+    assert stale["throughput"] > slow["throughput"], result["results"]  # the premise: it is the fastest
+    assert stale["integrity"] == "stale", stale
+    note = stale["integrity_note"]
+    assert "serves an older %s" % IMAGE in note and "created %s" % STALE_DATE in note, note
+    assert "trusted %s" % m["cache"] in note, note
+    assert slow["integrity"] == "ok" and slow["integrity_note"] is None, slow  # the hub's image, slowly
+    assert result["best"] == [m["slow"]]
+    assert [entry["url"] for entry in result["left_out"]] == [STALE]
+    assert result["left_out"][0]["reason"] == "stale: " + note
+    assert "mirror %s is never picked: stale: serves an older" % STALE in " ".join(result["warnings"])
+    reference = result["integrity"]["references"][IMAGE]
+    assert reference["source"] == "trusted %s" % m["cache"]
+    assert reference["platform_digest"] == slow["digest"] != stale["digest"]
+    assert reference["created"] > lab_py.STALE_CREATED  # the hub's image was made when the lab was set up
+
+
+def test_without_a_trusted_source_the_majority_outvotes_a_preferred_stale_mirror(run_playbook, lab, lab_vars):
+    """No trusted source: hub and cache agree (2 of 3), so the stale mirror is left out even as first."""
+    m = lab_vars["lab_mirrors"]
+    result = probe_from_host10(run_playbook, lab, mirrors=[STALE, m["hub"], m["cache"]], pick=3, first=[STALE])
+    assert sorted(result["best"]) == sorted([m["hub"], m["cache"]])
+    stale = by_url(result)[STALE]
+    assert stale["ok"] is True and stale["integrity"] == "stale", stale
+    assert "the majority (2 of 3 mirrors)" in stale["integrity_note"], stale
+    assert [r["integrity"] for r in result["results"]] == ["stale", "ok", "ok"]
+    assert any(warning.startswith("preferred mirror %s is left out: stale: serves an older" % STALE)
+               for warning in result["warnings"]), result["warnings"]

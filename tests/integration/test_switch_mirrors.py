@@ -13,12 +13,17 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import PlaybookRun, ansible_env, assert_no_traceback, tool
 from paths import REPO_ROOT
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+import lab as lab_py  # noqa: E402 - the lab's own names (the stale mirror's URL)
 
 pytestmark = pytest.mark.lab
 
@@ -30,6 +35,9 @@ PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "switch_mirrors.yml")
 # The README's example mirrors, and the lab's stand-ins that take their place (no traffic leaves the lab).
 README_MIRRORS = {"https://mirror-a.example.com": "http://dockhand-lab-hub:5000",
                   "https://mirror-b.example.com": "http://dockhand-lab-slow:5002"}
+STALE = lab_py.mirror_urls()["stale"]["lab"]  # serves an older library/busybox:latest than the hub
+# A preset (plugins/module_utils/mirrors/presets.py) and the URL its name stands for on docker.io.
+PRESET, PRESET_URL, PRESET_HOST = "daocloud", "https://docker.m.daocloud.io", "docker.m.daocloud.io"
 
 
 def raw(command):
@@ -296,3 +304,62 @@ def test_the_measured_switch_command_runs_as_written(fleet, lab):
         assert re.search(r"^%s\s*:.*unreachable=0\s+failed=0 " % host, proc.stdout, flags=re.M), proc.stdout[-3000:]
         shown = json.loads(on(host, "docker info --format '{{json .RegistryConfig.Mirrors}}'"))
         assert len(shown) == 1 and shown[0].rstrip("/") in mirrors, shown  # mirrors_pick: 1, one of the two
+# -- integrity and presets -------------------------------------------------------------------------
+
+def lab_mirror(lab, name):
+    return lab["data"]["all"]["children"]["lab"]["vars"]["lab_mirrors"][name]
+
+
+def test_a_stale_candidate_is_never_picked_and_the_report_says_why(fleet, lab, run_playbook):
+    """Issue 10 #3: with the lab's cache as the fleet's cache (trusted), the stale mirror, faster than the
+    slow one, is left out on every host; the probe warns, and the report's table says why."""
+    cache, slow = lab_mirror(lab, "cache"), lab_mirror(lab, "slow")
+    run, _seconds = switch(run_playbook, fleet, mirrors_candidates=[STALE, "{{ lab_mirrors.slow }}"], mirrors_pick=2,
+                           switch_mirrors_cache_url=cache)
+    assert run.rc == 0, str(run)
+    for host in FLEET:
+        probe = run.result("Probe the candidates from this host", host)
+        results = {r["url"]: r for r in probe["results"]}
+        assert results[STALE]["ok"] is True and results[STALE]["integrity"] == "stale", results[STALE]
+        assert results[STALE]["throughput"] > results[slow]["throughput"], probe["results"]  # the premise
+        assert probe["integrity"]["references"]["library/busybox:latest"]["source"] == "trusted %s" % cache
+        assert probe["best"] == [cache, slow]  # pick 2: the cache, then the slow one, never the stale one
+        assert any(w.startswith("mirror %s is never picked: stale: serves an older library/busybox:latest" % STALE)
+                   for w in probe["warnings"]), probe["warnings"]
+        docker = run.result("Point the runtimes at the chosen mirrors", host)["runtimes"]["docker"]
+        assert docker["registry_mirrors"] == [cache, slow]
+        report = run.result("Record this host's report", host)["ansible_facts"]["mirrors_report"]
+        assert report["left_out"] == ["%s: stale: %s" % (STALE, results[STALE]["integrity_note"])]
+        assert run.status("Pull a test image through the new mirror (Docker)", host) in ("ok", "changed")
+    table = run.result("Print one line per host")["msg"]
+    assert all(STALE + ": stale: serves an older library/busybox:latest" in line for line in table[1:]), table
+    assert_no_traceback(run)
+
+
+def test_a_preset_name_resolves_and_is_probed(fleet, lab, run_playbook):
+    """Issue 10 #2: a preset's name in mirrors_candidates stands for its URL, which each host probes. The
+    preset's host name is pinned to 127.0.0.1 on the hosts for the test, so nothing leaves the lab: it is
+    left out as unreachable, with the reason, and the hub is picked."""
+    hub = lab_mirror(lab, "hub")
+    pinned = []
+    try:
+        for host in FLEET:
+            on(host, "cp /etc/hosts /etc/hosts.dh-presets && echo '127.0.0.1 %s' >> /etc/hosts" % PRESET_HOST)
+            pinned.append(host)
+        run, _seconds = switch(run_playbook, fleet, mirrors_candidates=[PRESET, "{{ lab_mirrors.hub }}"],
+                               mirrors_probe_timeout=3)
+    finally:
+        for host in pinned:
+            on(host, "cat /etc/hosts.dh-presets > /etc/hosts && rm /etc/hosts.dh-presets")
+    assert run.rc == 0, str(run)
+    for host in FLEET:
+        probe = run.result("Probe the candidates from this host", host)
+        assert [r["url"] for r in probe["results"]] == [PRESET_URL, hub]  # the name, resolved, then probed
+        preset = probe["results"][0]
+        assert preset["ok"] is False and preset["error"].startswith("connection refused by %s:443" % PRESET_HOST)
+        assert probe["left_out"] == [{"url": PRESET_URL, "reason": preset["error"]}]
+        docker = run.result("Point the runtimes at the chosen mirrors", host)["runtimes"]["docker"]
+        assert docker["registry_mirrors"] == [hub]
+    table = run.result("Print one line per host")["msg"]
+    assert all(PRESET_URL + ": connection refused" in line for line in table[1:]), table
+    assert_no_traceback(run)

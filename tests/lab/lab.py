@@ -17,16 +17,20 @@ and is found again by that label, never by name.
 import argparse
 import contextlib
 import fcntl
+import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -76,6 +80,7 @@ HANG_NAME = "dockhand-lab-hang"
 APT_NAME = "dockhand-lab-apt"
 AUTH_MIRROR_NAME = "dockhand-lab-authmirror"
 PROXY_NAME = "dockhand-lab-proxy"
+STALE_NAME = "dockhand-lab-stale"
 
 # Ports of the mirror stand-ins inside the lab network. Each is published on
 # 127.0.0.1:(MIRROR_PORT_BASE + port - 5000), the same number by default.
@@ -96,6 +101,7 @@ AUTH_MIRROR_USER = "labmirror"
 AUTH_MIRROR_PASSWORD = "mirror-Pa55-7f3c91"
 PROXY_USER = "labproxy"
 PROXY_PASSWORD = "proxy-Pa55-2b8e64"
+STALE_PORT = 5020  # dockhand-lab-stale: a registry serving an older library/busybox:latest than the hub
 
 IMG_BUSYBOX = "dockhand-lab/busybox:latest"
 IMG_HELLO = "dockhand-lab/hello:latest"
@@ -354,10 +360,10 @@ def pkg_version(name):
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def http_get(url, headers=None, method="GET", timeout=5):
+def http_get(url, headers=None, method="GET", timeout=5, data=None):
     """HTTP to the lab's own registry only (loopback); proxies are ignored."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     with opener.open(req, timeout=timeout) as resp:
         return resp.status, dict(resp.headers), resp.read()
 
@@ -943,6 +949,7 @@ def mirror_urls():
         "proxy": entry(PROXY_NAME, PROXY_PORT),
         "ghcr": entry(GHCR_NAME, GHCR_PORT),
         "ghcr_mirror": entry(GHCR_MIRROR_NAME, GHCR_MIRROR_PORT),
+        "stale": entry(STALE_NAME, STALE_PORT),
     }
 
 
@@ -1036,6 +1043,7 @@ def ensure_mirrors():
     ensure_auth_mirror()
     ensure_proxy()
     ensure_ghcr()
+    ensure_stale_mirror()
     wait_mirrors()
 
 
@@ -1093,6 +1101,7 @@ def wait_mirrors(timeout=30):
         ("docker_ce", urls["docker_ce"] + "/linux/debian/dists/%s/InRelease" % SUITE, 200),
         ("authmirror", urls["authmirror"] + "/v2/", 401),
         ("proxy", urls["proxy"] + "/", 407),
+        ("stale", urls["stale"] + "/v2/%s/manifests/%s" % STALE_IMAGE, 200),
     ]
     deadline = time.monotonic() + timeout
     while True:
@@ -1108,6 +1117,94 @@ def wait_mirrors(timeout=30):
     if not tcp_refused(local_port(DEAD_PORT)):
         warn("127.0.0.1:%d, the lab's dead address, does not refuse connections: something listens "
              "there; set DOCKHAND_LAB_MIRROR_PORT_BASE to move the mirror ports" % local_port(DEAD_PORT))
+
+
+# --------------------------------------------------------------------------
+# The stale mirror: a registry whose library/busybox:latest is older than the hub's
+# --------------------------------------------------------------------------
+
+STALE_IMAGE = ("library/busybox", "latest")
+# Before the hub's images (made when the lab is set up), so the probe calls it stale, not just different.
+STALE_CREATED = "2024-06-06T00:00:00Z"
+STALE_ENV = ["REGISTRY_HTTP_ADDR=:%d" % STALE_PORT]
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def stale_image():
+    """(layer, config, manifest) bytes of the stale busybox: one layer, created STALE_CREATED.
+
+    The layer holds 1 MiB that does not compress, as the hub's busybox layer weighs, so a probe
+    measures its throughput as it does the others'. The same bytes on every call (no timestamps
+    in the tar or gzip), so its digest is stable.
+    """
+    text = b"dockhand lab: a stale library/busybox:latest (created %s)\n" % STALE_CREATED.encode()
+    filler = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(32768))
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in (("etc/dockhand-lab/stale.txt", text), ("etc/dockhand-lab/filler", filler)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
+    config = json.dumps({
+        "architecture": docker_out("image", "inspect", "--format", "{{.Architecture}}", IMG_BUSYBOX) or "amd64",
+        "os": "linux", "created": STALE_CREATED, "config": {"Cmd": ["cat", "/etc/dockhand-lab/stale.txt"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()]},
+    }, sort_keys=True).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": MANIFEST_V2,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
+                   "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
+                    "digest": "sha256:" + hashlib.sha256(layer).hexdigest()}],
+    }, sort_keys=True).encode()
+    return layer, config, manifest
+
+
+def push_blob(base, repo, blob):
+    """Upload one blob to the registry at base (monolithic: POST, then PUT with the digest)."""
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    status = http_status(base + "/v2/%s/blobs/%s" % (repo, digest))
+    if status == 200:
+        return
+    _status, headers, _body = http_get(base + "/v2/%s/blobs/uploads/" % repo, method="POST", data=b"")
+    location = urllib.parse.urljoin(base + "/", headers["Location"])
+    location += ("&" if "?" in location else "?") + urllib.parse.urlencode({"digest": digest})
+    http_get(location, method="PUT", data=blob, headers={"Content-Type": "application/octet-stream"})
+
+
+def seed_stale_mirror(base):
+    """Push the stale busybox to the registry at base unless it serves it already."""
+    repo, tag = STALE_IMAGE
+    layer, config, manifest = stale_image()
+    want = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    try:
+        _status, headers, _body = http_get(base + "/v2/%s/manifests/%s" % (repo, tag), method="HEAD",
+                                           headers={"Accept": MANIFEST_V2})
+        if headers.get("Docker-Content-Digest") == want:
+            return
+    except urllib.error.HTTPError:
+        pass
+    log("pushing a stale %s:%s (created %s) to %s" % (repo, tag, STALE_CREATED, STALE_NAME))
+    push_blob(base, repo, layer)
+    push_blob(base, repo, config)
+    http_get(base + "/v2/%s/manifests/%s" % (repo, tag), method="PUT", data=manifest,
+             headers={"Content-Type": MANIFEST_V2})
+
+
+def ensure_stale_mirror():
+    """dockhand-lab-stale: the lab's registry image, serving an older library/busybox:latest than the hub."""
+    config = short_hash(image_id(IMG_REGISTRY), STALE_ENV, local_port(STALE_PORT))
+    ensure_container(STALE_NAME, config, lambda: run_mirror(
+        STALE_NAME, config, IMG_REGISTRY, [STALE_PORT],
+        extra=[arg for env in STALE_ENV for arg in ("--env", env)]))
+    base = mirror_urls()["stale"]["local"]
+    deadline = time.monotonic() + 30
+    while http_status(base + "/v2/") != 200:
+        if time.monotonic() > deadline:
+            raise LabError("%s did not answer on %s within 30s" % (STALE_NAME, base))
+        time.sleep(0.5)
+    seed_stale_mirror(base)
 
 
 # --------------------------------------------------------------------------

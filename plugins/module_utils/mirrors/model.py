@@ -4,7 +4,8 @@
 """Registry mirrors as data: the mirror model, shared by every runtime's driver.
 
 A mirror is a URL, or a dict with ``url`` and the options in ``MIRROR_OPTIONS``
-(the one table of them). :func:`normalise_mirrors` turns what a task gives
+(the one table of them); a URL may also be the name of a preset (presets.py),
+which stands for that mirror's URL for the registry. :func:`normalise_mirrors` turns what a task gives
 into plain dicts and says, per mirror, what to change; :func:`normalise_registry`
 does the same for the registry they stand in for.
 
@@ -28,6 +29,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, is_secret_name, mask_urls
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.presets import PresetError, resolve
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import registry_host
 
 DOCKER_HUB_SERVER = "https://registry-1.docker.io"
@@ -274,8 +276,12 @@ def _label(index, url=None):
     return "mirrors[%d]%s" % (index, " (%s)" % url if url else "")
 
 
-def normalise_mirror(value, index=0):
-    """One mirror as a dict with every key of MIRROR_OPTIONS; raises MirrorError naming it."""
+def normalise_mirror(value, index=0, registry=None):
+    """One mirror as a dict with every key of MIRROR_OPTIONS; raises MirrorError naming it.
+
+    With ``registry``, a preset's name in place of the URL stands for that
+    preset's URL for the registry (presets.resolve).
+    """
     if isinstance(value, str):
         value = {"url": value}
     if not isinstance(value, dict):
@@ -296,6 +302,11 @@ def normalise_mirror(value, index=0):
                           % _label(index))
     if isinstance(url, str):
         url = url.strip()
+        if registry is not None:
+            try:
+                url = resolve(url, registry, _label(index)) or url
+            except PresetError as exc:
+                raise MirrorError(str(exc)) from None
         check_url_form(url, _label(index))
     error = check_mirror_url(url)
     if error:
@@ -320,8 +331,11 @@ def normalise_mirror(value, index=0):
     return mirror
 
 
-def normalise_mirrors(values):
-    """Every mirror normalised, in order; raises MirrorError listing every problem found."""
+def normalise_mirrors(values, registry=None):
+    """Every mirror normalised, in order; raises MirrorError listing every problem found.
+
+    With ``registry`` (normalised), preset names are resolved for it.
+    """
     if values is None:
         return []
     if not isinstance(values, (list, tuple)):
@@ -329,7 +343,7 @@ def normalise_mirrors(values):
     mirrors, problems, seen = [], [], {}
     for index, value in enumerate(values):
         try:
-            mirror = normalise_mirror(value, index)
+            mirror = normalise_mirror(value, index, registry)
         except MirrorError as exc:
             problems.append(str(exc))
             continue

@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import hashlib
 import http.client
 import json
 import platform
@@ -40,6 +41,7 @@ import threading
 import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors import integrity
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import scheme_typo, shown_url
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     DOCKER_HUB,
@@ -56,6 +58,9 @@ DEFAULT_TIMEOUT = 5
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEFAULT_PICK = 1
 DEFAULT_CONCURRENCY = 8
+INTEGRITY_AUTO = "auto"
+INTEGRITY_OFF = "off"
+INTEGRITY_MODES = (INTEGRITY_AUTO, INTEGRITY_OFF)
 
 # Seconds the caller waits beyond ``timeout`` for a probe thread that is stuck
 # where no socket timeout reaches (a name lookup that never returns).
@@ -107,6 +112,9 @@ PROBE_ARGUMENT_SPEC = {
     "concurrency": {"type": "int", "default": DEFAULT_CONCURRENCY},
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
+    "integrity": {"type": "str", "default": INTEGRITY_AUTO, "choices": list(INTEGRITY_MODES)},
+    "trusted": {"type": "list", "elements": "str", "default": []},
+    "integrity_images": {"type": "list", "elements": "str", "default": []},
 }
 
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
@@ -432,6 +440,8 @@ def new_result(url):
         "error": None,
         "elapsed_ms": None,
         "digest": None,
+        "integrity": "unknown",
+        "integrity_note": None,
     }
 
 
@@ -447,12 +457,20 @@ def throughput(nbytes, seconds):
     return int(nbytes / seconds)
 
 
+def eligible(result):
+    """Whether a mirror may be picked: it passed the probe and serves no stale or mismatched image."""
+    return bool(result.get("ok")) and result.get("integrity") not in integrity.BLOCKING
+
+
 def rank_key(result):
-    """Alive first; among them measured throughput first, fastest first; then lowest latency."""
+    """Eligible first; among them measured throughput first, fastest first; then lowest latency.
+
+    Then the mirrors that passed the probe but serve a stale or mismatched image, then the failed ones.
+    """
     measured = result.get("throughput")
     latency = result.get("latency_ms")
     return (
-        0 if result.get("ok") else 1,
+        0 if eligible(result) else 1 if result.get("ok") else 2,
         0 if measured is not None else 1,
         -(measured or 0),
         latency if latency is not None else float("inf"),
@@ -465,8 +483,8 @@ def same_url(a, b):
 
 
 def good_enough(result, best, tolerance):
-    """Whether an alive ``result`` is within ``tolerance`` (0.5 = 50 %) of the ``best`` one."""
-    if not result.get("ok") or not best.get("ok"):
+    """Whether an eligible ``result`` is within ``tolerance`` (0.5 = 50 %) of the ``best`` one."""
+    if not eligible(result) or not eligible(best):
         return False
     if best.get("throughput") is not None:
         return (result.get("throughput") or 0) >= best["throughput"] * (1 - tolerance)
@@ -478,9 +496,9 @@ def good_enough(result, best, tolerance):
 def rank(results, prefer=(), tolerance=0.0, first=()):
     """The results, best first. Ties keep the order the mirrors were given in.
 
-    Mirrors in ``first`` that are alive go first, in ``first``'s order, whatever
+    Mirrors in ``first`` that are eligible go first, in ``first``'s order, whatever
     the others measure (a preferred mirror wins whenever it is healthy). Then
-    the mirrors in ``prefer`` (those in use now) that are alive and within
+    the mirrors in ``prefer`` (those in use now) that are eligible and within
     ``tolerance`` of the best of the rest, in ``prefer``'s order: a re-run does
     not switch mirrors because of measurement noise. Then the rest, by measure.
     """
@@ -488,7 +506,7 @@ def rank(results, prefer=(), tolerance=0.0, first=()):
     head = []
     for url in first or ():
         for result in ranked:
-            if same_url(result["url"], url) and result.get("ok") and result not in head:
+            if same_url(result["url"], url) and eligible(result) and result not in head:
                 head.append(result)
     rest = [result for result in ranked if result not in head]
     if not prefer or not rest:
@@ -502,28 +520,50 @@ def rank(results, prefer=(), tolerance=0.0, first=()):
 
 
 def best_urls(ranked, pick):
-    """The URLs of the first ``pick`` alive results of a ranked list."""
-    return [r["url"] for r in ranked if r.get("ok")][:max(pick, 0)]
+    """The URLs of the first ``pick`` eligible results of a ranked list."""
+    return [r["url"] for r in ranked if eligible(r)][:max(pick, 0)]
 
 
 def left_out(ranked, best, pick):
     """[{url, reason}] for every mirror of ``ranked`` that is not in ``best``, in ranked order.
 
-    A mirror that failed the probe gives its error; one that passed was
-    ranked below the ``pick`` chosen.
+    A mirror that failed the probe gives its error; one that serves a stale or
+    mismatched image gives that; one that passed was ranked below the ``pick`` chosen.
     """
     chosen = set(best)
     out = []
     for result in ranked:
         if result["url"] in chosen:
             continue
-        if result.get("ok"):
+        if result.get("ok") and not eligible(result):
+            reason = "%s: %s" % (result["integrity"], result.get("integrity_note") or "serves another image")
+        elif result.get("ok"):
             reason = "passed the probe, but %d mirror%s ranked before it (pick: %d)" % (
                 len(chosen), "" if len(chosen) == 1 else "s", pick)
         else:
             reason = result.get("error") or "failed the probe"
         out.append({"url": result["url"], "reason": reason})
     return out
+
+
+def warnings_for(ranked, best, left, first=()):
+    """The warnings a probe gives: [str], for the user to act on.
+
+    None passed: every mirror with its reason. Else a preferred mirror (``first``)
+    left out, and any mirror that serves a stale or mismatched image (never
+    picked, however fast: the mirror itself needs fixing).
+    """
+    if not best:
+        return ["no mirror passed the probe: %s" % "; ".join("%s: %s" % (e["url"], e["reason"]) for e in left)]
+    blocked = [r["url"] for r in ranked if r.get("ok") and not eligible(r)]
+    found = []
+    for entry in left:
+        if any(same_url(entry["url"], url) for url in first):
+            found.append("preferred mirror %s is left out: %s; using %s" % (entry["url"], entry["reason"],
+                                                                            ", ".join(best)))
+        elif entry["url"] in blocked:
+            found.append("mirror %s is never picked: %s" % (entry["url"], entry["reason"]))
+    return found
 
 
 def describe_error(exc, where, timeout=None, doing=None):
@@ -768,8 +808,78 @@ def _measure(fetcher, response, max_bytes, started, result):
     result["throughput"] = throughput(count, seconds)
 
 
-def probe_registry(fetcher, mirror, result, image=None, max_bytes=DEFAULT_MAX_BYTES, machine=None):
-    """GET /v2/; with ``image`` (repository, reference) also its manifest and one layer, timed."""
+def _manifest_failure(response, body):
+    return ProbeFailure(http_error(response.status, body, response.dockhand_request,
+                                   response.getheader("Content-Type")))
+
+
+def body_digest(body):
+    """The sha256 digest of a manifest as received: what the bytes are, whatever a header says."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def manifest_facts(fetcher, mirror, repository, reference, machine=None, auth=None):
+    """What a registry serves for one image: ``(facts, image manifest document)``.
+
+    ``facts`` holds ``digest`` (of the manifest or index the reference names),
+    ``platform_digest`` (of the image manifest for this host's platform) and
+    ``config_digest``. A 404 gives ``({"missing": True, "error": ...}, None)``;
+    other failures raise ProbeFailure.
+    """
+    auth = {} if auth is None else auth
+    url = mirror.under("/v2/%s/manifests/%s" % (repository, reference))
+    response, body, _final = _authorized_get(fetcher, auth, url, repository, MANIFEST_ACCEPT)
+    if response.status == 404:
+        return {"missing": True, "error": str(_manifest_failure(response, body))}, None
+    if response.status != 200:
+        raise _manifest_failure(response, body)
+    facts = {"digest": body_digest(body), "platform_digest": None, "config_digest": None}
+    doc = _json_document(body, "manifest")
+    kind = manifest_kind(doc, response.getheader("Content-Type"))
+    if kind == "index":
+        _os, arch, variant = host_platform(machine)
+        entry = choose_manifest(doc, arch, variant)
+        facts["platform_digest"] = entry["digest"]
+        entry_url = mirror.under("/v2/%s/manifests/%s" % (repository, entry["digest"]))
+        response, body, _final = _authorized_get(fetcher, auth, entry_url, repository, MANIFEST_ACCEPT)
+        if response.status != 200:
+            raise _manifest_failure(response, body)
+        doc = _json_document(body, "platform manifest")
+        manifest_kind(doc, response.getheader("Content-Type"))
+    else:
+        facts["platform_digest"] = facts["digest"]
+    config = doc.get("config")
+    if isinstance(config, dict) and isinstance(config.get("digest"), str):
+        facts["config_digest"] = config["digest"]
+    return facts, doc
+
+
+def check_images_facts(fetcher, mirror, images, machine=None):
+    """manifest_facts for each (repository, reference) of ``images``, by image name; a failure of one
+    image is that image's ``error`` (the deadline stops the rest)."""
+    found = {}
+    for repository, reference in images:
+        name = image_name(repository, reference)
+        try:
+            found[name], _doc = manifest_facts(fetcher, mirror, repository, reference, machine)
+        except ProbeTimeout:
+            found[name] = {"error": "timed out (%s)" % (fetcher.doing or "fetching its manifest")}
+            break
+        except Exception as exc:  # noqa: BLE001 - one image's failure is that image's result
+            found[name] = {"error": describe_error(exc, fetcher.where, None, fetcher.doing)}
+    return found
+
+
+def probe_registry(fetcher, mirror, result, image=None, max_bytes=DEFAULT_MAX_BYTES, machine=None,
+                   check_images=(), layer=True):
+    """GET /v2/; with ``image`` (repository, reference) also its manifest and one layer, timed.
+
+    The manifests of ``image`` and of ``check_images`` are recorded in
+    ``result["manifests"]`` (by image name) for the integrity check; the
+    layer is read last, so that a slow mirror's deadline ends the throughput
+    sample, not the manifests. ``layer`` false skips the layer (a trusted
+    source is asked for manifests only).
+    """
     clock = fetcher.deadline.clock
     url = mirror.under("/v2/")
     started = clock()
@@ -782,38 +892,53 @@ def probe_registry(fetcher, mirror, result, image=None, max_bytes=DEFAULT_MAX_BY
         if response.status == 404:
             error += " (no registry API v2 here)"
         raise ProbeFailure(error)
-    if image is None:
-        return
-    repository, reference = image
+    manifests = result.setdefault("manifests", {})
+    doc = None
     auth = {}
-    manifest_url = mirror.under("/v2/%s/manifests/%s" % (repository, reference))
-    response, body, _final = _authorized_get(fetcher, auth, manifest_url, repository, MANIFEST_ACCEPT)
-    if response.status != 200:
-        raise ProbeFailure(http_error(response.status, body, response.dockhand_request,
-                                      response.getheader("Content-Type")))
-    result["digest"] = response.getheader("Docker-Content-Digest")
-    doc = _json_document(body, "manifest")
-    kind = manifest_kind(doc, response.getheader("Content-Type"))
-    if kind == "index":
-        _os, arch, variant = host_platform(machine)
-        entry = choose_manifest(doc, arch, variant)
-        entry_url = mirror.under("/v2/%s/manifests/%s" % (repository, entry["digest"]))
-        response, body, _final = _authorized_get(fetcher, auth, entry_url, repository, MANIFEST_ACCEPT)
-        if response.status != 200:
-            raise ProbeFailure(http_error(response.status, body, response.dockhand_request,
-                                          response.getheader("Content-Type")))
-        doc = _json_document(body, "platform manifest")
-        manifest_kind(doc, response.getheader("Content-Type"))
-    layer = choose_layer(doc)
+    if image is not None:
+        repository, reference = image
+        facts, doc = manifest_facts(fetcher, mirror, repository, reference, machine, auth)
+        manifests[image_name(repository, reference)] = facts
+        result["digest"] = facts.get("digest")
+        if facts.get("missing"):
+            raise ProbeFailure(facts["error"])
+    others = [ref for ref in check_images if image_name(*ref) not in manifests]
+    manifests.update(check_images_facts(fetcher, mirror, others, machine))
+    if image is None or not layer:
+        return
+    chosen = choose_layer(doc)
     headers = {"Authorization": "Bearer %s" % auth["token"]} if auth.get("token") else {}
-    blob_url = mirror.under("/v2/%s/blobs/%s" % (repository, layer["digest"]))
+    blob_url = mirror.under("/v2/%s/blobs/%s" % (image[0], chosen["digest"]))
     started = clock()
     response, _final = fetcher.open(blob_url, headers)
     if response.status != 200:
         body, _count = fetcher.read(response, MAX_DOCUMENT_BYTES)
-        raise ProbeFailure(http_error(response.status, body, response.dockhand_request,
-                                      response.getheader("Content-Type")))
+        raise _manifest_failure(response, body)
     _measure(fetcher, response, max_bytes, started, result)
+
+
+def image_created(fetcher, mirror, repository, facts, machine=None):
+    """The ``created`` time (RFC 3339 text) of the image config that ``facts`` name, or None.
+
+    Fetches the platform manifest when its config digest is not known yet,
+    then the config blob (a small JSON document).
+    """
+    auth = {}
+    config_digest = facts.get("config_digest")
+    if not config_digest and facts.get("platform_digest"):
+        more, _doc = manifest_facts(fetcher, mirror, repository, facts["platform_digest"], machine, auth)
+        config_digest = more.get("config_digest")
+    if not config_digest:
+        return None
+    url = mirror.under("/v2/%s/blobs/%s" % (repository, config_digest))
+    response, body, _final = _authorized_get(fetcher, auth, url, repository)
+    if response.status != 200:
+        return None
+    try:
+        created = _json_document(body, "image config").get("created")
+    except ProbeFailure:
+        return None
+    return created if isinstance(created, str) else None
 
 
 def probe_package(fetcher, mirror, result, path, max_bytes=DEFAULT_MAX_BYTES):
@@ -831,17 +956,22 @@ def probe_package(fetcher, mirror, result, path, max_bytes=DEFAULT_MAX_BYTES):
 
 
 def probe_one(mirror, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT_TIMEOUT,
-              max_bytes=DEFAULT_MAX_BYTES, ssl_context=None, machine=None, clock=time.monotonic):
-    """Probe one mirror within ``timeout`` seconds; always returns a result dict, never raises."""
+              max_bytes=DEFAULT_MAX_BYTES, ssl_context=None, machine=None, clock=time.monotonic,
+              check_images=(), layer=True, fetcher_class=None):
+    """Probe one mirror within ``timeout`` seconds; always returns a result dict, never raises.
+
+    ``fetcher_class`` makes the HTTP client (Fetcher by default): the hook
+    through which a trusted upstream is reached through a proxy.
+    """
     result = new_result(mirror.url)
     deadline = Deadline(timeout, clock)
-    fetcher = Fetcher(deadline, ssl_context)
+    fetcher = (fetcher_class or Fetcher)(deadline, ssl_context)
     fetcher.where = "%s:%d" % (mirror.host, mirror.port)
     try:
         if kind == KIND_PACKAGE:
             probe_package(fetcher, mirror, result, path, max_bytes)
         else:
-            probe_registry(fetcher, mirror, result, image, max_bytes, machine)
+            probe_registry(fetcher, mirror, result, image, max_bytes, machine, check_images, layer)
         result["ok"] = True
     except ProbeTimeout:
         result["error"] = describe_error(socket.timeout(), fetcher.where, timeout, fetcher.doing)
@@ -851,6 +981,59 @@ def probe_one(mirror, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT
         fetcher.close()
         result["elapsed_ms"] = round((clock() - deadline.start) * 1000, 1)
     return result
+
+
+def created_one(mirror, repository, facts, timeout=DEFAULT_TIMEOUT, ssl_context=None, machine=None,
+                clock=time.monotonic, fetcher_class=None):
+    """image_created within ``timeout`` seconds; None for any failure (the date only explains a mismatch)."""
+    fetcher = (fetcher_class or Fetcher)(Deadline(timeout, clock), ssl_context)
+    fetcher.where = "%s:%d" % (mirror.host, mirror.port)
+    try:
+        return image_created(fetcher, mirror, repository, facts, machine)
+    except Exception:  # noqa: BLE001 - no date is not an error of the probe
+        return None
+    finally:
+        fetcher.close()
+
+
+def run_all(jobs, concurrency, timeout, clock=time.monotonic):
+    """Run the callables ``jobs`` on ``concurrency`` daemon threads; their answers in order.
+
+    The caller waits at most about ``timeout`` (plus GRACE_SECONDS) per round
+    of ``concurrency`` jobs. A job still running then is left behind and
+    answers ``("stuck", None)``; one never started answers ``("not started",
+    None)``; the others ``("done", answer)``.
+    """
+    answers = [None] * len(jobs)
+    started = [False] * len(jobs)
+    lock = threading.Lock()
+    pending = list(range(len(jobs)))
+
+    def worker():
+        while True:
+            with lock:
+                if not pending:
+                    return
+                index = pending.pop(0)
+                started[index] = True
+            answers[index] = ("done", jobs[index]())
+
+    if not jobs:
+        return []
+    workers = min(concurrency, len(jobs))
+    threads = [threading.Thread(target=worker, name="mirror-probe-%d" % i) for i in range(workers)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    rounds = -(-len(jobs) // workers)
+    give_up = clock() + rounds * (timeout + GRACE_SECONDS)
+    for thread in threads:
+        thread.join(max(0.0, give_up - clock()))
+    with lock:
+        pending[:] = []  # a stuck worker must not start anything more
+        final = list(answers)
+    return [answer or (("stuck", None) if started[index] else ("not started", None))
+            for index, answer in enumerate(final)]
 
 
 def make_ssl_context(validate_certs=True, ca_path=None):
@@ -866,67 +1049,157 @@ def make_ssl_context(validate_certs=True, ca_path=None):
     return context
 
 
-def probe_mirrors(mirrors, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT_TIMEOUT,
-                  max_bytes=DEFAULT_MAX_BYTES, concurrency=DEFAULT_CONCURRENCY, validate_certs=True,
-                  ca_path=None, machine=None, clock=time.monotonic):
-    """Probe every mirror, ``concurrency`` at a time; returns their results in the order given.
-
-    ``mirrors`` are URLs (checked with :func:`parse_mirror`; duplicates are
-    probed once); ``image`` is a reference for :func:`parse_image`. Raises
-    ProbeInputError for bad input before any traffic. Threads are daemons and
-    the caller waits at most about ``timeout`` per round of ``concurrency``
-    mirrors: a probe that outlives that (a name lookup that never returns)
-    is reported as timed out and left behind.
-    """
-    check_options(kind, image, path, timeout, max_bytes, 1, concurrency)
-    parsed = []
-    seen = set()
-    for url in mirrors or []:
-        mirror = parse_mirror(url)
+def parse_mirrors(urls, what="mirrors"):
+    """Each URL checked with :func:`parse_mirror`, duplicates dropped, in order."""
+    parsed, seen = [], set()
+    for url in urls or []:
+        try:
+            mirror = parse_mirror(url)
+        except ProbeInputError as exc:
+            if what == "mirrors":
+                raise
+            raise ProbeInputError("%s: %s" % (what, exc)) from None
         if mirror.url not in seen:
             seen.add(mirror.url)
             parsed.append(mirror)
+    return parsed
+
+
+def integrity_images_of(kind, image, integrity, integrity_images):
+    """The images the integrity check compares, as (repository, reference): ``image`` first."""
+    if integrity not in INTEGRITY_MODES:
+        raise ProbeInputError("integrity must be one of %s, not %r" % (", ".join(INTEGRITY_MODES), integrity))
+    if integrity == INTEGRITY_OFF or kind != KIND_REGISTRY:
+        return []
+    refs = [parse_image(image)] if image else []
+    for index, value in enumerate(integrity_images or []):
+        try:
+            ref = parse_image(value)
+        except ProbeInputError as exc:
+            raise ProbeInputError("integrity_images[%d]: %s" % (index, exc)) from None
+        if ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def survey(mirrors, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT_TIMEOUT,
+           max_bytes=DEFAULT_MAX_BYTES, concurrency=DEFAULT_CONCURRENCY, validate_certs=True,
+           ca_path=None, machine=None, clock=time.monotonic, integrity=INTEGRITY_AUTO, trusted=(),
+           integrity_images=(), trusted_fetcher_class=None):
+    """Probe every mirror and check what each serves; ``{"results": [...], "integrity": {...}}``.
+
+    Results come in the order of ``mirrors`` (checked with :func:`parse_mirror`;
+    duplicates are probed once); ``image`` is a reference for :func:`parse_image`.
+    Raises ProbeInputError for bad input before any traffic. Mirrors, and the
+    ``trusted`` sources that are not among them, are probed concurrently,
+    ``concurrency`` at a time; the caller waits at most about ``timeout`` per
+    round: a probe that outlives that (a name lookup that never returns) is
+    reported as timed out and left behind.
+
+    With ``integrity`` auto and an image to compare (``image``, ``integrity_images``),
+    each result gets ``integrity`` and ``integrity_note`` (integrity.py). Where
+    digests agree this costs no request beyond the probe's own (and one per
+    extra image); the creation dates that tell stale from mismatch are fetched
+    only where a mirror differs. ``trusted_fetcher_class`` makes the HTTP client
+    for the trusted sources (the hook for a proxy to upstream).
+    """
+    check_options(kind, image, path, timeout, max_bytes, 1, concurrency)
+    parsed = parse_mirrors(mirrors)
     if not parsed:
         raise ProbeInputError("mirrors is empty; give at least one mirror URL")
     image_ref = parse_image(image) if image else None
     if kind == KIND_PACKAGE and not path:
         raise ProbeInputError("kind=package needs path, for example dists/bookworm/Release")
+    checked = integrity_images_of(kind, image, integrity, integrity_images)
+    if trusted and integrity == INTEGRITY_OFF:
+        raise ProbeInputError("trusted applies when integrity is auto; remove it, or set integrity: auto")
+    sources = parse_mirrors(trusted, "trusted")  # checked even when there is nothing to compare
+    if not checked:
+        sources = []
     context = make_ssl_context(validate_certs, ca_path)  # also for token realms and redirects to https
+    extra = [ref for ref in checked if ref != image_ref]
+    outside = [source for source in sources if not any(same_url(source.url, m.url) for m in parsed)]
 
-    results = [None] * len(parsed)
-    started = [False] * len(parsed)
-    lock = threading.Lock()
-    pending = list(range(len(parsed)))
+    def mirror_job(mirror):
+        return lambda: probe_one(mirror, kind, image_ref, path, timeout, max_bytes, context, machine, clock,
+                                 check_images=extra)
 
-    def worker():
-        while True:
-            with lock:
-                if not pending:
-                    return
-                index = pending.pop(0)
-                started[index] = True
-            results[index] = probe_one(parsed[index], kind, image_ref, path, timeout, max_bytes, context,
-                                       machine, clock)
+    def source_job(source):
+        return lambda: probe_one(source, KIND_REGISTRY, None, None, timeout, max_bytes, context, machine, clock,
+                                 check_images=checked, layer=False, fetcher_class=trusted_fetcher_class)
 
-    workers = min(concurrency, len(parsed))
-    threads = [threading.Thread(target=worker, name="mirror-probe-%d" % i) for i in range(workers)]
-    for thread in threads:
-        thread.daemon = True
-        thread.start()
-    rounds = -(-len(parsed) // workers)
-    give_up = clock() + rounds * (timeout + GRACE_SECONDS)
-    for thread in threads:
-        thread.join(max(0.0, give_up - clock()))
-    with lock:
-        pending[:] = []  # a stuck worker must not start anything more
-        final = list(results)
-    for index, done in enumerate(final):
-        if done is None:
-            missing = new_result(parsed[index].url)
-            if started[index]:
-                missing["error"] = "timed out after %s s (the probe did not finish; a name lookup may hang)" \
-                    % format_seconds(timeout)
-            else:
-                missing["error"] = "not probed: the probes before it did not finish in time (raise concurrency)"
-            final[index] = missing
-    return final
+    answers = run_all([mirror_job(m) for m in parsed] + [source_job(s) for s in outside], concurrency,
+                      timeout, clock)
+    everything = []
+    for target, (how, answer) in zip(parsed + outside, answers):
+        result = answer
+        if result is None:
+            result = new_result(target.url)
+            result["error"] = ("timed out after %s s (the probe did not finish; a name lookup may hang)"
+                               % format_seconds(timeout) if how == "stuck"
+                               else "not probed: the probes before it did not finish in time (raise concurrency)")
+        everything.append(result)
+    results = everything[:len(parsed)]
+    by_url = {r["url"]: r for r in everything}
+    trusted_manifests = []
+    for source in sources:
+        match = next((url for url in by_url if same_url(url, source.url)), source.url)
+        trusted_manifests.append((source.url, by_url.get(match, {}).get("manifests")))
+    summary = check_integrity(results, checked, trusted_manifests, timeout, context, machine, clock,
+                              concurrency, trusted_fetcher_class)
+    if not checked:
+        unchecked = ("not checked (integrity: off)" if integrity == INTEGRITY_OFF
+                     else None if kind == KIND_PACKAGE else "not checked: no image to compare (set image)")
+        for result in results:
+            result["integrity_note"] = unchecked
+    for result in everything:
+        result.pop("manifests", None)
+    return {"results": results, "integrity": summary}
+
+
+def check_integrity(results, checked, trusted_manifests, timeout=DEFAULT_TIMEOUT, ssl_context=None,
+                    machine=None, clock=time.monotonic, concurrency=DEFAULT_CONCURRENCY,
+                    trusted_fetcher_class=None):
+    """Set ``integrity`` and ``integrity_note`` on each result; returns the summary (images, references)."""
+    names = [image_name(*ref) for ref in checked]
+    summary = {"images": names, "references": {}}
+    if not names:
+        return summary
+    mirror_manifests = [(r["url"], r.get("manifests")) for r in results]
+    references = {name: integrity.choose_reference(name, trusted_manifests, mirror_manifests) for name in names}
+    repositories = dict(zip(names, (ref[0] for ref in checked)))
+    # Creation dates, only where a mirror serves another image than the reference.
+    wanted = []  # (key, url, repository, facts, fetcher class)
+    for name, reference in references.items():
+        differing = [r for r in results
+                     if integrity.compare((r.get("manifests") or {}).get(name), reference) == integrity.DIFFERS]
+        if differing:
+            from_trusted = reference["url"] not in [r["url"] for r in results]
+            wanted.append((("reference", name), reference["url"], repositories[name], reference["facts"],
+                           trusted_fetcher_class if from_trusted else None))
+            wanted += [((r["url"], name), r["url"], repositories[name], r["manifests"][name], None)
+                       for r in differing]
+    jobs = [(lambda url=url, repository=repository, facts=facts, cls=cls:
+             created_one(parse_mirror(url), repository, facts, timeout, ssl_context, machine, clock, cls))
+            for _key, url, repository, facts, cls in wanted]
+    created = {key: answer for (key, _u, _r, _f, _c), (_how, answer) in zip(wanted, run_all(jobs, concurrency,
+                                                                                           timeout, clock))}
+    reference_created = {name: created.get(("reference", name)) for name in names}
+    for result in results:
+        mine = {name: created.get((result["url"], name)) for name in names}
+        result["integrity"], result["integrity_note"] = integrity.verdict(
+            names, references, result.get("manifests"), mine, reference_created)
+    for name, reference in references.items():
+        summary["references"][name] = {
+            "digest": reference["facts"].get("digest") if reference["facts"] else None,
+            "platform_digest": reference["key"], "source": reference["source"],
+            "created": reference_created.get(name)}
+    return summary
+
+
+def probe_mirrors(mirrors, kind=KIND_REGISTRY, image=None, path=None, timeout=DEFAULT_TIMEOUT,
+                  max_bytes=DEFAULT_MAX_BYTES, concurrency=DEFAULT_CONCURRENCY, validate_certs=True,
+                  ca_path=None, machine=None, clock=time.monotonic, **checks):
+    """The results of :func:`survey` alone (``checks``: its integrity options)."""
+    return survey(mirrors, kind, image, path, timeout, max_bytes, concurrency, validate_certs, ca_path, machine,
+                  clock, **checks)["results"]

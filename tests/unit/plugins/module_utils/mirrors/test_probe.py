@@ -759,7 +759,7 @@ def test_bad_input_fails_before_any_traffic(registry):
 def test_a_probe_stuck_beyond_its_deadline_is_reported(monkeypatch):
     release = threading.Event()
 
-    def stuck(mirror, *args):
+    def stuck(mirror, *args, **kwargs):
         release.wait(60)  # like a name lookup that never returns
         return probe.new_result(mirror.url)
 
