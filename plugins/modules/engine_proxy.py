@@ -359,8 +359,8 @@ def warn_about_docker(module, method, version, params):
                     % (version, PROXIES_MIN_ENGINE))
     if method == "systemd" and docker_holds_proxies(params["path"]):
         module.warn("docker: %s sets proxies, which Docker Engine %d+ uses instead of the environment this module "
-                    "sets; remove it with docker_method: daemon_json and state: absent" % (params["path"],
-                                                                                         PROXIES_MIN_ENGINE))
+                    "sets; remove it with docker_method: daemon_json and state: absent"
+                    % (params["path"], PROXIES_MIN_ENGINE))
 
 
 def main():

@@ -144,7 +144,7 @@ options:
         is one.
       - V(off) skips the comparison. Every mirror's RV(results[].integrity) is then V(unknown).
     type: str
-    choices: [auto, off]
+    choices: [auto, "off"]
     default: auto
   trusted:
     description:
@@ -167,9 +167,22 @@ options:
     type: list
     elements: str
     default: []
+  proxy:
+    description:
+      - An C(http://) proxy, as C(http://[user:password@]host:port), through which the O(trusted) sources
+        are reached, for hosts that reach the upstream only through a proxy (see
+        M(dockhand.runtime.engine_proxy)). C(https://) sources are tunnelled through it with C(CONNECT).
+      - The mirrors themselves are always probed directly, as the engine pulls from them.
+      - Its password never shows in results, errors or logs.
+    type: str
+  no_proxy:
+    description: Hosts (names, C(.domain) suffixes, IP addresses or networks) of O(trusted) reached directly.
+    type: list
+    elements: str
+    default: []
 notes:
-  - Requests go straight to the mirrors and the trusted sources. Proxy environment variables
-    (C(http_proxy), ...) are not used.
+  - The mirrors are probed directly, and the trusted sources through O(proxy) when it is set. Proxy environment
+    variables (C(http_proxy), ...) are not used.
   - When no mirror passes the probe, the task does not fail. RV(best) is then empty and a warning lists
     each mirror's error, or its integrity where it answered with a stale or mismatched image.
     Use M(ansible.builtin.assert) on RV(best) to stop a play.
@@ -397,6 +410,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe imp
     survey,
     warnings_for,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_fetch import proxy_fetcher_class
+from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_settings import ProxyError
 
 
 def check_first(mirrors, first):
@@ -422,13 +437,14 @@ def probe(module):
                                       "VERSION_CODENAME): for example dists/bookworm/Release for apt, "
                                       "repodata/repomd.xml for dnf")
         image = image_name(*parse_image(p["image"])) if p["image"] else None
+        trusted_fetcher = proxy_fetcher_class(p["proxy"], p["no_proxy"]) if p["proxy"] else None
         surveyed = survey(
             p["mirrors"], kind=p["kind"], image=p["image"], path=path, timeout=p["timeout"],
             max_bytes=p["max_bytes"], concurrency=p["concurrency"], validate_certs=p["validate_certs"],
             ca_path=p["ca_path"], integrity=p["integrity"], trusted=p["trusted"],
-            integrity_images=p["integrity_images"])
-    except ProbeInputError as exc:
-        module.fail_json(msg=str(exc))
+            integrity_images=p["integrity_images"], trusted_fetcher_class=trusted_fetcher)
+    except (ProbeInputError, ProxyError) as exc:
+        module.fail_json(msg=mask_urls(str(exc)))
     results = surveyed["results"]
     ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
     best = best_urls(ranked, p["pick"])

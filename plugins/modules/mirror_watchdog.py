@@ -464,8 +464,9 @@ def report(module):
     if events and not module.check_mode:
         with state_session(STATE_PATH) as current:
             current["reported_seq"] = max(current["reported_seq"], events[-1]["seq"])
-    summary = ["%s %s" % (event.get("time"), change_line(target_name(event.get("runtime"), event.get("path")),
-                                                        event.get("changes") or [], event.get("after") or []))
+    summary = ["%s %s" % (event.get("time"),
+                          change_line(target_name(event.get("runtime"), event.get("path")),
+                                      event.get("changes") or [], event.get("after") or []))
                + ("" if event.get("outcome") == "applied" else " [not applied: %s]" % event.get("outcome"))
                for event in events]
     if note:

@@ -200,3 +200,31 @@ def test_podman_pulls_through_the_proxy_and_absent_removes_it(run_playbook, edge
     assert run.result("docker pull without the proxy", HOST)["rc"] != 0  # the proxy is gone from dockerd too
     assert_password_hidden(run)
     assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_mirror_probe_reaches_a_trusted_upstream_through_the_proxy(run_playbook, edge_host, lab, monkeypatch):
+    """The hub, trusted, is reachable from host19 only through the proxy: without it the reference falls back to
+    the mirrors; with it the hub's digest is the reference, and the cache (a mirror of it) is ok."""
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    cache = lab["data"]["all"]["children"]["lab"]["vars"]["lab_mirrors"]["cache"]
+    probe = {"mirrors": [cache], "image": "library/busybox:latest", "trusted": [HUB], "timeout": 5}
+    run = run_playbook(play([
+        {"name": "direct", "dockhand.runtime.mirror_probe": probe, "register": "direct"},
+        {"name": "through the proxy", "dockhand.runtime.mirror_probe": dict(probe, proxy=PROXY),
+         "register": "proxied"},
+        {"name": "a proxy without a scheme", "dockhand.runtime.mirror_probe": dict(probe, proxy="proxy.lan:3128"),
+         "ignore_errors": True},
+    ]), inventory=edge_host)
+    assert run.rc == 0, str(run)
+    direct = run.result("direct", HOST)["integrity"]["references"]["library/busybox:latest"]
+    assert not direct["source"].startswith("trusted"), direct  # the hub is cut off from host19
+    proxied = run.result("through the proxy", HOST)
+    reference = proxied["integrity"]["references"]["library/busybox:latest"]
+    assert reference["source"] == "trusted %s" % HUB, reference
+    assert reference["digest"] in hub_digests("library/busybox"), reference
+    assert proxied["results"][0]["integrity"] == "ok" and proxied["best"] == [cache], proxied["results"]
+    refused = run.result("a proxy without a scheme", HOST)
+    assert refused["failed"] is True and "proxy" in refused["msg"], refused["msg"]
+    assert_password_hidden(run)
+    assert_no_traceback(run)

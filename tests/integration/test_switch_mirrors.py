@@ -306,6 +306,7 @@ def test_the_measured_switch_command_runs_as_written(fleet, lab):
         assert len(shown) == 1 and shown[0].rstrip("/") in mirrors, shown  # mirrors_pick: 1, one of the two
 # -- integrity and presets -------------------------------------------------------------------------
 
+
 def lab_mirror(lab, name):
     return lab["data"]["all"]["children"]["lab"]["vars"]["lab_mirrors"][name]
 

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 IN_THE_LABS_WORDS = {
     "ansible-galaxy collection build": "tests/integration/test_collection.py builds the same tarball into a "
                                        "directory of its own",
-    "ansible-galaxy collection install dockhand-runtime-0.1.0.tar.gz": "tests/integration/test_collection.py "
-        "installs it into a directory of its own (the checkout's build/collections link must stay)",
+    "ansible-galaxy collection install dockhand-runtime-0.1.0.tar.gz":
+        "tests/integration/test_collection.py installs it into a directory of its own (the checkout's "
+        "build/collections link must stay)",
     "ansible-playbook -i inventory playbooks/provision.yml -e @fleet-vars.yml": "the user's inventory and vars: "
         "tests/integration/test_provision.py runs provision.yml with the lab's fleet vars",
     "ansible-playbook -i inventory playbooks/switch_mirrors.yml -e '{\"mirrors_candidates\": "

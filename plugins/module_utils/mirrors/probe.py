@@ -115,6 +115,8 @@ PROBE_ARGUMENT_SPEC = {
     "integrity": {"type": "str", "default": INTEGRITY_AUTO, "choices": list(INTEGRITY_MODES)},
     "trusted": {"type": "list", "elements": "str", "default": []},
     "integrity_images": {"type": "list", "elements": "str", "default": []},
+    "proxy": {"type": "str"},
+    "no_proxy": {"type": "list", "elements": "str", "default": []},
 }
 
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
@@ -1182,8 +1184,8 @@ def check_integrity(results, checked, trusted_manifests, timeout=DEFAULT_TIMEOUT
     jobs = [(lambda url=url, repository=repository, facts=facts, cls=cls:
              created_one(parse_mirror(url), repository, facts, timeout, ssl_context, machine, clock, cls))
             for _key, url, repository, facts, cls in wanted]
-    created = {key: answer for (key, _u, _r, _f, _c), (_how, answer) in zip(wanted, run_all(jobs, concurrency,
-                                                                                           timeout, clock))}
+    answers = run_all(jobs, concurrency, timeout, clock)
+    created = {key: answer for (key, _u, _r, _f, _c), (_how, answer) in zip(wanted, answers)}
     reference_created = {name: created.get(("reference", name)) for name in names}
     for result in results:
         mine = {name: created.get((result["url"], name)) for name in names}

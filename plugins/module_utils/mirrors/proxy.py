@@ -376,4 +376,3 @@ class PodmanProxy:
         except FileError as exc:
             raise ChangeFailed("podman: %s" % exc, **result) from None
         return result, diffs
-

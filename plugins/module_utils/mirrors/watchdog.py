@@ -693,13 +693,19 @@ def load_settings(path):
     return check_settings(settings)
 
 
+def _write_line(line):
+    """A line on standard output, which the unit sends to the journal."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main(argv=None, log=None):
     """The timer's run: returns the exit status (0: every target done, 1: something failed, 2: bad settings)."""
     parser = argparse.ArgumentParser(prog="dockhand-mirror-watchdog")
     parser.add_argument("--config", default=CONFIG_PATH)
     parser.add_argument("--state", default=STATE_PATH)
     args = parser.parse_args(argv)
-    log = log or (lambda line: print(line, flush=True))
+    log = log or _write_line
     try:
         settings = load_settings(args.config)
         return 0 if Watchdog(settings, args.state, time.time(), log).run() else 1
@@ -709,7 +715,3 @@ def main(argv=None, log=None):
     except FileError as exc:
         log("cannot run: %s" % exc)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -290,7 +290,7 @@ def test_the_majority_finds_the_stale_mirror_and_it_is_left_out(registries):
 
 def test_where_all_agree_the_check_costs_no_request(registries):
     current, _digest = image_documents(NEW, "current")
-    mirrors = [registries(dict(current)) for _ in range(3)]
+    mirrors = [registries(dict(current)) for _mirror in range(3)]
     results = survey([m.url for m in mirrors], image=IMAGE, timeout=3)["results"]
     assert [r["integrity"] for r in results] == [OK, OK, OK]
     for mirror in mirrors:

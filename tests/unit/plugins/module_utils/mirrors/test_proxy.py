@@ -30,8 +30,8 @@ PROXY = "http://fleet:%s@proxy.lan:3128" % SECRET
 
 
 def test_settings_are_kept_as_given_and_no_proxy_is_a_list():
-    settings = normalise_settings(PROXY + "/", "socks5h://[fd00::1]:1080", "localhost,.lan,10.0.0.0/8,*.corp,"
-                                                                          "reg.lan:5000,[fd00::2]")
+    no_proxy = "localhost,.lan,10.0.0.0/8,*.corp,reg.lan:5000,[fd00::2]"
+    settings = normalise_settings(PROXY + "/", "socks5h://[fd00::1]:1080", no_proxy)
     assert settings == {"http_proxy": PROXY, "https_proxy": "socks5h://[fd00::1]:1080",
                         "no_proxy": ["localhost", ".lan", "10.0.0.0/8", "*.corp", "reg.lan:5000", "[fd00::2]"]}
     assert normalise_no_proxy(["a.lan", "a.lan", "*"]) == ["a.lan", "*"]

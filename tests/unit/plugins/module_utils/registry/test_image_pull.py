@@ -71,8 +71,8 @@ TABLE = "/etc/dockhand/registry-mirrors.json"
 GHCR = parse_reference("ghcr.io/org/app:1")
 TRIED = [{"url": "http://user:s3cret@cache.lan:5011",
           "reason": "it did not name a digest for cache.lan:5011/org/app:1: manifest unknown"},
-         {"url": "https://m.example.com/ghcr.io", "reason": "it serves sha256:aa, but the registry itself serves "
-                                                           "sha256:bb (a stale or wrong copy)"}]
+         {"url": "https://m.example.com/ghcr.io",
+          "reason": "it serves sha256:aa, but the registry itself serves sha256:bb (a stale or wrong copy)"}]
 
 
 def test_a_pull_through_the_table_that_ends_on_an_unreachable_registry_blames_the_mirrors():

@@ -186,9 +186,13 @@ def test_judge_digest():
 
 HOSTS = st.sampled_from(["a.lan", "b.lan:5000", "cache.example.com", "10.0.0.9:5443"])
 PATHS = st.sampled_from(["", "/ghcr.io", "/quay", "/x/y"])
-MIRRORS = st.lists(st.builds(lambda scheme, host, path, insecure: {"url": "%s://%s%s" % (scheme, host, path),
-                                                                    "insecure": insecure},
-                             st.sampled_from(["http", "https"]), HOSTS, PATHS, st.booleans()),
+
+
+def _mirror(scheme, host, path, insecure):
+    return {"url": "%s://%s%s" % (scheme, host, path), "insecure": insecure}
+
+
+MIRRORS = st.lists(st.builds(_mirror, st.sampled_from(["http", "https"]), HOSTS, PATHS, st.booleans()),
                    min_size=1, max_size=4, unique_by=lambda mirror: mirror["url"])
 REGISTRIES = st.sampled_from(["ghcr.io", "quay.io", "registry.k8s.io", "nvcr.io"])
 

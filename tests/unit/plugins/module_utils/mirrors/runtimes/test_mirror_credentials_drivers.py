@@ -42,8 +42,8 @@ def test_hosts_toml_sends_basic_auth_in_the_header_table():
     text = render_hosts_toml("docker.io", [containerd_host(m) for m in mirrors(BASIC)])
     data = tomllib.loads(text)
     expected = "Basic " + base64.b64encode(("fleet:" + SECRET).encode()).decode()
-    assert data["host"]["http://cache.lan:5012"] == {"capabilities": ["pull", "resolve"],
-                                                      "header": {"Authorization": expected}}
+    wanted = {"capabilities": ["pull", "resolve"], "header": {"Authorization": expected}}
+    assert data["host"]["http://cache.lan:5012"] == wanted
 
 
 def test_hosts_toml_takes_every_per_mirror_setting_and_the_server_override():
