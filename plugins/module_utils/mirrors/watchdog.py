@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_jso
     parse_daemon_json,
     render_keeping,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.dockerd import Dockerd, ServiceError
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     FileError,
     atomic_write,
@@ -52,7 +52,6 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import
     read_bytes,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import unit_info
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
     ProbeInputError,
     parse_image,
@@ -427,18 +426,6 @@ def run_command(argv):
     return done.returncode, done.stdout, done.stderr
 
 
-def dockerd_pid(settings, command=run_command):
-    """dockerd's MainPID from systemd, else from /var/run/docker.pid; None when it is not running."""
-    facts = unit_info(command, settings["docker_unit"])
-    if facts and facts["main_pid"]:
-        return facts["main_pid"]
-    try:
-        with open("/var/run/docker.pid") as handle:
-            return int(handle.read().strip()) or None
-    except (OSError, ValueError):
-        return None
-
-
 def engine_mirrors(settings):
     """RegistryConfig.Mirrors of the running engine (trailing slashes stripped)."""
     client = EngineClient(docker_host=settings["docker_host"], timeout=10)
@@ -449,13 +436,16 @@ def engine_mirrors(settings):
     return [mirror_key(url) for url in (info.get("RegistryConfig") or {}).get("Mirrors") or []]
 
 
-def reload_dockerd(settings, wanted, pid=None):
-    """SIGHUP dockerd and wait until /info shows ``wanted``; raises WatchdogError when it does not."""
-    pid = pid or dockerd_pid(settings)
-    if not pid:
-        raise WatchdogError("dockerd is not running (%s has no MainPID and /var/run/docker.pid names no process)"
-                            % settings["docker_unit"])
-    os.kill(pid, signal.SIGHUP)
+def reload_dockerd(settings, wanted):
+    """SIGHUP dockerd (found and checked by engine/dockerd.Dockerd, as the modules do) and wait until /info shows
+    ``wanted``; raises WatchdogError when it does not."""
+    client = EngineClient(docker_host=settings["docker_host"], timeout=10)
+    try:
+        Dockerd(run_command, client, unit=settings["docker_unit"]).reload()
+    except ServiceError as exc:
+        raise WatchdogError(str(exc)) from None
+    finally:
+        client.close()
     deadline = time.monotonic() + RELOAD_WAIT
     seen = None
     while time.monotonic() < deadline:
@@ -464,13 +454,13 @@ def reload_dockerd(settings, wanted, pid=None):
         except EngineError as exc:
             seen = "no answer (%s)" % exc
         if seen == [mirror_key(url) for url in wanted]:
-            return pid
+            return
         time.sleep(0.3)
     raise WatchdogError("dockerd did not take the new registry-mirrors after SIGHUP within %d s (it shows %s)"
                         % (RELOAD_WAIT, seen))
 
 
-def write_docker_mirrors(settings, raw, mirrors, pid=None):
+def write_docker_mirrors(settings, raw, mirrors):
     """Make daemon.json's registry-mirrors ``mirrors`` (other keys and the layout kept) and SIGHUP dockerd.
 
     The caller holds the file's lock. When dockerd does not show the change,
@@ -483,12 +473,12 @@ def write_docker_mirrors(settings, raw, mirrors, pid=None):
     after["registry-mirrors"] = list(mirrors)
     atomic_write(path, render_keeping(text, after).encode("utf-8"))
     try:
-        return reload_dockerd(settings, mirrors, pid)
+        reload_dockerd(settings, mirrors)
     except (WatchdogError, OSError, EngineError) as exc:
         atomic_write(path, raw)
         before = parse_daemon_json(text, path).get("registry-mirrors") or []
         with contextlib.suppress(WatchdogError, OSError, EngineError):
-            reload_dockerd(settings, before, pid)
+            reload_dockerd(settings, before)
         raise WatchdogError("%s; %s was put back as it was" % (str(exc).rstrip("."), path)) from None
 
 
