@@ -228,3 +228,40 @@ def test_mirror_probe_reaches_a_trusted_upstream_through_the_proxy(run_playbook,
     assert refused["failed"] is True and "proxy" in refused["msg"], refused["msg"]
     assert_password_hidden(run)
     assert_no_traceback(run)
+
+
+CONTAINERD_PID = "systemctl show -p MainPID --value containerd"
+
+
+@pytest.mark.lab
+def test_containerd_gets_the_proxy_in_its_environment_and_absent_takes_it_out(run_playbook, edge_host, monkeypatch):
+    """containerd (the CRI pulls in the daemon, so its environment is what counts): one restart with the proxy in
+    its environment, none on a rerun, and absent takes it out again; Docker's containers keep running."""
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    options = {"runtime": ["containerd"], "https_proxy": PROXY, "no_proxy": ["localhost"]}
+    environment = "tr '\\0' '\\n' </proc/$(%s)/environ | grep -c '^HTTPS_PROXY=http://%s:' || true" % (
+        CONTAINERD_PID, lab_py.PROXY_USER)
+    run = run_playbook(play([
+        proxy_task("no proxy yet", state="absent", runtime=["containerd"]),
+        shell("pid before", CONTAINERD_PID),
+        proxy_task("set", **options),
+        shell("pid after set", CONTAINERD_PID),
+        shell("environment after set", environment),
+        proxy_task("again", **options),
+        shell("pid after again", CONTAINERD_PID),
+        proxy_task("remove", state="absent", runtime=["containerd"]),
+        shell("environment after remove", environment),
+        shell("containerd active", "systemctl is-active containerd"),
+    ]), inventory=edge_host, diff=True)
+    assert run.rc == 0, str(run)
+    first = run.result("set", HOST)
+    containerd = first["runtimes"]["containerd"]
+    assert first["changed"] is True and containerd["rolled_back"] is False and containerd["drop_in"], containerd
+    assert out(run, "pid after set") != out(run, "pid before")  # restarted once, to read its new environment
+    assert out(run, "environment after set") == "1"
+    again = run.result("again", HOST)
+    assert again["changed"] is False and out(run, "pid after again") == out(run, "pid after set")
+    assert run.result("remove", HOST)["changed"] is True
+    assert out(run, "environment after remove") == "0" and out(run, "containerd active") == "active"
+    assert_password_hidden(run)
+    assert_no_traceback(run)
