@@ -1069,10 +1069,10 @@ def ensure_proxy():
     ensure_container(PROXY_NAME, config, lambda: run_mirror(PROXY_NAME, config, IMG_PROXY, [PROXY_PORT]))
 
 
-def http_status(url, timeout=5):
+def http_status(url, timeout=5, headers=None):
     """The HTTP status of GET url (loopback only), or None when nothing answered."""
     try:
-        return http_get(url, timeout=timeout)[0]
+        return http_get(url, headers=headers, timeout=timeout)[0]
     except urllib.error.HTTPError as exc:
         return exc.code
     except (urllib.error.URLError, OSError, ValueError):
@@ -1103,10 +1103,12 @@ def wait_mirrors(timeout=30):
         ("proxy", urls["proxy"] + "/", 407),
         ("stale", urls["stale"] + "/v2/%s/manifests/%s" % STALE_IMAGE, 200),
     ]
+    # a registry answers 400 to a manifest request that does not accept the manifest's (schema 2) type
+    accept = {"stale": {"Accept": MANIFEST_V2}}
     deadline = time.monotonic() + timeout
     while True:
         failing = ["%s (%s answered %s, want %s)" % (k, u, got, want) for k, u, want in checks
-                   for got in [http_status(u)] if got != want]
+                   for got in [http_status(u, headers=accept.get(k))] if got != want]
         if not (container_info(HANG_NAME) or {}).get("State", {}).get("Running"):
             failing.append("hang (%s is not running)" % HANG_NAME)
         if not failing:
