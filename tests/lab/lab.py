@@ -1677,9 +1677,28 @@ def write_inventory(state):
 # Commands
 # --------------------------------------------------------------------------
 
+# Each host's systemd takes inotify instances (path units, journald, logind), all counted against root here:
+# Debian's default of 128 runs out near 20 hosts, and the next host's systemd then hangs "initializing".
+INOTIFY_INSTANCES = 1024
+INOTIFY_SETTING = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def ensure_inotify_instances():
+    """Raise fs.inotify.max_user_instances to INOTIFY_INSTANCES (never lowers it; until the next boot)."""
+    try:
+        current = int(INOTIFY_SETTING.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if current < INOTIFY_INSTANCES:
+        log("raising fs.inotify.max_user_instances from %d to %d (each lab host's systemd needs some)"
+            % (current, INOTIFY_INSTANCES))
+        INOTIFY_SETTING.write_text("%d\n" % INOTIFY_INSTANCES)
+
+
 def do_setup():
     ensure_packages()
     ensure_dockerd()
+    ensure_inotify_instances()
     built = [build_busybox(), build_hello(), build_registry(), build_nginx(), build_proxy(), build_host()]
     if not any(built):
         log("images are current")
