@@ -116,6 +116,14 @@ def run_playbook_once(tmp_path_factory):
     return playbook_runner(tmp_path_factory.mktemp("playbooks"))
 
 
+def shell_task(name, command, ignore_errors=False):
+    """A shell task that reports no change; the command is not templated (--format uses {{ }})."""
+    task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
+    if ignore_errors:
+        task["failed_when"] = False
+    return task
+
+
 def local_play(tasks, **extra):
     """One play on localhost with the local connection."""
     play = {"name": "test", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks,

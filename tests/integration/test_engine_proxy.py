@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback
+from conftest import shell_task as shell
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 import lab as lab_py  # noqa: E402 - the lab's own constants (the proxy's credentials and names)
@@ -44,12 +45,6 @@ def proxy_task(name, check_mode=False, ignore_errors=False, **options):
         task["ignore_errors"] = True
     return task
 
-
-def shell(name, command, ignore_errors=False):
-    task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
-    if ignore_errors:
-        task["failed_when"] = False
-    return task
 
 
 def stat(name, path):

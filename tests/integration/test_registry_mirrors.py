@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 import yaml
 from conftest import ansible_env, assert_no_traceback, local_play, tool
+from conftest import shell_task as shell
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import atomic_write, locked
 
@@ -59,13 +60,6 @@ def mirrors_task(name, register=None, ignore_errors=False, **options):
         task["ignore_errors"] = True
     return task
 
-
-def shell(name, command, ignore_errors=False):
-    """A shell task that reports no change; the command is not templated (--format uses {{ }})."""
-    task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
-    if ignore_errors:
-        task["failed_when"] = False
-    return task
 
 
 def install(*packages):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback
+from conftest import shell_task as shell
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 import lab as lab_py  # noqa: E402 - the lab's own constants (its credentials and names)
@@ -36,12 +37,6 @@ def play(tasks):
 def mirrors_task(name, **options):
     return {"name": name, "dockhand.runtime.registry_mirrors": options, "register": name.replace(" ", "_")}
 
-
-def shell(name, command, ignore_errors=False):
-    task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}
-    if ignore_errors:
-        task["failed_when"] = False
-    return task
 
 
 def hub_digest():
