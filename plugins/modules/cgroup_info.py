@@ -146,11 +146,11 @@ process:
       sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup, process_cgroup
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import arg_value
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 
@@ -179,7 +179,7 @@ def gather(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(pid=dict(type="int")), supports_check_mode=True)
+    module = ProtectedModule(argument_spec=dict(pid=dict(type="int")), supports_check_mode=True)
     run_module(module, gather)
 
 

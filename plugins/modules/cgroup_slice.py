@@ -240,8 +240,6 @@ mismatches:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
     HIERARCHY_NONE,
     LIMIT_NAMES,
@@ -258,6 +256,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.slices im
     SystemdSlice,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import runs_systemd
 
 
@@ -314,7 +313,7 @@ def apply(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = ProtectedModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),

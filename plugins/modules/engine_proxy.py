@@ -123,11 +123,11 @@ options:
     type: bool
     default: true
   unit:
-    description: The systemd unit that runs dockerd.
+    description: The systemd unit that runs dockerd, a service unit's name such as V(docker.service).
     type: str
     default: docker.service
   containerd_unit:
-    description: The systemd unit that runs containerd.
+    description: The systemd unit that runs containerd, a service unit's name such as V(containerd.service).
     type: str
     default: containerd.service
   containers_conf_d:
@@ -231,6 +231,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy imp
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_settings import (
     ProxyError,
+    check_unit_names,
     is_empty,
     normalise_settings,
 )
@@ -285,6 +286,7 @@ def configure(module):
         module.no_log_values.update(userinfo_secrets(params[name]))
     try:
         settings = normalise_settings(params["http_proxy"], params["https_proxy"], params["no_proxy"])
+        check_unit_names(unit=params["unit"], containerd_unit=params["containerd_unit"])
     except ProxyError as exc:
         module.fail_json(msg="%s. Nothing was written." % mask_urls(str(exc)))
     state = params["state"]

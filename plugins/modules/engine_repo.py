@@ -315,7 +315,6 @@ import os
 import platform
 import socket
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
@@ -327,6 +326,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import
     locked,
     read_bytes,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.install.package_sources import (
     CONFLICTS,
@@ -584,7 +584,7 @@ def engine_repo(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = ProtectedModule(
         argument_spec={
             "state": {"type": "str", "default": "present", "choices": ["present", "absent", "query"]},
             "mirror": {"type": "str", "default": "official"},

@@ -143,8 +143,6 @@ backup_file:
 import contextlib
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import (
     CmdlineError,
     arg_value,
@@ -160,6 +158,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import
     read_bytes,
     restore,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 
 GRUB_CONFIGS = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
 # Remembers, next to the file, that the file was changed but the boot configuration not regenerated yet.
@@ -284,7 +283,7 @@ def no_bootloader_tool(path):
 
 
 def main():
-    module = AnsibleModule(
+    module = ProtectedModule(
         argument_spec=dict(
             args=dict(type="dict", default={}),
             remove=dict(type="list", elements="str", default=[]),

@@ -390,9 +390,8 @@ elapsed_ms:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
     KIND_PACKAGE,
@@ -465,7 +464,7 @@ def probe(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=PROBE_ARGUMENT_SPEC, supports_check_mode=True)
+    module = ProtectedModule(argument_spec=PROBE_ARGUMENT_SPEC, supports_check_mode=True)
     run_module(module, probe)
 
 

@@ -200,8 +200,6 @@ import shutil
 import sys
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import DaemonJsonError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
@@ -212,6 +210,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import
     read_bytes,
     restore,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import UnitError, daemon_reload, systemctl
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.watchdog import (
@@ -486,7 +485,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = ProtectedModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     run_module(module, run)
 
 

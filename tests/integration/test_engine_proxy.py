@@ -46,7 +46,6 @@ def proxy_task(name, check_mode=False, ignore_errors=False, **options):
     return task
 
 
-
 def stat(name, path):
     return {"name": name, "ansible.builtin.stat": {"path": path}}
 

@@ -61,7 +61,6 @@ def mirrors_task(name, register=None, ignore_errors=False, **options):
     return task
 
 
-
 def install(*packages):
     return {"name": "install " + " ".join(packages),
             "ansible.builtin.apt": {"name": list(packages), "update_cache": True, "cache_valid_time": 3600,

@@ -38,7 +38,6 @@ def mirrors_task(name, **options):
     return {"name": name, "dockhand.runtime.registry_mirrors": options, "register": name.replace(" ", "_")}
 
 
-
 def hub_digest():
     request = urllib.request.Request(LOCAL_HUB + "/v2/library/busybox/manifests/latest", method="HEAD", headers={
         "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"})

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import (
     DEFAULT_DOCKER_HOST,
@@ -23,6 +23,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import
     EngineClient,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import fail_with
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 
 ENGINE_ARGUMENT_SPEC = {
     "docker_host": {"type": "str", "default": DEFAULT_DOCKER_HOST, "aliases": ["docker_url"],
@@ -68,9 +69,9 @@ def engine_argument_spec(**module_options):
 
 
 def engine_module(argument_spec, **kwargs):
-    """An AnsibleModule with the shared connection options added."""
+    """An AnsibleModule (ProtectedModule) with the shared connection options added."""
     kwargs.setdefault("supports_check_mode", True)
-    return AnsibleModule(argument_spec=engine_argument_spec(**argument_spec), **kwargs)
+    return ProtectedModule(argument_spec=engine_argument_spec(**argument_spec), **kwargs)
 
 
 def make_client(params):

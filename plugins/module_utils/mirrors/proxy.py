@@ -372,6 +372,9 @@ class PodmanProxy:
                 restore(self.path, None)
             else:
                 secret = mask_urls(plan["after"]) != plan["after"]
+                if secret:  # atomic_write keeps an existing file's mode: narrowed before the password is in it
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chmod(self.path, 0o600)
                 atomic_write(self.path, plan["after"].encode("utf-8"), mode=0o600 if secret else 0o644)
         except FileError as exc:
             raise ChangeFailed("podman: %s" % exc, **result) from None

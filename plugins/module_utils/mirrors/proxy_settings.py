@@ -100,6 +100,18 @@ def normalise_settings(http_proxy=None, https_proxy=None, no_proxy=None):
     return settings
 
 
+# a systemd service unit's name, as the drop-in directory and the written-by line take it (no path, no new line)
+_SERVICE_UNIT_RE = re.compile(r"[A-Za-z0-9:_.@-]+\.service")
+
+
+def check_unit_names(**units):
+    """Raise ProxyError naming each option whose value is not a service unit's name (such as docker.service)."""
+    for option, value in sorted(units.items()):
+        if not isinstance(value, str) or not _SERVICE_UNIT_RE.fullmatch(value) or ".." in value:
+            raise ProxyError("%s: %r is not a systemd service unit's name; give one such as docker.service or "
+                             "containerd.service (letters, digits and :_.@- ending in .service)" % (option, value))
+
+
 def is_empty(settings):
     return not (settings.get("http_proxy") or settings.get("https_proxy"))
 

@@ -254,15 +254,20 @@ def baseline_for(recorded, current, applied=None):
     """(baseline, adopted): the recorded baseline, or ``current`` when someone else set it.
 
     The baseline holds while the file shows what the watchdog last wrote
-    (``applied``) or a part of the baseline. An empty list (mirrors removed)
+    (``applied``) or the baseline itself; when the watchdog has not written
+    yet, also a part of the baseline. An empty list (mirrors removed)
     or a mirror the baseline does not have means a play or a person changed
     the configuration: it becomes the baseline.
     """
     keys = [mirror_key(url) for url in current]
     if recorded is None:
         return list(current), True
-    if applied is not None and keys == [mirror_key(url) for url in applied]:
-        return list(recorded), False
+    if applied is not None:
+        # What the watchdog last wrote, or the baseline itself, keeps the baseline; any other list (a mirror
+        # removed or the order changed by a play or a person) is someone else's and becomes the baseline.
+        if keys in ([mirror_key(url) for url in applied], [mirror_key(url) for url in recorded]):
+            return list(recorded), False
+        return list(current), True
     known = {mirror_key(url) for url in recorded}
     if not current or any(key not in known for key in keys):
         return list(current), True

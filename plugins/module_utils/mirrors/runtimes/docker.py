@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import functools
 import os
 
@@ -316,6 +317,11 @@ class DockerDriver(Driver):
                     raise ChangeFailed("%s; and %s could not be put back: %s" % (exc, table["path"], undo),
                                        **exc.result) from None
                 raise ChangeFailed("%s; %s was put back as it was" % (exc, table["path"]), **exc.result) from None
+            raise
+        except Exception:  # noqa: BLE001 - an engine or unit error: the table goes back too, then the error goes on
+            if wrote_table:
+                with contextlib.suppress(FileError):
+                    restore(table["path"], None if table["before"] is None else table["before"].encode("utf-8"))
             raise
         after = result.pop("settings", None) or {}
         diff = result.pop("diff", None)

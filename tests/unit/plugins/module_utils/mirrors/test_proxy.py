@@ -20,6 +20,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy imp
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_settings import (
     ProxyError,
+    check_unit_names,
     is_empty,
     normalise_no_proxy,
     normalise_settings,
@@ -142,3 +143,14 @@ def test_engine_major(version, major):
 ])
 def test_docker_method(method, major, chosen):
     assert choose_docker_method(method, major) == chosen
+
+
+@pytest.mark.parametrize("value", ["docker", "../../etc/evil.service", "docker.service\nExecStart=/bin/sh",
+                                   "docker service.service", "", None])
+def test_unit_names_that_are_no_service_unit_are_refused_by_option(value):
+    with pytest.raises(ProxyError, match="^containerd_unit: .* is not a systemd service unit's name"):
+        check_unit_names(unit="docker.service", containerd_unit=value)
+
+
+def test_service_unit_names_pass():
+    check_unit_names(unit="docker.service", containerd_unit="containerd@main.service")

@@ -104,6 +104,10 @@ def test_a_configuration_changed_by_someone_else_becomes_the_baseline():
     assert baseline_for(None, [A]) == ([A], True)
     assert baseline_for([A, B], []) == ([], True)  # the mirrors were removed: the watchdog does not bring them back
     assert baseline_for([A, B], [B], applied=[B]) == ([A, B], False)
+    # a play removed C (or reordered) after the watchdog had written its own order: the play's list wins
+    assert baseline_for([A, B, C], [A, B], applied=[B, A, C]) == ([A, B], True)
+    assert baseline_for([A, B, C], [C, B, A], applied=[B, A, C]) == ([C, B, A], True)
+    assert baseline_for([A, B, C], [A, B, C], applied=[B, A, C]) == ([A, B, C], False)
 
 
 def test_the_watchdog_knows_its_own_order_from_a_plays():
