@@ -897,14 +897,19 @@ def ensure_hub():
         time.sleep(0.5)
 
 
-def hub_digest(repo, tag):
+def registry_digest(port, repo, tag):
+    """The manifest digest a lab registry published on 127.0.0.1:port serves for repo:tag, or None."""
     try:
         status, headers, _body = http_get(
-            "http://127.0.0.1:%d/v2/%s/manifests/%s" % (HUB_PORT, repo, tag), method="HEAD",
+            "http://127.0.0.1:%d/v2/%s/manifests/%s" % (port, repo, tag), method="HEAD",
             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
     except (urllib.error.URLError, OSError):
         return None
     return headers.get("Docker-Content-Digest") if status == 200 else None
+
+
+def hub_digest(repo, tag):
+    return registry_digest(HUB_PORT, repo, tag)
 
 
 def seed_hub():
@@ -966,17 +971,6 @@ GHCR_SEED = [
 ]
 
 
-def ghcr_registry_digest(port, repo, tag):
-    """The manifest digest a lab registry published on 127.0.0.1:port serves, or None."""
-    try:
-        status, headers, _body = http_get(
-            "http://127.0.0.1:%d/v2/%s/manifests/%s" % (port, repo, tag), method="HEAD",
-            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
-    except (urllib.error.URLError, OSError):
-        return None
-    return headers.get("Docker-Content-Digest") if status == 200 else None
-
-
 def ensure_ghcr():
     """The ghcr.io stand-in (seeded with GHCR_SEED) and its pull-through mirror, each answering."""
     env = ["REGISTRY_HTTP_ADDR=:%d" % GHCR_PORT]
@@ -998,15 +992,15 @@ def ensure_ghcr():
     for repo, tag, image in GHCR_SEED:
         remote = "127.0.0.1:%d/%s" % (port, repo)
         digests = json.loads(docker_out("image", "inspect", "--format", "{{json .RepoDigests}}", image) or "[]") or []
-        have = ghcr_registry_digest(port, repo, tag)
+        have = registry_digest(port, repo, tag)
         if have and "%s@%s" % (remote, have) in digests:
             continue
         log("pushing %s as %s:%s" % (image, remote, tag))
         docker("tag", image, "%s:%s" % (remote, tag))
         docker("push", "%s:%s" % (remote, tag))
     mirror_port = local_port(GHCR_MIRROR_PORT)
-    want = ghcr_registry_digest(port, "org/app", "1")
-    while ghcr_registry_digest(mirror_port, "org/app", "1") != want:  # the mirror serves through to the stand-in
+    want = registry_digest(port, "org/app", "1")
+    while registry_digest(mirror_port, "org/app", "1") != want:  # the mirror serves through to the stand-in
         if time.monotonic() > deadline:
             raise LabError("%s does not serve org/app:1 (as %s does) on 127.0.0.1:%d within 30s"
                            % (GHCR_MIRROR_NAME, GHCR_NAME, mirror_port))
