@@ -12,6 +12,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import cri
+import grpc
 import pytest
 from conftest import assert_no_traceback
 from conftest import shell_task as shell
@@ -261,3 +263,36 @@ def test_containerd_gets_the_proxy_in_its_environment_and_absent_takes_it_out(ru
     assert out(run, "environment after remove") == "0" and out(run, "containerd active") == "active"
     assert_password_hidden(run)
     assert_no_traceback(run)
+
+
+@pytest.mark.lab
+def test_containerd_pulls_for_the_kubelet_through_the_proxy(run_playbook, edge_host):
+    """A CRI pull (containerd fetches, as for a kubelet) of docker.io's busybox through hosts.toml's mirror, the
+    hub: refused while the hub is cut off, served through the proxy once engine_proxy gave containerd it."""
+    ref = "docker.io/library/busybox:latest"
+    digest = "ctr -n k8s.io images ls 'name==%s' | awk 'NR==2 {print $3}'" % ref
+    prepare = run_playbook(play([
+        {"name": "docker.io through the hub", "dockhand.runtime.registry_mirrors": {
+            "runtime": ["containerd"], "mirrors": [HUB]}},
+        proxy_task("no proxy", state="absent", runtime=["containerd"]),
+        shell("no busybox for the kubelet", "ctr -n k8s.io images rm %s" % ref, ignore_errors=True),
+    ]), inventory=edge_host)
+    assert prepare.rc == 0, str(prepare)
+    try:
+        with pytest.raises(grpc.RpcError) as refused:
+            cri.pull(HOST, ref, timeout=60)
+        assert "dockhand-lab-hub" in str(refused.value.details())  # it went to the mirror, which is cut off
+        through = run_playbook(play([proxy_task("set", runtime=["containerd"], http_proxy=PROXY)]),
+                               inventory=edge_host)
+        assert through.rc == 0 and through.result("set", HOST)["changed"] is True, str(through)
+        assert cri.pull(HOST, ref, timeout=120).startswith("sha256:")
+        pulled = run_playbook(play([shell("digest", digest)]), inventory=edge_host)
+        assert pulled.rc == 0 and out(pulled, "digest") in hub_digests("library/busybox"), str(pulled)
+        assert_password_hidden(through)
+    finally:
+        undone = run_playbook(play([
+            proxy_task("no proxy", state="absent", runtime=["containerd"]),
+            {"name": "no mirror", "dockhand.runtime.registry_mirrors": {"runtime": ["containerd"],
+                                                                        "state": "absent"}},
+        ]), inventory=edge_host)
+        assert undone.rc == 0, str(undone)

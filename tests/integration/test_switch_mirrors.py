@@ -86,7 +86,16 @@ def switch(run_playbook, inventory, **extra):
     return run, time.monotonic() - started
 
 
+def forget_mirrors(run_playbook, inventory):
+    """Start from no registry-mirrors: the other tests of this module, in any order, leave the hub chosen."""
+    run = run_playbook([{"name": "forget", "hosts": ":".join(FLEET), "gather_facts": False, "tasks": [
+        {"name": "forget", "dockhand.runtime.daemon_config": {"remove": ["registry-mirrors"]}}]}],
+        inventory=inventory)
+    assert run.rc == 0, str(run)
+
+
 def test_switch_keeps_containers_and_dockerd_running(fleet, run_playbook):
+    forget_mirrors(run_playbook, fleet)
     before = state_of(run_playbook, fleet, "before")
     candidates = ["{{ lab_mirrors.slow }}", "{{ lab_mirrors.dead }}", "{{ lab_mirrors.hub }}"]
     run, seconds = switch(run_playbook, fleet, mirrors_candidates=candidates)
