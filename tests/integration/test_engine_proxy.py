@@ -175,6 +175,7 @@ def test_podman_pulls_through_the_proxy_and_absent_removes_it(run_playbook, edge
         stat("drop-in mode", PODMAN_DROP_IN),
         shell("pull through the proxy", "podman pull -q docker.io/library/busybox"),
         shell("pulled digest", "podman image inspect --format '{{.Digest}}' docker.io/library/busybox"),
+        shell("a container's proxy", "podman run --rm docker.io/library/busybox env | grep -ci proxy || true"),
         proxy_task("remove", runtime=["docker", "podman"], state="absent"),
         proxy_task("remove again", runtime=["docker", "podman"], state="absent"),
         stat("env file gone", ENV_FILE),
@@ -188,6 +189,7 @@ def test_podman_pulls_through_the_proxy_and_absent_removes_it(run_playbook, edge
     assert "[engine]\nenv = [" in text and '"HTTPS_PROXY=http://%s:' % lab_py.PROXY_USER in text
     assert run.result("drop-in mode", HOST)["stat"]["mode"] == "0600"
     assert out(run, "pulled digest") in hub_digests("library/busybox")  # the hub's, through the proxy
+    assert out(run, "a container's proxy") == "0"  # Podman does not pass its proxy (and password) to containers
     removed = run.result("remove", HOST)
     assert removed["changed"] and removed["runtimes"]["podman"]["files"] == [PODMAN_DROP_IN]
     assert removed["runtimes"]["docker"]["files"] == [ENV_FILE, DROP_IN]

@@ -125,9 +125,10 @@ def drop_in_text(unit, env_file):
 
 
 def containers_conf_text(settings):
-    """A containers.conf drop-in whose [engine] env gives Podman the proxy."""
+    """A containers.conf drop-in whose [engine] env gives Podman the proxy, and [containers] http_proxy = false
+    so that Podman does not hand its proxy, password included, to every container it runs."""
     values = ", ".join(toml_string("%s=%s" % pair) for pair in environment(settings))
-    return "%s\n[engine]\nenv = [%s]\n" % (WRITTEN_BY % "podman", values)
+    return "%s\n[containers]\nhttp_proxy = false\n\n[engine]\nenv = [%s]\n" % (WRITTEN_BY % "podman", values)
 
 
 def parse_containers_conf_env(text, source="containers.conf"):

@@ -116,6 +116,7 @@ def test_the_unit_gets_an_environment_file_named_by_its_drop_in():
 def test_podman_gets_engine_env_in_toml():
     text = containers_conf_text(normalise_settings(PROXY, "http://p.lan:3128", ["localhost"]))
     env = tomllib.loads(text)["engine"]["env"]
+    assert tomllib.loads(text)["containers"] == {"http_proxy": False}  # containers do not get the proxy
     assert env == ["HTTP_PROXY=" + PROXY, "http_proxy=" + PROXY, "HTTPS_PROXY=http://p.lan:3128",
                    "https_proxy=http://p.lan:3128", "NO_PROXY=localhost", "no_proxy=localhost"]
     assert parse_containers_conf_env(text) == env
