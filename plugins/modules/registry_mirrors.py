@@ -362,7 +362,7 @@ registry:
 mirrors:
   description: >-
     The mirrors as understood, with every key filled in and preset names replaced by their URLs; C(auth) and
-    secret-named headers masked.
+    the values of headers that carry credentials (secret-sounding names, C(Cookie), C(X-JFrog-Art-Api)) masked.
   returned: always
   type: list
   elements: dict
@@ -425,13 +425,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_con
     ChangeFailed,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect, redact
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
     MirrorError,
     mirror_secrets,
     normalise_mirrors,
     normalise_registry,
     normalise_server,
+    shown_mirrors,
     userinfo_secrets,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.presets import stopped_note
@@ -480,7 +481,7 @@ def configure(module):
         module.fail_json(msg="mirrors is empty: give at least one mirror, or use state: absent to remove the "
                              "mirrors of %s. Nothing was written." % registry)
 
-    result = {"changed": False, "registry": registry, "mirrors": redact(mirrors), "server": params["server"],
+    result = {"changed": False, "registry": registry, "mirrors": shown_mirrors(mirrors), "server": params["server"],
               "runtimes": {}}
     with contextlib.ExitStack() as stack:
         lock = FileLocks(module, stack)

@@ -34,6 +34,16 @@ def is_secret_name(name):
     return any(word in lowered for word in SECRET_WORDS)
 
 
+# HTTP headers that carry credentials without a secret-sounding name (Artifactory's API key, a session cookie).
+SECRET_HEADER_WORDS = ("cookie", "session", "x-jfrog-art-api")
+
+
+def is_secret_header(name):
+    """Whether an HTTP header's value is a secret: a secret-sounding name, or one of SECRET_HEADER_WORDS."""
+    lowered = str(name).lower()
+    return is_secret_name(lowered) or any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
 def _mask_userinfo(match):
     userinfo = match.group("userinfo")
     if "/" in userinfo.split("@")[0].split(":")[0]:  # not userinfo: an '@' further along the path

@@ -28,7 +28,12 @@ from urllib.parse import urlsplit
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import check_mirror_url
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK, is_secret_name, mask_urls
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import (
+    MASK,
+    is_secret_header,
+    mask_urls,
+    redact,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.presets import PresetError, resolve
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import registry_host
 
@@ -171,9 +176,18 @@ def mirror_secrets(mirror):
         found.add(auth_header(auth))
         found.add(auth_header(auth).split(" ", 1)[1])
     for name, values in (mirror.get("headers") or {}).items():
-        if is_secret_name(name):
+        if is_secret_header(name):
             found.update(values)
     return found
+
+
+def shown_mirrors(mirrors):
+    """The mirrors fit to show: redact's rule, and every credential-carrying header's values masked."""
+    shown = redact(mirrors)
+    for mirror in shown:
+        headers = mirror.get("headers") or {}
+        mirror["headers"] = {name: MASK if is_secret_header(name) else values for name, values in headers.items()}
+    return shown
 
 
 # The one table of mirror options: name -> (default, converter). The module's

@@ -570,7 +570,8 @@ class Watchdog:
         results = self.probe(self.settings, probed, image) if probed else []
         verdicts = classify(results, self.settings["slow_ms"], self.settings["min_throughput"])
         self.seen[target_name(runtime, path)] = [
-            {"mirror": url, "verdict": verdicts[url][0], "reason": verdicts[url][1]} for url in probed]
+            {"mirror": mask_urls(url), "verdict": verdicts[url][0], "reason": mask_urls(verdicts[url][1])}
+            for url in probed]
         order = plan_order(baseline, verdicts, self.settings["policy"], self.settings["min_keep"])
         return order, describe_changes(current, order, verdicts)
 

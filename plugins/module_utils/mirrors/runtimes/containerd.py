@@ -21,7 +21,7 @@ import tempfile
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import ChangeFailed
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import FileError, backup, restore
-from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import CHANGED_MASK, MASK, is_secret_name
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import CHANGED_MASK, MASK, is_secret_header
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.systemd import Unit, UnitError
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model import (
     CAPABILITIES,
@@ -166,7 +166,7 @@ def parse_hosts_toml(text, source="hosts.toml"):
 
 def holds_secret(hosts):
     """Whether hosts.toml entries carry a secret (an Authorization header or another secret-named one)."""
-    return any(is_secret_name(name) for host in hosts for name in host.get("header") or {})
+    return any(is_secret_header(name) for host in hosts for name in host.get("header") or {})
 
 
 def shown_hosts_toml(text, other=None):
@@ -191,7 +191,7 @@ def shown_hosts_toml(text, other=None):
     shown, at = [], 0
     for entry in entries:
         path = tuple(entry["path"])
-        if entry["kind"] != "key" or len(path) < 2 or path[-2] != "header" or not is_secret_name(path[-1]):
+        if entry["kind"] != "key" or len(path) < 2 or path[-2] != "header" or not is_secret_header(path[-1]):
             continue
         mask = CHANGED_MASK if other is not None and previous.get(path) != entry["value"] else MASK
         shown.append(text[at:entry["value_start"]])
@@ -203,7 +203,7 @@ def shown_hosts_toml(text, other=None):
 
 def _mask_line(line):
     name, sep, _value = line.partition("=")
-    return "%s= %s" % (name, toml_string(MASK)) if sep and is_secret_name(name) else line
+    return "%s= %s" % (name, toml_string(MASK)) if sep and is_secret_header(name) else line
 
 
 def hosts_toml_path(certs_dir, registry):

@@ -12,6 +12,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.model imp
     normalise_mirror,
     normalise_mirrors,
     normalise_server,
+    shown_mirrors,
 )
 
 SECRET = "s3cret-Pa55"
@@ -104,6 +105,16 @@ def test_a_mirror_in_a_result_shows_no_secret():
     assert shown["auth"] == "********"
     assert shown["headers"] == {"X-Api-Key": "********", "X-Fleet": ["edge"]}
     assert SECRET not in str(shown) and "k3y-value" not in str(shown)
+
+
+def test_headers_that_carry_credentials_without_saying_so_are_masked_too():
+    mirror = normalise_mirror({"url": "https://m.lan", "headers": {
+        "Cookie": "session=c00kie", "X-JFrog-Art-Api": "art-k3y", "X-Api-Key": "k3y-value", "X-Fleet": "edge"}})
+    shown = shown_mirrors([mirror])[0]
+    assert shown["headers"] == {"Cookie": "********", "X-JFrog-Art-Api": "********", "X-Api-Key": "********",
+                                "X-Fleet": ["edge"]}
+    assert {"session=c00kie", "art-k3y", "k3y-value"} <= mirror_secrets(mirror)
+    assert "edge" not in mirror_secrets(mirror)
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -299,3 +299,14 @@ def test_events_and_journal_lines_never_show_url_credentials():
                   [{"mirror": secret, "action": "demoted", "reason": "dead: %s refused" % secret}])
     assert "s3cret" not in json.dumps(state) and "s3cret" not in "".join(lines)
     assert "user:********@a:5000" in lines[0]
+
+
+def test_what_was_probed_never_shows_url_credentials():
+    secret = "http://user:s3cret@a:5000"
+
+    def probe(_settings, urls, _image):
+        return [{"url": url, "ok": False, "error": "%s refused the connection" % url} for url in urls]
+
+    watchdog = Watchdog(check_settings({}), "/nonexistent", 0, [].append, probe=probe)
+    watchdog.decide("docker", "/d", [secret, B], [secret, B], "library/busybox:latest")
+    assert "s3cret" not in json.dumps(watchdog.seen) and "user:********@a:5000" in json.dumps(watchdog.seen)

@@ -132,6 +132,10 @@ def test_a_file_with_an_authorization_or_secret_named_header_holds_a_secret():
                                                               "headers": {"X-Api-Key": "k"}})])
     assert not holds_secret([containerd_host(m) for m in mirrors({"url": "https://a.lan",
                                                                   "headers": {"X-Fleet": "edge"}})])
+    for name in ("Cookie", "X-JFrog-Art-Api"):  # credentials under names that do not say so
+        assert holds_secret([containerd_host(m) for m in mirrors({"url": "https://a.lan", "headers": {name: "v"}})])
+        assert '"v"' not in shown_hosts_toml(render_hosts_toml("docker.io", [
+            containerd_host(m) for m in mirrors({"url": "https://a.lan", "headers": {name: "v"}})]))
 
 
 def test_shown_hosts_toml_masks_secret_headers_and_marks_a_changed_one():
