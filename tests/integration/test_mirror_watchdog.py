@@ -1,16 +1,18 @@
 """The mirror watchdog on lab host18: a mirror dies, the timer demotes it by SIGHUP, switch_mirrors reports it.
 
-Docker on host18 gets two mirrors through the mirrors role: a pull-through
-registry of the hub that this test runs (dockhand-lab-wdmirror, first) and the
-lab's cache (second), with mirrors_watchdog: true and a short interval. Then
-the test stops its mirror and waits (bounded) for the outcome: the dead
-mirror is behind the cache in `docker info`, dockerd kept its MainPID and the
-container started before kept its StartedAt, and the journal has the line.
+Docker and containerd on host18 get two mirrors through the mirrors role: a
+pull-through registry of the hub that this test runs (dockhand-lab-wdmirror,
+first) and the lab's cache (second), with mirrors_watchdog: true and a short
+interval. Then the test stops its mirror and waits (bounded) for the outcome:
+the dead mirror is behind the cache in `docker info` and in containerd's
+hosts.toml, dockerd and containerd kept their MainPID and the container started
+before kept its StartedAt, and the journal has the line.
 switch_mirrors.yml then reports the change; the module's state=absent puts
 back the mirrors the play set.
 """
 
 import json
+import re
 import subprocess
 import time
 import urllib.error
@@ -54,6 +56,24 @@ def engine_mirrors():
 
 def dockerd_pid():
     return on_host("systemctl show -p MainPID --value docker")
+
+
+HOSTS_TOML = "/etc/containerd/certs.d/docker.io/hosts.toml"
+CONTAINERD_TARGET = "containerd:" + HOSTS_TOML
+DOCKER_TARGET = "docker:/etc/docker/daemon.json"
+
+
+def containerd_mirrors():
+    """The [host."..."] blocks of containerd's hosts.toml for docker.io, in order."""
+    return re.findall(r'^\[host\."([^"]+)"\]', on_host("cat %s" % HOSTS_TOML), flags=re.M)
+
+
+def containerd_pid():
+    return on_host("systemctl show -p MainPID --value containerd")
+
+
+def both_mirrors():
+    return engine_mirrors(), containerd_mirrors()
 
 
 def started_at():
@@ -129,7 +149,8 @@ def host(lab, run_playbook_once, wd_mirror):
             % (PROBE_CONTAINER, PROBE_CONTAINER, HUB)), "changed_when": False},
     ]}], inventory=lab["inventory"])
     assert run.rc == 0, run.output[-3000:]
-    run = run_playbook_once(role_play(mirrors_candidates=[wd_mirror, cache], mirrors_watchdog=True),
+    run = run_playbook_once(role_play(mirrors_candidates=[wd_mirror, cache], mirrors_watchdog=True,
+                                      mirrors_runtime=["docker", "containerd"]),
                             inventory=lab["inventory"])
     assert run.rc == 0, run.output[-3000:]
     assert_no_traceback(run)
@@ -141,8 +162,9 @@ def host(lab, run_playbook_once, wd_mirror):
 def test_the_watchdog_demotes_a_dead_mirror_by_sighup_and_removal_restores_the_play(host, run_playbook):
     inventory, cache, mirror = host["inventory"], host["cache"], host["mirror"]
     installed = host["install"].result("Install the mirror watchdog", HOST)
-    assert installed["changed"] and installed["recorded"]["docker:/etc/docker/daemon.json"] == [mirror, cache]
-    assert engine_mirrors() == [mirror, cache]
+    assert installed["changed"] and installed["recorded"][DOCKER_TARGET] == [mirror, cache]
+    assert installed["recorded"][CONTAINERD_TARGET] == [mirror, cache]
+    assert both_mirrors() == ([mirror, cache], [mirror, cache])
     assert on_host("systemctl is-active dockhand-mirror-watchdog.timer") == "active"
 
     # The same settings again change nothing.
@@ -151,15 +173,16 @@ def test_the_watchdog_demotes_a_dead_mirror_by_sighup_and_removal_restores_the_p
     assert again.rc == 0, again.output[-3000:]
     assert again.result("watchdog", HOST)["changed"] is False
 
-    pid, containers = dockerd_pid(), started_at()
+    pid, containerd, containers = dockerd_pid(), containerd_pid(), started_at()
     assert PROBE_CONTAINER in "".join(containers)
     journal_before = on_host("journalctl -t %s --no-pager -o cat | wc -l" % JOURNAL_TAG)
     subprocess.run(["docker", "stop", "-t", "1", WD_MIRROR_NAME], capture_output=True, check=True)
 
     # One period, one probe timeout and a margin: the outcome, not the timing, is what is checked.
-    wait_for(lambda: engine_mirrors() == [cache, mirror], 3 * INTERVAL_SECONDS + 40,
-             "the dead mirror going behind the cache in docker info")
+    wait_for(lambda: both_mirrors() == ([cache, mirror], [cache, mirror]), 3 * INTERVAL_SECONDS + 40,
+             "the dead mirror going behind the cache in docker info and in containerd's hosts.toml")
     assert dockerd_pid() == pid  # SIGHUP, no restart
+    assert containerd_pid() == containerd  # containerd reads hosts.toml on each pull: no restart
     assert started_at() == containers  # no container restarted
     lines = on_host("journalctl -t %s --no-pager -o cat" % JOURNAL_TAG).splitlines()[int(journal_before):]
     assert any("demoted %s" % mirror in line and "mirrors now: %s, %s" % (cache, mirror) in line
@@ -167,7 +190,7 @@ def test_the_watchdog_demotes_a_dead_mirror_by_sighup_and_removal_restores_the_p
 
     # switch_mirrors.yml reports what the watchdog did since the last run.
     switch = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={
-        "switch_mirrors_hosts": HOST, "mirrors_runtime": ["docker"], "mirrors_probe": False,
+        "switch_mirrors_hosts": HOST, "mirrors_runtime": ["docker", "containerd"], "mirrors_probe": False,
         "mirrors_candidates": [mirror, cache], "mirrors_verify_image": "", "mirrors_watchdog": True,
         "mirrors_watchdog_interval": "%ds" % INTERVAL_SECONDS, "mirrors_watchdog_image": "",
         "mirrors_watchdog_timeout": 3})
@@ -179,7 +202,8 @@ def test_the_watchdog_demotes_a_dead_mirror_by_sighup_and_removal_restores_the_p
     table = "\n".join(switch.result("Print one line per host")["msg"])
     assert "demoted %s" % mirror in table, table
     # The play set its order again (the mirror first); the watchdog demotes it again on its next run.
-    wait_for(lambda: engine_mirrors() == [cache, mirror], 3 * INTERVAL_SECONDS + 40, "the second demotion")
+    wait_for(lambda: both_mirrors() == ([cache, mirror], [cache, mirror]), 3 * INTERVAL_SECONDS + 40,
+             "the second demotion")
 
     # A report right after reports nothing twice.
     quiet = run_playbook(watchdog_task(state="report"), inventory=inventory)
@@ -189,16 +213,17 @@ def test_the_watchdog_demotes_a_dead_mirror_by_sighup_and_removal_restores_the_p
     # Check mode says what absent would do and does nothing.
     check = run_playbook(watchdog_task(state="absent"), inventory=inventory, check=True)
     assert check.rc == 0, check.output[-3000:]
-    assert check.result("watchdog", HOST)["restored"] == {"docker:/etc/docker/daemon.json": [mirror, cache]}
-    assert engine_mirrors() == [cache, mirror]
+    assert check.result("watchdog", HOST)["restored"] == {DOCKER_TARGET: [mirror, cache],
+                                                          CONTAINERD_TARGET: [mirror, cache]}
+    assert both_mirrors() == ([cache, mirror], [cache, mirror])
     assert on_host("systemctl is-active dockhand-mirror-watchdog.timer") == "active"
 
     # Removing the watchdog puts back the mirrors the play set, by SIGHUP, and removes the timer.
     removed = run_playbook(watchdog_task(state="absent"), inventory=inventory)
     assert removed.rc == 0, removed.output[-3000:]
     assert removed.result("watchdog", HOST)["changed"] is True
-    assert engine_mirrors() == [mirror, cache]
-    assert dockerd_pid() == pid and started_at() == containers
+    assert both_mirrors() == ([mirror, cache], [mirror, cache])
+    assert dockerd_pid() == pid and containerd_pid() == containerd and started_at() == containers
     assert on_host("test -e /etc/systemd/system/dockhand-mirror-watchdog.timer || echo gone") == "gone"
     assert on_host("test -e /var/lib/dockhand/mirror-watchdog.json || echo gone") == "gone"
     twice = run_playbook(watchdog_task(state="absent"), inventory=inventory)
