@@ -37,8 +37,10 @@ options:
         that was running is started again).
       - V(stopped) creates it if needed and makes sure it is stopped.
       - V(absent) stops and removes it.
+      - V(healthy) is V(started), and then waits up to O(healthy_wait_timeout) until a container with a
+        healthcheck reports V(healthy) (one without a healthcheck only has to run).
     type: str
-    choices: [present, started, stopped, absent]
+    choices: [present, started, stopped, absent, healthy]
     default: started
   pull:
     description:
@@ -80,6 +82,38 @@ options:
       - With O(state=absent), keep the container's anonymous volumes (named volumes are never removed).
     type: bool
     default: true
+  cleanup:
+    description:
+      - With O(detach=false), remove the container after it ran and exited with code 0 (its output and
+        exit code are still returned). A container that failed is kept, for its logs.
+    type: bool
+    default: false
+  force_kill:
+    description:
+      - Wherever the container is to be stopped (O(state=stopped), O(state=absent), or the old container of
+        a recreate), send it O(kill_signal) instead of stopping it, and wait until it no longer runs.
+    type: bool
+    default: false
+    aliases: [forcekill]
+  kill_signal:
+    description:
+      - The signal O(force_kill) sends, such as V(SIGKILL) (the default) or V(SIGTERM).
+    type: str
+  paused:
+    description:
+      - With O(state=started) or O(state=healthy), V(true) pauses the container's processes (the engine's
+        freezer) and V(false) resumes them. Unset leaves a running container as it is.
+    type: bool
+  removal_wait_timeout:
+    description:
+      - Seconds to wait at most for the engine to finish removing a container whose removal is in progress
+        (under heavy I/O load it can take a while); by default 30.
+    type: float
+  healthy_wait_timeout:
+    description:
+      - With O(state=healthy), seconds to wait at most for the container to become healthy.
+    type: float
+    default: 300
   config_path:
     description:
       - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)

@@ -151,7 +151,11 @@ mirror:
   sample: {"url": "https://ghcr.mirror.lan", "reference": "ghcr.mirror.lan/org/app@sha256:0e5c...",
            "digest": "sha256:0e5c...", "checked_against": "mirror", "table": "/etc/dockhand/registry-mirrors.json"}
 container:
-  description: The container after the task; null when absent. Env is left out (it may hold secrets).
+  description:
+    - The container after the task, null when absent. It is the engine's inspect of the container, as
+      community.docker returns it (C(Id), C(Config), C(State), C(HostConfig), C(NetworkSettings), ...). In it,
+      the values of secret-named variables in C(Config.Env) and C(Config.Labels), and URL credentials, are masked.
+    - Beside the engine's keys are the short ones below.
   returned: always
   type: dict
   contains:
@@ -206,6 +210,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     parse_image,
     parse_name,
     parse_options,
+    parse_stop_signal,
     update_body,
     view,
 )
@@ -355,7 +360,8 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
     start_new = "started" in current_plan.actions
     new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
                                wanted.get("stop_timeout"), start_new=start_new,
-                               health_timeout=module.params["health_timeout"])
+                               health_timeout=module.params["health_timeout"], force_kill=module.params["force_kill"],
+                               kill_signal=module.params["kill_signal"])
     if new is not None and not module.params["detach"] and start_new:
         run_attached(module, client, new["Id"], result)
         new = client.inspect("container", new["Id"])
@@ -374,8 +380,9 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
     new = container
     if current_plan.mode == "remove":
         if engine.is_running(container):
-            engine.stop(client, container["Id"], stop_timeout, gone_ok=True)
-        engine.remove(client, container["Id"], volumes=not params["keep_volumes"])
+            engine.halt(client, container["Id"], stop_timeout, params["force_kill"], params["kill_signal"],
+                        gone_ok=True)
+        engine.remove(client, container["Id"], volumes=not params["keep_volumes"], wait=removal_wait(params))
         return None
     if current_plan.mode == "create":
         new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [])
@@ -388,7 +395,7 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
             module.warn("the engine refused to change %s in place (%s); the container is recreated instead"
                         % (", ".join(current_plan.differences), exc.daemon_message or exc))
             result["actions"] = ["recreated" if action == "updated" else action for action in result["actions"]]
-            if "started" not in result["actions"] and (params["state"] == "started" or (
+            if "started" not in result["actions"] and (planned_state(params) == "started" or (
                     params["state"] == "present" and engine.is_running(container))):
                 result["actions"].append("started")
             current_plan.actions = result["actions"]
@@ -406,7 +413,7 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
             run_attached(module, client, new["Id"], result)
             new = client.inspect("container", new["Id"])
     elif "stopped" in current_plan.actions:
-        engine.stop(client, new["Id"], stop_timeout)
+        engine.halt(client, new["Id"], stop_timeout, params["force_kill"], params["kill_signal"])
         new = client.inspect("container", new["Id"])
     elif "restarted" in current_plan.actions:
         engine.restart(client, new["Id"], stop_timeout)
@@ -414,7 +421,75 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
                                  auto_remove=bool(get_path(new, "HostConfig.AutoRemove")))
         if not ok:
             fail_not_up(module, client, name, new, result)
-    return new
+    return pause_or_resume(client, current_plan, new)
+
+
+def pause_or_resume(client, current_plan, container):
+    """Carry out 'paused' or 'unpaused' of the plan; returns the container's inspect afterwards."""
+    if container is None or not {"paused", "unpaused"} & set(current_plan.actions):
+        return container
+    if "paused" in current_plan.actions:
+        engine.pause(client, container["Id"])
+    else:
+        engine.unpause(client, container["Id"])
+    return client.inspect("container", container["Id"])
+
+
+def wait_healthy(module, client, name, container, result):
+    """With state healthy, wait (bounded) until the container with a healthcheck reports healthy."""
+    if module.params["state"] != "healthy" or module.check_mode or container is None:
+        return container
+    if not engine.has_healthcheck(container):
+        return container
+    ok, current = engine.wait_healthy(client, container["Id"], module.params["healthy_wait_timeout"])
+    if not ok:
+        details = engine.failure_details(client, current)
+        result["container"] = summary(current)
+        module.fail_json(msg=engine.describe_not_up(name, details, module.params["healthy_wait_timeout"]),
+                         new_container=details, **result)
+    return current
+
+
+def clean_up(module, client, container, result):
+    """With cleanup and detach false, remove the container that ran and exited with code 0."""
+    params = module.params
+    if not params["cleanup"] or params["detach"] or container is None or result.get("status") != 0:
+        return container
+    engine.remove(client, container["Id"], volumes=not params["keep_volumes"], wait=removal_wait(params))
+    result["actions"].append("removed")
+    result["changed"] = True
+    return container
+
+
+def planned_state(params):
+    """The state the plan works towards: V(healthy) is V(started) plus a wait afterwards."""
+    return "started" if params["state"] == "healthy" else params["state"]
+
+
+def removal_wait(params):
+    value = params["removal_wait_timeout"]
+    return engine.REMOVAL_WAIT_SECONDS if value is None else value
+
+
+def check_control(module, result):
+    """The options that say what to do (not what to have); returns the kill signal in the engine's form."""
+    params = module.params
+    if params["paused"] is not None and params["state"] not in ("started", "healthy"):
+        module.fail_json(msg="paused: only state started or healthy can pause or resume a container (state is %s)"
+                         % params["state"], **result)
+    for option in ("removal_wait_timeout", "healthy_wait_timeout"):
+        if params[option] is not None and params[option] < 0:
+            module.fail_json(msg="%s: %s is below 0; give the seconds to wait" % (option, params[option]), **result)
+    if params["cleanup"] and params["detach"]:
+        module.warn("cleanup takes effect only with detach: false (a detached container keeps running)")
+    if params["kill_signal"] is not None and not params["force_kill"]:
+        module.warn("kill_signal takes effect only with force_kill: true")
+    if params["kill_signal"] is None:
+        return None
+    try:
+        return parse_stop_signal(params["kill_signal"])
+    except OptionError as exc:
+        raise OptionError("kill_signal: %s" % exc) from None
 
 
 # How often a run plans again when the container disappears under it (an auto_remove container that exits).
@@ -436,6 +511,7 @@ def manage(module):
     result = {"changed": False, "actions": [], "differences": [], "pulled": False, "mirror": None, "container": None}
     try:
         name = parse_name(params["name"])
+        params["kill_signal"] = check_control(module, result)
         wanted = parse_options(params)
         ref = parse_image(params["image"]) if params["image"] else None
     except OptionError as exc:
@@ -458,7 +534,7 @@ def manage(module):
                     container = engine.find(client, name)
             current_plan = decide(module, client, name, container, wanted, ref, image, image_id, result, pulled)
             if module.check_mode or not current_plan.actions:
-                result["container"] = summary(container)
+                result["container"] = summary(wait_healthy(module, client, name, container, result))
                 return result
             try:
                 after = execute(module, client, name, current_plan, container, wanted, image_name, result)
@@ -476,7 +552,10 @@ def manage(module):
                 except EngineError:
                     result["container"] = None
                 module.fail_json(msg=str(exc), **dict(result, **details))
-            result["container"] = summary(after)
+            after = clean_up(module, client, after, result)
+            result["container"] = summary(wait_healthy(module, client, name, after, result))
+            if result["container"] is not None and "output" in result:
+                result["container"]["Output"] = result["output"]  # where community.docker puts it (detach false)
             return result
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)
@@ -506,7 +585,8 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
         # which differences the task made when the image changes
         old_image_config = (client.inspect("image", container["Image"]) or {}).get("Config") or {}
     image_config = image_config if image_config is not None else old_image_config
-    current_plan = plan(params["state"], container, wanted, image_id, image_config or {}, recreate=params["recreate"],
+    current_plan = plan(planned_state(params), container, wanted, image_id, image_config or {},
+                        recreate=params["recreate"], paused=params["paused"],
                         restart=params["restart"], old_image_config=old_image_config)
     result["actions"] = pulled + current_plan.actions
     result["differences"] = current_plan.differences

@@ -273,8 +273,62 @@ def test_detach_false_returns_output_and_fails_on_exit_code(run_playbook, clean)
     assert_no_traceback(run)
     job = run.result("job")
     assert job["status"] == 0 and "hello job" in job["output"]
+    # community.docker's shape: the inspect as `container`, the output in it as Output
+    assert job["container"]["Output"] == job["output"] and job["container"]["State"]["ExitCode"] == 0
+    assert job["container"]["Config"]["Cmd"] == ["sh", "-c", "echo hello job"]
+    assert job["container"]["Id"] == inspect(PREFIX + "job")["Id"] == job["container"]["id"]
     failing = run.result("failing job")
     assert run.status("failing job") == "failed" and failing["status"] == 2 and "exited with code 2" in failing["msg"]
+
+
+def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
+    """paused pauses and resumes in place; force_kill stops a container that ignores SIGTERM with the signal
+    asked; cleanup removes a job that succeeded; state healthy waits for the healthcheck."""
+    stubborn = {"stop_signal": "SIGTERM", "stop_timeout": 30}  # sleep as PID 1 ignores SIGTERM
+    healthcheck = {"test": ["CMD-SHELL", "test -e /tmp/ready"], "interval": "1s", "retries": 30}
+    tasks = [
+        container_task("pause", PREFIX + "pause", paused=True),
+        container_task("pause again", PREFIX + "pause", paused=True),
+        container_task("resume", PREFIX + "pause", paused=False),
+        container_task("kill start", PREFIX + "kill", **stubborn),
+        container_task("kill", PREFIX + "kill", state="stopped", force_kill=True, kill_signal="KILL", **stubborn),
+        container_task("job", PREFIX + "cleanjob", command=["sh", "-c", "echo done"], detach=False, cleanup=True),
+        container_task("healthy", PREFIX + "healthy", state="healthy", healthcheck=healthcheck,
+                       command=["sh", "-c", "sleep 3; touch /tmp/ready; sleep 3600"]),
+        container_task("healthy again", PREFIX + "healthy", state="healthy", healthcheck=healthcheck,
+                       command=["sh", "-c", "sleep 3; touch /tmp/ready; sleep 3600"]),
+    ]
+    run = run_playbook(local_play(tasks))
+    assert run.rc == 0, run
+    assert_no_traceback(run)
+    assert run.result("pause")["actions"] == ["created", "started", "paused"]
+    assert run.result("pause again")["changed"] is False
+    assert run.result("resume")["actions"] == ["unpaused"]
+    paused = inspect(PREFIX + "pause")
+    assert paused["State"]["Running"] and not paused["State"]["Paused"]
+    assert paused["Id"] == run.result("pause")["container"]["Id"]  # in place
+    killed = inspect(PREFIX + "kill")
+    assert run.result("kill")["actions"] == ["stopped"] and killed["State"]["ExitCode"] == 137  # SIGKILL, at once
+    assert run.result("job")["actions"] == ["created", "started", "removed"] and "done" in run.result("job")["output"]
+    assert inspect(PREFIX + "cleanjob") is None
+    healthy = run.result("healthy")
+    assert healthy["container"]["State"]["Health"]["Status"] == "healthy"
+    assert run.result("healthy again")["changed"] is False
+
+
+def test_control_options_refuse_bad_input_and_change_nothing(run_playbook, clean):
+    tasks = [container_task("paused stopped", PREFIX + "ctl", paused=True, state="stopped"),
+             container_task("bad signal", PREFIX + "ctl", force_kill=True, kill_signal="SIG KILL"),
+             container_task("bad wait", PREFIX + "ctl", state="healthy", healthy_wait_timeout=-1)]
+    for task in tasks:
+        task["ignore_errors"] = True
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    assert "paused" in run.result("paused stopped")["msg"] and "state" in run.result("paused stopped")["msg"]
+    assert run.result("bad signal")["msg"].startswith("kill_signal:")
+    assert "healthy_wait_timeout" in run.result("bad wait")["msg"]
+    assert all(run.status(task["name"]) == "failed" for task in tasks)
+    assert inspect(PREFIX + "ctl") is None  # nothing was created
 
 
 BAD_INPUT = [
@@ -650,6 +704,8 @@ def test_every_option_round_trips(run_playbook, clean, tmp_path):
     assert env_diff["before"]["env"]["DB_PASSWORD"] == "********"
     assert env_diff["after"]["env"]["DB_PASSWORD"] == "******** (changed)"
     assert "s3cret" not in first_run.output + second_run.output and "other" not in json.dumps(env_diff)
+    shown_env = first_run.result("env first")["container"]["Config"]["Env"]  # the inspect, secrets masked
+    assert "DB_PASSWORD=********" in shown_env and "A=1" in shown_env
 
 
 def test_in_place_transitions_predicted_and_done(run_playbook, clean, tmp_path):

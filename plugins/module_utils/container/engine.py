@@ -157,10 +157,12 @@ def start(client, container_id):
     _call(client.post, object_path("container", container_id, "/start"))
 
 
-def kill(client, container_id):
-    """SIGKILL: frees the container's ports at once (rollback). A container that is not running or gone is fine."""
+def kill(client, container_id, signal=None):
+    """SIGKILL (or ``signal``): frees the container's ports at once (rollback). A container that is not running or
+    gone is fine."""
     try:
-        _call(client.post, object_path("container", container_id, "/kill"))
+        _call(client.post, object_path("container", container_id, "/kill"),
+              params={"signal": signal} if signal else None)
     except Gone:
         pass
     except EngineError as exc:
@@ -184,12 +186,37 @@ def stop(client, container_id, timeout=None, gone_ok=False):
             raise
 
 
+def halt(client, container_id, timeout=None, force_kill=False, kill_signal=None, gone_ok=False):
+    """Stop a container; with ``force_kill``, send ``kill_signal`` (SIGKILL by default) and wait until it no longer
+    runs, at most the stop timeout (the engine's 10 s by default)."""
+    if not force_kill:
+        return stop(client, container_id, timeout, gone_ok=gone_ok)
+    kill(client, container_id, kill_signal)
+    wait = (timeout if timeout is not None else 10) + client.timeout
+    try:
+        _call(client.post, object_path("container", container_id, "/wait"), params={"condition": "not-running"},
+              timeout=wait)
+    except Gone:
+        if not gone_ok:
+            raise
+    return None
+
+
+def pause(client, container_id):
+    _call(client.post, object_path("container", container_id, "/pause"))
+
+
+def unpause(client, container_id):
+    _call(client.post, object_path("container", container_id, "/unpause"))
+
+
 def restart(client, container_id, timeout=None):
     _stop_call(client, container_id, "restart", timeout)
 
 
-def remove(client, container_id, volumes=False):
-    """Remove a container (forced). One that is gone is fine; one whose removal is in progress is waited for."""
+def remove(client, container_id, volumes=False, wait=REMOVAL_WAIT_SECONDS):
+    """Remove a container (forced). One that is gone is fine; one whose removal is in progress is waited for,
+    at most ``wait`` seconds."""
     try:
         client.delete(object_path("container", container_id), params={"force": True, "v": volumes})
     except EngineError as exc:
@@ -197,7 +224,7 @@ def remove(client, container_id, volumes=False):
             return
         if not is_gone(exc):
             raise
-        deadline = time.monotonic() + REMOVAL_WAIT_SECONDS
+        deadline = time.monotonic() + wait
         while client.inspect("container", container_id) is not None:
             if time.monotonic() >= deadline:
                 raise
@@ -381,7 +408,8 @@ def check_host_ports(client, old, body):
 # The safe recreate
 # --------------------------------------------------------------------------
 
-def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, health_timeout):
+def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, health_timeout, force_kill=False,
+                  kill_signal=None):
     """Replace ``old`` by a container made from ``body``; the old one comes back if the new one fails.
 
     Returns the new container's inspect (None when it ran with auto_remove and
@@ -408,7 +436,7 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
     current = None
     try:
         if was_running:
-            _on_old(steps, "stopped old", stop, client, old["Id"], stop_timeout)
+            _on_old(steps, "stopped old", halt, client, old["Id"], stop_timeout, force_kill, kill_signal)
         if start_new:
             start(client, new["Id"])  # at once: the gap is the old one's stop and this start
             steps.append("started new")

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
@@ -19,6 +20,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     get_path,
     in_place,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_env_entry, mask_urls, redact
 
 # Temporary names during a safe recreate: the new container is created under NEW_SUFFIX and the old
 # one waits under OLD_SUFFIX until the new one is up.
@@ -48,7 +50,25 @@ def is_running(container):
     return bool(get_path(container, "State.Running"))
 
 
-def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False, old_image_config=None):
+def is_paused(container):
+    return bool(get_path(container, "State.Paused"))
+
+
+def pause_actions(plan_, container, paused):
+    """Add 'paused' or 'unpaused' to a plan for a started container, as ``paused`` asks (None: as it is)."""
+    if paused is None:
+        return plan_
+    fresh = plan_.mode in ("create", "recreate")
+    currently = False if fresh or container is None else is_paused(container)
+    if paused and not currently:
+        plan_.actions.append("paused")
+    elif not paused and currently:
+        plan_.actions.append("unpaused")
+    return plan_
+
+
+def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False, old_image_config=None,
+         paused=None):
     """The plan for ``state`` given the current ``container`` inspect (None when absent).
 
     ``wanted`` holds the table options the task sets (engine form); ``image_id``
@@ -56,8 +76,14 @@ def plan(state, container, wanted, image_id, image_config, recreate=False, resta
     task names no image or it is not known yet, as in check mode before a pull).
     When the image changes, ``old_image_config`` (the container's current
     image's config) tells a difference the task made from one the new image
-    brings: only the first is reported next to ``image``.
+    brings: only the first is reported next to ``image``. ``paused`` (for state
+    started) pauses or unpauses the running container.
     """
+    found = _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config)
+    return pause_actions(found, container, paused) if state == "started" else found
+
+
+def _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config):
     if state == "absent":
         return Plan(["removed"] if container else [], mode="remove" if container else None)
     if container is None:
@@ -110,12 +136,26 @@ def has_healthcheck(container):
     return bool(test) and test[0] != "NONE"
 
 
+def shown_inspect(container):
+    """A container's inspect fit to show: Env values of secret-named variables, URL credentials and secret-named
+    labels masked (redact's rule)."""
+    shown = copy.deepcopy(container)
+    config = shown.get("Config") or {}
+    if config.get("Env"):
+        config["Env"] = [mask_env_entry(mask_urls(entry)) for entry in config["Env"]]
+    if config.get("Labels"):
+        config["Labels"] = redact(config["Labels"])
+    return shown
+
+
 def summary(container):
-    """The part of an inspect that results show (no Env: it may hold secrets)."""
+    """What results show of a container: its inspect as community.docker returns it (secrets masked), and the
+    short lower-case keys of this collection beside the engine's own."""
     if container is None:
         return None
     state = container.get("State") or {}
-    return {
+    shown = shown_inspect(container)
+    shown.update({
         "id": container.get("Id"),
         "name": (container.get("Name") or "").lstrip("/"),
         "image": get_path(container, "Config.Image"),
@@ -125,4 +165,5 @@ def summary(container):
         "exit_code": state.get("ExitCode"),
         "health": get_path(state, "Health.Status"),
         "restart_count": container.get("RestartCount"),
-    }
+    })
+    return shown
