@@ -114,6 +114,77 @@ options:
       - With O(state=healthy), seconds to wait at most for the container to become healthy.
     type: float
     default: 300
+  comparisons:
+    description:
+      - How an option the task sets is compared with the container, per option, as community.docker
+        compares them. V(strict) - the container's value must be the task's. V(ignore) - the option never
+        causes a change. V(allow_more_present) (lists that are sets, and dicts) - the container may hold
+        more items or keys than the task asks, but everything the task asks must be there with its value.
+      - The defaults are community.docker's - V(strict) for single values and the ordered lists O(command),
+        O(entrypoint), O(dns_servers) and O(dns_search_domains); V(allow_more_present) for the other lists
+        and for dicts (O(env), O(labels), O(published_ports), O(volumes), O(networks), ...); V(ignore) for
+        O(stop_timeout).
+      - The key V(*) sets every option the dict does not name to V(strict) or V(ignore). The key V(image)
+        (V(strict) or V(ignore)) says whether a new image recreates the container.
+      - An option the task does not set is never compared, whatever this says.
+    type: dict
+  image_comparison:
+    description:
+      - Which image's own settings (C(Env), C(Labels), C(ExposedPorts), C(Volumes), C(Cmd), C(Entrypoint))
+        the container's values are compared against. V(desired-image) - the image the task names.
+        V(current-image) - the image the container runs now (the task's for a new container).
+    type: str
+    choices: [desired-image, current-image]
+    default: desired-image
+  image_label_mismatch:
+    description:
+      - With C(labels) compared V(strict) (see O(comparisons)), V(fail) fails the task when the image sets
+        labels that O(labels) does not name; V(ignore) takes them as they are.
+    type: str
+    choices: [ignore, fail]
+    default: ignore
+  image_name_mismatch:
+    description:
+      - V(recreate) recreates a container that runs the task's image (the same ID) under another name,
+        such as V(registry.example.com/app:1) against V(app:1); V(ignore) keeps it.
+    type: str
+    choices: [ignore, recreate]
+    default: ignore
+  command_handling:
+    description:
+      - V(correct) keeps O(command) and O(entrypoint) as the lists they are (a string is split like a shell
+        would). V(compatibility) reads them as community.docker did before 3.0.0 - a list is joined with
+        spaces and split again, and an empty one counts as not given.
+    type: str
+    choices: [correct, compatibility]
+    default: correct
+  container_default_behavior:
+    description:
+      - V(no_defaults) compares only the options a task sets. V(compatibility) gives O(auto_remove),
+        O(init), O(interactive), O(paused), O(privileged), O(read_only) and O(tty) the default V(false) and
+        O(memory) V(0) when the task leaves them out, as community.docker did before 1.0.0.
+    type: str
+    choices: [no_defaults, compatibility]
+    default: no_defaults
+  networks_cli_compatible:
+    description:
+      - Accepted for community.docker's tasks. A container is always on exactly the O(networks) it is given
+        (the first one is its network mode), as C(docker run --network) makes it; V(false) only warns.
+    type: bool
+    default: true
+  output_logs:
+    description:
+      - Accepted for community.docker's tasks. With O(detach=false) the container's output is always
+        returned (RV(output), and C(Output) in RV(container)).
+    type: bool
+    default: false
+  pull_check_mode_behavior:
+    description:
+      - Accepted for community.docker's tasks. In check mode this module asks the registry, through the engine,
+        whether a pull would bring a new image (O(pull=always)), instead of assuming one.
+    type: str
+    choices: [image_not_present, always]
+    default: image_not_present
   config_path:
     description:
       - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)

@@ -200,7 +200,10 @@ new_container:
   type: dict
 """
 
+import shlex
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.comparisons import parse_comparisons
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS_BY_NAME,
     OptionError,
@@ -461,6 +464,49 @@ def clean_up(module, client, container, result):
     return container
 
 
+# The defaults community.docker's container_default_behavior=compatibility gives options a task leaves out.
+COMPATIBILITY_DEFAULTS = {"auto_remove": False, "detach": True, "init": False, "interactive": False, "memory": "0",
+                          "paused": False, "privileged": False, "read_only": False, "tty": False}
+
+
+def apply_compatibility(module):
+    """command_handling and container_default_behavior set to compatibility, as community.docker reads them."""
+    params = module.params
+    if params["container_default_behavior"] == "compatibility":
+        for option, value in COMPATIBILITY_DEFAULTS.items():
+            if option in params and params[option] is None:
+                params[option] = value
+    if params["command_handling"] == "compatibility":
+        for option in ("command", "entrypoint"):
+            value = params.get(option)
+            if isinstance(value, list):  # joined and split again, as community.docker did before 3.0.0
+                value = shlex.split(" ".join(str(item) for item in value))
+            params[option] = value or None  # an empty command or entrypoint counts as not given
+    if not params["networks_cli_compatible"]:
+        module.warn("networks_cli_compatible: false is accepted but has no effect: a container is on exactly the "
+                    "networks it is given, as docker run --network makes it (add the default network to networks "
+                    "to keep it)")
+
+
+def check_image_labels(module, image_config, wanted, modes, result):
+    """image_label_mismatch=fail with labels compared strictly: the image's labels must all be in labels."""
+    if module.params["image_label_mismatch"] != "fail" or modes.get("labels") != "strict":
+        return
+    missing = sorted(set((image_config or {}).get("Labels") or {}) - set(wanted.get("labels") or {}))
+    if missing:
+        module.fail_json(msg="image_label_mismatch: the image sets labels that labels does not (%s); add them to "
+                             "labels, or set image_label_mismatch to ignore" % ", ".join(missing), **result)
+
+
+def image_name_differs(params, container, image_id, modes):
+    """image_name_mismatch=recreate: the container runs the task's image under another name."""
+    if params["image_name_mismatch"] != "recreate" or modes.get("image") == "ignore" or container is None:
+        return False
+    if not params["image"] or container.get("Image") != image_id:
+        return False
+    return get_path(container, "Config.Image") != params["image"]
+
+
 def planned_state(params):
     """The state the plan works towards: V(healthy) is V(started) plus a wait afterwards."""
     return "started" if params["state"] == "healthy" else params["state"]
@@ -512,6 +558,8 @@ def manage(module):
     try:
         name = parse_name(params["name"])
         params["kill_signal"] = check_control(module, result)
+        apply_compatibility(module)
+        modes = parse_comparisons(params["comparisons"])
         wanted = parse_options(params)
         ref = parse_image(params["image"]) if params["image"] else None
     except OptionError as exc:
@@ -532,7 +580,7 @@ def manage(module):
                 if warning:
                     module.warn(warning)
                     container = engine.find(client, name)
-            current_plan = decide(module, client, name, container, wanted, ref, image, image_id, result, pulled)
+            current_plan = decide(module, client, name, container, wanted, ref, image, image_id, result, pulled, modes)
             if module.check_mode or not current_plan.actions:
                 result["container"] = summary(wait_healthy(module, client, name, container, result))
                 return result
@@ -568,7 +616,7 @@ def manage(module):
 PENDING = "(pending pull)"
 
 
-def decide(module, client, name, container, wanted, ref, image, image_id, result, pulled):
+def decide(module, client, name, container, wanted, ref, image, image_id, result, pulled, modes):
     """The plan for this attempt, with the result's actions, differences and diff set from it."""
     params = module.params
     if params["state"] != "absent" and ref is None and container is None:
@@ -585,9 +633,16 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
         # which differences the task made when the image changes
         old_image_config = (client.inspect("image", container["Image"]) or {}).get("Config") or {}
     image_config = image_config if image_config is not None else old_image_config
+    if params["image_comparison"] == "current-image" and container is not None:
+        image_config = old_image_config if old_image_config is not None else (
+            client.inspect("image", container["Image"]) or {}).get("Config") or {}
+    check_image_labels(module, image_config, wanted, modes, result)
+    name_mismatch = image_name_differs(params, container, image_id, modes)
     current_plan = plan(planned_state(params), container, wanted, image_id, image_config or {},
-                        recreate=params["recreate"], paused=params["paused"],
-                        restart=params["restart"], old_image_config=old_image_config)
+                        recreate=params["recreate"] or name_mismatch, paused=params["paused"],
+                        restart=params["restart"], old_image_config=old_image_config, modes=modes)
+    if name_mismatch and "image" not in current_plan.differences:
+        current_plan.differences.insert(0, "image")
     result["actions"] = pulled + current_plan.actions
     result["differences"] = current_plan.differences
     result["changed"] = bool(result["actions"])

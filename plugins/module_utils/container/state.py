@@ -15,8 +15,8 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.comparisons import differences
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
-    differences,
     get_path,
     in_place,
 )
@@ -68,7 +68,7 @@ def pause_actions(plan_, container, paused):
 
 
 def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False, old_image_config=None,
-         paused=None):
+         paused=None, modes=None):
     """The plan for ``state`` given the current ``container`` inspect (None when absent).
 
     ``wanted`` holds the table options the task sets (engine form); ``image_id``
@@ -77,20 +77,21 @@ def plan(state, container, wanted, image_id, image_config, recreate=False, resta
     When the image changes, ``old_image_config`` (the container's current
     image's config) tells a difference the task made from one the new image
     brings: only the first is reported next to ``image``. ``paused`` (for state
-    started) pauses or unpauses the running container.
+    started) pauses or unpauses the running container. ``modes`` are the
+    comparison modes of comparisons.parse_comparisons (default: community.docker's).
     """
-    found = _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config)
+    found = _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes or {})
     return pause_actions(found, container, paused) if state == "started" else found
 
 
-def _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config):
+def _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes):
     if state == "absent":
         return Plan(["removed"] if container else [], mode="remove" if container else None)
     if container is None:
         return Plan(["created"] + (["started"] if state == "started" else []), mode="create")
-    image_changed = bool(image_id) and container.get("Image") != image_id
+    image_changed = bool(image_id) and container.get("Image") != image_id and modes.get("image") != "ignore"
     found = differences(wanted, container, old_image_config if image_changed and old_image_config is not None
-                        else image_config)
+                        else image_config, modes or None)
     running = is_running(container)
     result = Plan(differences=(["image"] if image_changed else []) + found, image_changed=image_changed)
     why = None if recreate or image_changed or not found else in_place(found, wanted, container)

@@ -1,6 +1,6 @@
 """What the container module returns of a container: community.docker's inspect, secrets masked."""
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import summary
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import plan, summary
 
 INSPECT = {
     "Id": "c" * 64, "Name": "/web", "Image": "sha256:" + "a" * 64, "RestartCount": 0,
@@ -32,7 +32,6 @@ def running(paused=False):
 
 
 def test_paused_pauses_or_resumes_a_started_container_and_unset_leaves_it():
-    from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import plan
     assert plan("started", running(), {}, "sha256:i", {}, paused=True).actions == ["paused"]
     assert plan("started", running(True), {}, "sha256:i", {}, paused=True).actions == []
     assert plan("started", running(True), {}, "sha256:i", {}, paused=False).actions == ["unpaused"]

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright: dockhand.runtime contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How each option of a task is compared with the container: community.docker's ``comparisons``.
+
+Each option is compared in one of three modes:
+
+- ``strict``: the container's value must be the task's (the table's compare);
+- ``ignore``: the option never causes a change;
+- ``allow_more_present`` (lists, sets and dicts only): the container may hold
+  more than the task asks (more list items, more keys), but everything the
+  task asks must be there, with the same value.
+
+The default mode of an option is community.docker's: ``strict`` for single
+values and for the ordered lists (``command``, ``entrypoint``, ``dns_servers``,
+``dns_search_domains``), ``allow_more_present`` for sets and dicts, and
+``ignore`` for ``stop_timeout``. A task's ``comparisons`` overrides them per
+option; its ``*`` key sets every option it does not name to ``strict`` or
+``ignore``. ``image`` (whether a new image recreates the container) takes
+``strict`` or ``ignore``. Pure: no I/O.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    OptionError,
+    _bind_key,
+    _bindings_set,
+    _mount_key,
+    env_list_to_dict,
+    expected_env,
+    expected_network_names,
+    normalize_capability,
+)
+
+MODES = ("strict", "ignore", "allow_more_present")
+WILDCARD = "*"
+IMAGE = "image"
+
+# Ordered lists: the order is part of the value, so more items are a difference too.
+_ORDERED = ("command", "entrypoint", "dns_servers", "dns_search_domains")
+# Options whose difference community.docker never acts on unless told to.
+_IGNORED_BY_DEFAULT = ("stop_timeout",)
+
+
+def kind(option):
+    """'value', 'list', 'set' or 'dict': what a comparison can make of the option's value."""
+    if option.name in _ORDERED:
+        return "list"
+    if option.type == "dict":
+        return "dict"
+    if option.type == "list":
+        return "set"
+    return "value"
+
+
+def default_mode(option):
+    if option.name in _IGNORED_BY_DEFAULT:
+        return "ignore"
+    return "allow_more_present" if kind(option) in ("set", "dict") else "strict"
+
+
+def parse_comparisons(value):
+    """{option or 'image': mode} for every option of the table and the image, from a task's ``comparisons``.
+
+    Raises OptionError naming ``comparisons`` and what to change.
+    """
+    value = value or {}
+    if not isinstance(value, dict):
+        raise OptionError("comparisons: must be a dict of option names to strict, ignore or allow_more_present")
+    wildcard = value.get(WILDCARD)
+    if wildcard is not None and wildcard not in ("strict", "ignore"):
+        raise OptionError("comparisons: '*' takes strict or ignore, not %r" % (wildcard,))
+    for name, mode in value.items():
+        if name == WILDCARD:
+            continue
+        if name != IMAGE and name not in OPTIONS_BY_NAME:
+            raise OptionError("comparisons: %r is not an option the container is compared by; use the name of an "
+                              "option such as env, labels or networks, or image, or '*'" % (name,))
+        if mode not in MODES:
+            raise OptionError("comparisons: %s takes strict, ignore or allow_more_present, not %r" % (name, mode))
+        if mode == "allow_more_present" and (name == IMAGE or kind(OPTIONS_BY_NAME[name]) in ("value", "list")):
+            raise OptionError("comparisons: %s is a single value or an ordered list; allow_more_present is for sets "
+                              "and dicts only: use strict or ignore" % name)
+    modes = {IMAGE: value.get(IMAGE, wildcard or "strict")}
+    for option in OPTIONS:
+        modes[option.name] = value.get(option.name, wildcard or default_mode(option))
+    return modes
+
+
+# --------------------------------------------------------------------------
+# allow_more_present: (wanted, current, image_config, wanted_all) -> does the container hold all the task asks?
+# --------------------------------------------------------------------------
+
+def _items_within(wanted, current):
+    current = current or {}
+    return all(key in current and current[key] == value for key, value in (wanted or {}).items())
+
+
+def _within(wanted, current):
+    return set(wanted or ()) <= set(current or ())
+
+
+def _dicts_within(wanted, current):
+    def key(item):
+        return tuple(sorted((item or {}).items()))
+    return {key(item) for item in wanted or ()} <= {key(item) for item in current or ()}
+
+
+def more_env(wanted, current, image, _wanted_all):
+    return _items_within(expected_env(wanted, image), env_list_to_dict(current))
+
+
+def more_labels(wanted, current, _image, _wanted_all):
+    return _items_within(wanted, current)
+
+
+def more_capabilities(wanted, current, _image, _wanted_all):
+    return set(wanted) <= {normalize_capability(cap) for cap in current or ()}
+
+
+def more_published(wanted, current, _image, _wanted_all):
+    return _bindings_set(wanted) <= _bindings_set(current)
+
+
+def more_exposed(wanted, current, _image, wanted_all):
+    return (set(wanted) | set(wanted_all.get("published_ports") or {})) <= set(current or {})
+
+
+def more_volumes(wanted, current, _image, _wanted_all):
+    return ({_bind_key(bind) for bind in wanted["binds"]} <= {_bind_key(bind) for bind in current["binds"]}
+            and set(wanted["anonymous"]) <= set(current["anonymous"]))
+
+
+def more_mounts(wanted, current, _image, _wanted_all):
+    return {_mount_key(mount) for mount in wanted} <= {_mount_key(mount) for mount in current or []}
+
+
+def more_networks(wanted, current, _image, wanted_all):
+    """On every network the task lists, with what it asks there; other networks may be there too."""
+    if not expected_network_names(wanted, wanted_all) <= set(current):
+        return False
+    for network in wanted:
+        have = current[network["name"]]
+        if not set(network["aliases"]) <= set(have["aliases"]):
+            return False
+        if not {link.split(":")[0] for link in network["links"]} <= {
+                link.split(":")[0].lstrip("/") for link in have["links"]}:
+            return False
+        for key in ("ipv4_address", "ipv6_address"):
+            if network[key] and network[key] != have[key]:
+                return False
+    return True
+
+
+def more_generic(option):
+    """The allow_more_present compare of an option with no rule of its own, by its kind and value."""
+    def compare(wanted, current, _image, _wanted_all):
+        if isinstance(wanted, dict):
+            return _items_within(wanted, current)
+        if wanted and isinstance(wanted[0], dict):
+            return _dicts_within(wanted, current)
+        return _within(wanted, current)
+    compare.__name__ = "more_" + option.name
+    return compare
+
+
+MORE = {
+    "env": more_env,
+    "labels": more_labels,
+    "capabilities": more_capabilities,
+    "cap_drop": more_capabilities,
+    "published_ports": more_published,
+    "exposed_ports": more_exposed,
+    "volumes": more_volumes,
+    "mounts": more_mounts,
+    "networks": more_networks,
+}
+
+
+def differences(wanted, container, image_config, modes=None):
+    """Names of the wanted options whose current value differs in their comparison mode, in table order."""
+    image_config = image_config or {}
+    modes = modes or parse_comparisons(None)
+    found = []
+    for option in OPTIONS:
+        if option.name not in wanted:
+            continue
+        mode = modes.get(option.name, "strict")
+        if mode == "ignore":
+            continue
+        compare = option.compare
+        if mode == "allow_more_present":
+            compare = MORE.get(option.name) or more_generic(option)
+        if not compare(wanted[option.name], option.current(container), image_config, wanted):
+            found.append(option.name)
+    return found
