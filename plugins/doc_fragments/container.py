@@ -210,14 +210,16 @@ options:
   env:
     description:
     - 'Environment variables (a dict; values are strings, quote C(true) and numbers you mean as text). Compared
-      with the image''s own environment overlaid with these: a variable the container has that is in neither
-      is drift. Values of keys whose names contain PASS, TOKEN, SECRET, KEY, CREDENTIAL, AUTH or PRIVATE
-      (any case) never show: masked in results, diffs (a changed one reads V(******** (changed))), errors
-      and the -vvv output.'
+      with the image''s own environment overlaid with these: by default the container may have more variables
+      (community.docker''s V(allow_more_present)); with C(env: strict) in O(comparisons) a variable the
+      container has that is in neither is drift. Values of keys whose names contain PASS, TOKEN, SECRET,
+      KEY, CREDENTIAL, AUTH or PRIVATE (any case) never show: masked in results, diffs (a changed one reads
+      V(******** (changed))), errors and the -vvv output.'
     type: dict
   labels:
     description:
-    - Labels (a dict of strings). Compared with the image's labels overlaid with these.
+    - 'Labels (a dict of strings). Compared with the image''s labels overlaid with these; by default the
+      container may have more labels, with C(labels: strict) in O(comparisons) it may not.'
     type: dict
   published_ports:
     description:

@@ -61,8 +61,12 @@ attributes:
 notes:
   - The options the task does not set are not compared. Removing an option from a task does not
     change the container; set it to its default, or use O(recreate=true) once.
-  - O(networks) are compared as the set of networks the container is on; the engine's own aliases
-    (the short container ID) are allowed next to the ones asked for.
+  - Lists that are sets, and dicts, are compared as community.docker compares them by default - the container
+    may hold more (another variable, label, port, network) than the task asks. Removing an item from such an
+    option therefore changes nothing unless O(comparisons) says V(strict) for it (or V(*) is V(strict)).
+  - O(networks) are compared by the networks the container is on; the engine's own aliases (the short
+    container ID) are allowed next to the ones asked for. With C(networks: strict) the container is on exactly
+    the listed networks.
 seealso:
   - module: dockhand.runtime.image
   - module: dockhand.runtime.network
