@@ -65,7 +65,7 @@ notes:
     may hold more (another variable, label, port, network) than the task asks. Removing an item from such an
     option therefore changes nothing unless O(comparisons) says V(strict) for it (or V(*) is V(strict)).
   - O(networks) are compared by the networks the container is on; the engine's own aliases (the short
-    container ID) are allowed next to the ones asked for. With C(networks: strict) the container is on exactly
+    container ID) are allowed next to the ones asked for. With V(strict) for C(networks) the container is on exactly
     the listed networks.
 seealso:
   - module: dockhand.runtime.image

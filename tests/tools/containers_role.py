@@ -48,6 +48,7 @@ ENTRY = {"network": "item", "volume": "containers_volume", "container": "contain
 # Arguments the role sets itself instead of passing the entry's value through.
 SPECIAL = {
     ("container", "labels"): "\"{{ containers_entry['labels'] | default({}) | combine(containers_labels) }}\"",
+    ("container", "comparisons"): "\"{{ containers_entry['comparisons'] | default(containers_comparisons) }}\"",
 }
 
 # The shared connection options: a play sets them once, with module_defaults for group/dockhand.runtime.engine.

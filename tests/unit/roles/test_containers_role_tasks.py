@@ -64,6 +64,9 @@ def test_each_argument_reads_the_entry_key_of_its_own_name(task_file, module, en
         if (module, name) == ("container", "labels"):
             assert value == "{{ containers_entry['labels'] | default({}) | combine(containers_labels) }}"
             continue
+        if (module, name) == ("container", "comparisons"):  # the role's own default, strict
+            assert value == "{{ containers_entry['comparisons'] | default(containers_comparisons) }}"
+            continue
         keys = re.findall(r"%s\['([a-z0-9_]+)'\]" % entry, value)
         assert keys and keys[0] == name, (name, value)
         if name != "name":
