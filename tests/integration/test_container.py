@@ -316,6 +316,36 @@ def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
     assert run.result("healthy again")["changed"] is False
 
 
+def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
+    """community.docker's comparisons on the real engine: by default a container may hold more labels, env and
+    capabilities than asked; strict wants them exact; ignore never changes; image: ignore keeps the old image."""
+    name = PREFIX + "cmp"
+    first = {"labels": {"a": "1", "b": "2"}, "env": {"A": "1", "B": "2"}, "capabilities": ["NET_ADMIN", "SYS_TIME"],
+             "hostname": "alpha"}
+    fewer = {"labels": {"a": "1"}, "env": {"A": "1"}, "capabilities": ["NET_ADMIN"], "hostname": "alpha"}
+    tasks = [
+        container_task("first", name, **first),
+        container_task("fewer by default", name, **fewer),
+        container_task("another hostname ignored", name, comparisons={"hostname": "ignore"},
+                       **dict(fewer, hostname="beta")),
+        container_task("all ignored", name, image=HELLO, comparisons={"*": "ignore"}, **dict(fewer, hostname="beta")),
+        container_task("fewer labels strict", name, comparisons={"labels": "strict"}, **fewer),
+        container_task("again strict", name, comparisons={"*": "strict"}, **fewer),
+        container_task("bad mode", name, comparisons={"hostname": "allow_more_present"}, **fewer),
+    ]
+    tasks[-1]["ignore_errors"] = True
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    ids = [run.result(task["name"])["container"]["Id"] for task in tasks[:5]]
+    assert [run.result(task["name"])["changed"] for task in tasks[:6]] == [True, False, False, False, True, False]
+    assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4]  # only strict labels recreated it
+    after = inspect(name)
+    assert after["Config"]["Labels"].get("b") is None and after["Config"]["Hostname"] == "alpha"
+    assert after["Config"]["Image"] == BUSYBOX  # image: ignore (through '*') kept it on its image
+    assert _env(after)["A"] == "1" and "B" not in _env(after)  # the recreate made it from the task
+    assert run.status("bad mode") == "failed" and "sets and dicts only" in run.result("bad mode")["msg"]
+
+
 def test_control_options_refuse_bad_input_and_change_nothing(run_playbook, clean):
     tasks = [container_task("paused stopped", PREFIX + "ctl", paused=True, state="stopped"),
              container_task("bad signal", PREFIX + "ctl", force_kill=True, kill_signal="SIG KILL"),
