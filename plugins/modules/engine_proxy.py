@@ -25,9 +25,9 @@ description:
     user by C(systemctl show).
   - B(containerd) gets the same drop-in and environment file for its unit.
   - B(Podman) gets C(env) in the C([engine]) table of C(<containers.conf.d>/50-dockhand-proxy.conf), which Podman
-    reads on each command, so nothing restarts. The same drop-in sets C(http_proxy = false) in C([containers]):
-    Podman would otherwise pass its proxy variables, password included, into every container it runs. Give a
-    container that needs a proxy its own through C(env).
+    reads on each command, so nothing restarts. The same drop-in sets C(http_proxy = false) in C([containers]),
+    because Podman would otherwise pass its proxy variables, password included, into every container it runs.
+    Give a container that needs a proxy its own through C(env).
   - A service's environment changes only when it restarts. dockerd and containerd are restarted once, and only
     when their setting changed; a re-run with the same settings restarts nothing. When a runtime does not come
     back, its previous files are put back and it is started with them. The task then fails with the runtime's
