@@ -205,6 +205,8 @@ def run(module):
     result["argv"] = body["Cmd"]
     if result["rc"] != 0 and params["fail_on_rc"]:
         module.fail_json(msg=failure_message(container, body["Cmd"], result["rc"], result["stderr"]), **result)
+    # said outright: ansible-playbook marks a result with a non-zero rc and no "failed" key as failed
+    result["failed"] = False
     return result
 
 
