@@ -5,6 +5,7 @@ Everything here is named dh-day2-* and removed afterwards. Every prune task is l
 this run's objects carry (dh-day2-run=<random>), so nothing else on the machine can go.
 """
 
+import glob
 import json
 import os
 import subprocess
@@ -407,3 +408,34 @@ def test_engine_info_disk_usage(run_playbook, clean):
     # the stopped container's 2 MiB write counts, and is reclaimable
     assert usage["containers"]["reclaimable"] >= 2 * 1024 * 1024
     assert usage["images"]["count"] >= 1 and usage["images"]["size"] > 0
+
+
+# --- the oldest and newest target Python --------------------------------------------------------
+
+def pyenv_python(version):
+    """The pyenv CPython X.Y interpreter of this machine (3.8 to 3.13 are installed)."""
+    root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, text=True, check=False).stdout.strip()
+    found = sorted(glob.glob(os.path.join(root or os.path.expanduser("~/.pyenv"), "versions", version + ".*",
+                                          "bin", "python" + version)))
+    if not found:
+        pytest.fail("CPython %s is not installed under pyenv on this machine; this test needs it" % version)
+    return found[-1]
+
+
+@pytest.mark.parametrize("version", ("3.8", "3.13"))
+def test_day2_modules_on_the_oldest_and_newest_target_python(version, run_playbook, clean):
+    running(EXEC)
+    run = run_playbook(local_play([
+        task("container_exec", "stdin", container=EXEC, argv=["sh", "-c", "cat; echo err >&2"], stdin="py"),
+        task("container_copy_into", "copy", container=EXEC, container_path="/tmp/py.conf", content="v=1\n"),
+        task("container_copy_into", "copy again", container=EXEC, container_path="/tmp/py.conf", content="v=1\n"),
+        dict(task("prune", "prune", containers=True, containers_filters={"label": "dh-day2-none=" + version}),
+             check_mode=True),
+        task("engine_info", "df", disk_usage=True),
+    ], vars={"ansible_python_interpreter": pyenv_python(version)}))
+    assert run.rc == 0, str(run)
+    assert (run.result("stdin")["stdout"], run.result("stdin")["stderr"]) == ("py", "err")
+    assert run.status("copy") == "changed" and run.status("copy again") == "ok"
+    assert run.result("prune")["containers"] == []
+    assert run.result("df")["disk_usage"]["images"]["count"] >= 1
+    assert_no_traceback(run)
