@@ -42,6 +42,14 @@ options:
       - The systemd unit that runs the engine, whose C(ExecStart) flags are reported.
     type: str
     default: docker.service
+  disk_usage:
+    description:
+      - Also report what the engine's images, containers, volumes and build cache use on disk (RV(disk_usage)),
+        as C(docker system df) does.
+      - Off by default because the engine measures every container layer and volume for it, which can take
+        seconds to minutes on a busy host.
+    type: bool
+    default: false
 notes:
   - Failures to reach the engine never fail this module; bad input does (for example an
     unknown scheme in O(docker_host), or a TLS file that does not exist), since those
@@ -63,6 +71,16 @@ EXAMPLES = r"""
     that: facts.engine.cgroup_driver == 'systemd'
     fail_msg: "dockerd uses {{ facts.engine.cgroup_driver }}; kubelet expects systemd"
   when: facts.engine.running
+
+- name: Report disk use for the fleet report
+  dockhand.runtime.engine_info:
+    disk_usage: true
+  register: facts
+
+- name: Warn where reclaimable space is large
+  ansible.builtin.debug:
+    msg: "{{ (facts.disk_usage.images.reclaimable / 1073741824) | round(1) }} GiB of images could go (prune)"
+  when: facts.disk_usage is not none and facts.disk_usage.images.reclaimable > 10737418240
 
 - name: Ask Podman's Docker-compatible service
   dockhand.runtime.engine_info:
@@ -215,6 +233,43 @@ host_cgroup:
       description: Where cgroup2 is mounted, or null.
       type: str
       sample: /sys/fs/cgroup
+disk_usage:
+  description:
+    - What the engine's data uses on disk, per kind, from C(GET /system/df). Sizes are in bytes.
+    - Null unless O(disk_usage=true), and when the engine is not running or could not measure (the reason is then
+      in RV(disk_usage_error)).
+  returned: always
+  type: dict
+  contains:
+    images:
+      description:
+        - RV(disk_usage.images.count) images, RV(disk_usage.images.active) of them used by containers;
+          RV(disk_usage.images.size) for all their layers, RV(disk_usage.images.reclaimable) of it held by
+          unused images only.
+      type: dict
+      sample: {"count": 12, "active": 3, "size": 1288490188, "reclaimable": 805306368}
+    containers:
+      description:
+        - Containers (RV(disk_usage.containers.active) running); size and reclaimable are their writable layers
+          (all, and of those not running).
+      type: dict
+      sample: {"count": 4, "active": 3, "size": 40960, "reclaimable": 4096}
+    volumes:
+      description:
+        - Local volumes (RV(disk_usage.volumes.active) used by containers), their size, and the size of unused ones.
+      type: dict
+      sample: {"count": 2, "active": 1, "size": 104857600, "reclaimable": 0}
+    build_cache:
+      description:
+        - Build cache records (RV(disk_usage.build_cache.active) in use), their size, and the size of unused,
+          unshared ones.
+      type: dict
+      sample: {"count": 0, "active": 0, "size": 0, "reclaimable": 0}
+disk_usage_error:
+  description: Why RV(disk_usage) could not be measured, or null.
+  returned: always
+  type: str
+  sample: null
 systemd:
   description: Whether the host was booted with systemd.
   returned: always
@@ -269,6 +324,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args impor
     make_client,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import read_daemon_json, redact_argv
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.disk_usage import summarize_disk_usage
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.facts import engine_facts
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import redact, secret_values
@@ -281,8 +337,14 @@ def gather(module):
     except EngineError as exc:
         # A mistake in the task (bad URL, missing TLS file) is a failure, not a fact.
         module.fail_json(msg=str(exc), engine_error=exc.to_dict())
+    disk_usage = disk_usage_error = None
     try:
         engine = engine_facts(client)
+        if module.params["disk_usage"] and engine.get("running"):
+            try:
+                disk_usage = summarize_disk_usage(client.get("/system/df"))
+            except EngineError as exc:
+                disk_usage_error = str(exc)
     finally:
         client.close()
 
@@ -303,6 +365,8 @@ def gather(module):
         "engine": engine,
         "daemon_json": daemon_json,
         "host_cgroup": host_cgroup(),
+        "disk_usage": disk_usage,
+        "disk_usage_error": disk_usage_error,
         "systemd": on_systemd,
         "dockerd_unit": unit,
     }
@@ -312,6 +376,7 @@ def main():
     module = engine_module({
         "daemon_json_path": {"type": "path", "default": "/etc/docker/daemon.json"},
         "unit": {"type": "str", "default": "docker.service"},
+        "disk_usage": {"type": "bool", "default": False},
     })
     run_module(module, gather)
 

@@ -36,18 +36,27 @@ CONTAINER_MODULE = os.path.join(REPO_ROOT, "plugins", "modules", "container.py")
 PREFIX = "dockhand-bench"
 IMAGE = "127.0.0.1:5000/library/busybox:latest"
 CONTAINER_IMAGE = "127.0.0.1:5000/library/busybox"
-MODULE_KEYS = ("image", "network", "volume", "container")
+MODULE_KEYS = ("image", "network", "volume", "container", "copy_into", "prune")
+# The container copy_into writes into: made once before the rounds, removed at the end.
+COPY_TARGET = PREFIX + "copy-target"
+COPY_TARGET_SETUP = [("dockhand.runtime.container", {"name": COPY_TARGET, "image": CONTAINER_IMAGE,
+                                                      "command": "sleep 3600", "state": "started"})]
+COPY_TARGET_TEARDOWN = [("dockhand.runtime.container", {"name": COPY_TARGET, "state": "absent"})]
+# A prune that matches nothing: the label is on no object, so the rerun removes nothing (and never anything else).
+PRUNE_LABEL = PREFIX + "-nothing-carries-this"
 
 
 class Case:
     """One module with the arguments of its no-op task and of its clean-up task."""
 
-    def __init__(self, engine, key, module, args, cleanup=None):
+    def __init__(self, engine, key, module, args, cleanup=None, setup=(), teardown=()):
         self.engine = engine
         self.key = key
         self.module = module
         self.args = args
         self.cleanup = cleanup
+        self.setup = list(setup)  # (module, args) run once before the rounds
+        self.teardown = list(teardown)  # (module, args) run at the end
 
     @property
     def short(self):
@@ -66,6 +75,12 @@ def dockhand_cases(keys):
                           {"name": PREFIX + "-container", "image": CONTAINER_IMAGE, "command": "sleep 3600",
                            "state": "started"},
                           {"name": PREFIX + "-container", "state": "absent"}),
+        "copy_into": Case("dockhand", "copy_into", "dockhand.runtime.container_copy_into",
+                          {"container": COPY_TARGET, "container_path": "/tmp/bench.conf", "content": "listen 80\n",
+                           "mode": "0644"}, setup=COPY_TARGET_SETUP, teardown=COPY_TARGET_TEARDOWN),
+        "prune": Case("dockhand", "prune", "dockhand.runtime.prune",
+                      {"containers": True, "containers_filters": {"label": PRUNE_LABEL},
+                       "networks": True, "networks_filters": {"label": PRUNE_LABEL}}),
     }
     return cases + [table[key] for key in keys]
 
@@ -83,6 +98,13 @@ def community_cases(keys):
                           {"name": PREFIX + "-cd-container", "image": CONTAINER_IMAGE, "command": "sleep 3600",
                            "state": "started"},
                           {"name": PREFIX + "-cd-container", "state": "absent", "force_kill": True}),
+        "copy_into": Case("community", "copy_into", "community.docker.docker_container_copy_into",
+                          {"container": COPY_TARGET, "container_path": "/tmp/bench-cd.conf", "content": "listen 80\n",
+                           "mode": 0o644, "owner_id": 0, "group_id": 0},
+                          setup=COPY_TARGET_SETUP, teardown=COPY_TARGET_TEARDOWN),
+        "prune": Case("community", "prune", "community.docker.docker_prune",
+                      {"containers": True, "containers_filters": {"label": PRUNE_LABEL},
+                       "networks": True, "networks_filters": {"label": PRUNE_LABEL}}),
     }
     return cases + [table[key] for key in keys]
 
@@ -192,6 +214,17 @@ def community_ansible_playbook(venv, install):
     return binary
 
 
+def setup_tasks(cases, which):
+    """The tasks of the cases' setup or teardown, each (module, args) once."""
+    tasks, seen = [], []
+    for case in cases:
+        for module, args in getattr(case, which):
+            if (module, args) not in seen:
+                seen.append((module, args))
+                tasks.append({"name": "%s for %s" % (which, case.key), module: dict(args)})
+    return tasks
+
+
 def cleanup(runner, cases, remove_image):
     tasks = []
     for case in reversed(cases):
@@ -200,6 +233,7 @@ def cleanup(runner, cases, remove_image):
         elif case.key == "image" and remove_image:
             tasks.append(task("remove the image the benchmark pulled", case, {"name": IMAGE, "state": "absent"},
                               ignore_errors=True))
+    tasks += [dict(entry, ignore_errors=True) for entry in setup_tasks(cases, "teardown")]
     if tasks:
         rc, output, events = runner.run(play(tasks, name="clean up"))
         failed = [e for e in events if e["event"] == "result" and e["status"] == "failed"]
@@ -259,12 +293,18 @@ def main():
 
     remove_image = False
     try:
-        if "image" in keys or "container" in keys:  # pull the image once, noting whether it was here
+        if "image" in keys or "container" in keys or "copy_into" in keys:  # pull once, noting whether it was here
             image_case = Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE})
             rc, output, events = runners["dockhand"].run(play([task("pull", image_case)]))
             if rc != 0:
                 fail("pulling %s failed" % IMAGE, output)
             remove_image = any(e["event"] == "result" and e["changed"] for e in events)
+
+        setup = setup_tasks(cases["dockhand"], "setup")  # the same objects serve both engines
+        if setup:
+            rc, output, _events = runners["dockhand"].run(play(setup, name="setup"))
+            if rc != 0:
+                fail("the setup of %s failed" % ", ".join(keys), output)
 
         sizes = {engine: payload_sizes(runners[engine], cases[engine], workdir) for engine in runners}
         order = [(engine, case) for engine in runners for case in cases[engine]]

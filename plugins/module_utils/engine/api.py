@@ -317,6 +317,47 @@ def text_dict(value):
     return {str(key): as_text(item) for key, item in (value or {}).items()}
 
 
+def daemon_error_message(raw):
+    """The daemon's own words in an error answer's body (its JSON ``message``), or the body as text."""
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(data, dict) and (data.get("message") or data.get("cause")):
+        return data.get("message") or data.get("cause")
+    return text
+
+
+def hijack_request(method, path, payload):
+    """The bytes of a request whose connection the daemon takes over (exec start, attach)."""
+    head = ["%s %s HTTP/1.1" % (method, path), "Host: docker", "User-Agent: dockhand.runtime",
+            "Content-Type: application/json", "Content-Length: %d" % len(payload),
+            "Connection: Upgrade", "Upgrade: tcp", "", ""]
+    return "\r\n".join(head).encode("ascii") + payload
+
+
+def parse_response_head(data):
+    """``(status, reason, headers, rest)`` of an HTTP answer's head in ``data``, or None while it is incomplete.
+
+    ``headers`` has lower-case names; ``rest`` is what followed the blank line (the start of the stream).
+    Raises EngineError(kind=protocol) when the head is not HTTP.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = data[:end].decode("iso-8859-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise EngineError("the daemon's answer is not HTTP: %r" % lines[0][:100], kind=KIND_PROTOCOL)
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), (parts[2] if len(parts) > 2 else ""), headers, data[end + 4:]
+
+
 # --------------------------------------------------------------------------
 # Transport
 # --------------------------------------------------------------------------
@@ -523,20 +564,14 @@ class EngineClient:
         finally:
             if response.will_close:
                 self.close()
-        text = raw.decode("utf-8", "replace").strip()
-        daemon_message = text
-        try:
-            data = json.loads(text)
-            if isinstance(data, dict) and data.get("message"):
-                daemon_message = data["message"]
-            elif isinstance(data, dict) and data.get("cause"):
-                daemon_message = data["cause"]
-        except ValueError:
-            pass
-        message = "the daemon refused the request: %s" % (daemon_message or response.reason)
-        if response.status >= 500:
-            message = "the daemon failed: %s" % (daemon_message or response.reason)
-        return EngineError(message, endpoint=self.endpoint_url, status=response.status,
+        return self._error_from_answer(response.status, response.reason, raw, method, path)
+
+    def _error_from_answer(self, status, reason, raw, method, path):
+        daemon_message = daemon_error_message(raw)
+        message = "the daemon refused the request: %s" % (daemon_message or reason)
+        if status >= 500:
+            message = "the daemon failed: %s" % (daemon_message or reason)
+        return EngineError(message, endpoint=self.endpoint_url, status=status,
                            daemon_message=daemon_message or None, kind=KIND_HTTP,
                            method=method, path=path)
 
@@ -673,6 +708,64 @@ class EngineClient:
                                   path=full)
         finally:
             self.close()
+
+    def hijack(self, method, path, params=None, body=None, stdin=None, read_timeout=None):
+        """Send a request whose connection the daemon takes over (``POST /exec/{id}/start``) and
+        return every byte the daemon sends until it closes the connection.
+
+        ``stdin`` (bytes) is written after the daemon answered, then the writing side is shut, so
+        the process reads an end of file. ``read_timeout`` bounds each wait for output (None: wait
+        as long as the process runs, as ``docker exec`` does).
+        """
+        full = self.url(path, params)
+        if stdin is not None and self.endpoint.tls:
+            raise EngineError("sending stdin over TLS is not supported: TLS cannot close only the writing side "
+                              "of the connection; run the module on the engine's host and use its unix socket",
+                              endpoint=self.endpoint_url, kind=KIND_CONFIG, method=method, path=full)
+        payload = json.dumps(body).encode("utf-8") if body is not None else b""
+        conn = self._new_connection(self.timeout)
+        try:
+            try:
+                conn.connect()
+                sock = conn.sock
+                sock.sendall(hijack_request(method, full, payload))
+                data = b""
+                head = None
+                while head is None:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise EngineError("the daemon closed the connection before it answered",
+                                          endpoint=self.endpoint_url, kind=KIND_PROTOCOL, method=method, path=full)
+                    data += chunk
+                    head = parse_response_head(data)
+                status, reason, headers, rest = head
+                if status >= 400:
+                    wanted = int(headers.get("content-length") or 0)
+                    while len(rest) < wanted:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            break
+                        rest += chunk
+                    raise self._error_from_answer(status, reason, rest, method, full)
+                if stdin is not None:
+                    sock.sendall(stdin)
+                    sock.shutdown(socket.SHUT_WR)
+                sock.settimeout(read_timeout)
+                chunks = [rest]
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except EngineError as exc:
+                exc.endpoint = exc.endpoint or self.endpoint_url
+                exc.method, exc.path = method, full
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                raise self._fail(exc, method, full) from None
+        finally:
+            conn.close()
+        return b"".join(chunks)
 
     # -- conveniences used by several modules --------------------------------
 

@@ -28,6 +28,10 @@ class ReportedError(Exception):
         return {}
 
 
+class OptionError(ReportedError):
+    """A task's option has a value the module refuses; the message names the option and what to change."""
+
+
 def fail_with(module, exc, **result):
     """Fail the module with a ReportedError's message, and its data under its result key."""
     if exc.result_key:
