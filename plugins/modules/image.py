@@ -273,6 +273,15 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args impor
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.build_context import BuildContextError
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_build import (
+    BUILD_SPEC,
+    HASH_LABEL,
+    BuildLog,
+    build_params,
+    plan_build,
+    run_build,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pull import (
     NETWORK_WORDS,
     Credentials,
@@ -280,7 +289,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     hub_mirrors,
     remote_digest,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_push import (
+    push,
+    push_needed,
+    served_digest,
+    tag_image,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
+    ImageRef,
     ImageReferenceError,
     knows_digest,
     parse_reference,
@@ -390,6 +406,125 @@ def ensure_absent(module, client, ref, result):
     return
 
 
+def check_combination(module, ref):
+    """Options that belong together, refused with a message that names them."""
+    params = module.params
+    if params["build"] is not None and params["source"] != "build":
+        module.fail_json(msg="build is used only with source: build (source is %s); set source: build or remove "
+                             "build" % params["source"])
+    if params["state"] == "absent":
+        given = [option for option in ("repository", "push", "force_source") if params[option]]
+        if params["source"] != "pull":
+            given.append("source")
+        if given:
+            module.fail_json(msg="%s apply to state: present only; remove them from the task with state: absent"
+                                 % ", ".join(given))
+    if params["source"] == "build" and ref.digest:
+        module.fail_json(msg="%s: a built image is named by a tag, not a digest; give for example app:1.0"
+                             % option_name(module))
+    if params["push"] and not params["repository"] and ref.digest:
+        module.fail_json(msg="push: %s is pinned by digest; push it by tag, with repository: <name>:<tag>"
+                             % ref.familiar)
+
+
+def ensure_built(module, client, ref, result):
+    """Build the image when the one under the name lacks this context's and options' hash."""
+    build = module.params["build"]
+    options, entries, build_hash = plan_build(build)
+    result["build"] = {"hash": build_hash, "context_entries": len(entries), "output": []}
+    before = client.inspect("image", ref.local)
+    result["diff"]["before"] = dict(view(before), build_hash=label_of(before))
+    if before is not None and label_of(before) == build_hash and not module.params["force_source"]:
+        result["diff"]["after"] = result["diff"]["before"]
+        return before
+    result["actions"].append("built")
+    if module.check_mode:
+        result["diff"]["after"] = {"present": True, "id": None, "repo_digests": [], "build_hash": build_hash}
+        return None
+    log = BuildLog()
+    try:
+        built_id = run_build(client, ref.local, build["path"], entries,
+                             build_params(ref.local, options, build_hash), log)
+    except BuildContextError as exc:
+        result["build"]["output"] = log.lines
+        module.fail_json(msg=str(exc), **dict(result, actions=[]))
+    result["build"]["output"] = log.lines
+    after = client.inspect("image", ref.local)
+    if after is None or label_of(after) != build_hash or (built_id and after.get("Id") != built_id):
+        module.fail_json(msg="the engine reported a successful build of %s, but the image under that name is not "
+                             "the one it built (%s); another task may have replaced it"
+                             % (ref.familiar, built_id or "no image ID reported"), **result)
+    result["diff"]["after"] = dict(view(after), build_hash=build_hash)
+    return after
+
+
+def label_of(image):
+    """The build hash an image carries, or None."""
+    return (((image or {}).get("Config") or {}).get("Labels") or {}).get(HASH_LABEL)
+
+
+def ensure_local(module, client, ref, result):
+    """source=local: the image must be on the host already; nothing is pulled."""
+    image = client.inspect("image", ref.local)
+    result["diff"]["before"] = view(image)
+    if image is None:
+        module.fail_json(msg="%s: image %s is not on the host and source is local, so nothing pulls it; pull it "
+                             "(source: pull), build it (source: build) or load it (image_load) first"
+                             % (option_name(module), ref.familiar), **result)
+    return image
+
+
+def target_reference(module, ref):
+    """The name repository gives (its tag, else the name's tag, else latest), or the name itself."""
+    text = module.params["repository"]
+    if not text:
+        return ref
+    try:
+        target = parse_reference(text)
+    except ImageReferenceError as exc:
+        module.fail_json(msg="repository: %s" % exc)
+    if target.digest:
+        module.fail_json(msg="repository: %s holds a digest; a tag is what can be set, for example "
+                             "registry.example.com/team/app:1.0" % text)
+    if text.rfind(":") <= text.rfind("/"):  # no tag written: the name's own
+        target = ImageRef(target.registry, target.repository, ref.tag or "latest", None, text)
+    return target
+
+
+def tag_and_push(module, client, ref, image, result):
+    """Give the image the name repository, and push that name (or the image's own) when push is set."""
+    target = target_reference(module, ref)
+    result["repository"] = target.full
+    if target is not ref:
+        current = client.inspect("image", target.local)
+        if image is None or current is None or current.get("Id") != image.get("Id"):
+            result["actions"].append("tagged")
+            result["tagged"] = [target.familiar]
+            if not module.check_mode:
+                tag_image(client, image["Id"], target)
+    if not module.params["push"]:
+        return image
+    credentials = Credentials(module, target)
+    result["push"] = {"name": target.familiar, "digest": None, "pushed": False}
+    digest = None
+    if image is not None:
+        try:
+            digest = served_digest(client, target, credentials)
+        except EngineError as exc:
+            module.warn("could not ask the registry whether it holds %s already (%s); pushing"
+                        % (target.familiar, exc.daemon_message or exc))
+        if not push_needed(image, target, digest):
+            result["push"]["digest"] = digest
+            return image
+    result["actions"].append("pushed")
+    result["push"]["pushed"] = True
+    if module.check_mode:
+        return image
+    result["push"]["digest"] = push(client, target, credentials, option="repository" if target is not ref
+                                    else option_name(module))
+    return client.inspect("image", image["Id"]) or image
+
+
 def option_name(module):
     """The option the task wrote the image in: name, or its alias image (as the containers role does)."""
     return "image" if module.params.get("image") is not None else "name"
@@ -405,12 +540,20 @@ def manage(module):
     result = {"changed": False, "name": ref.full, "reference": ref.to_dict(), "pulled": False, "actions": [],
               "id": None, "repo_tags": [], "repo_digests": [], "local_name": ref.local, "mirror": None,
               "diff": {"before": {}, "after": {}}}
+    check_combination(module, ref)
     client = make_client(params)
     try:
-        if params["state"] == "present":
-            image = ensure_present(module, client, ref, result)
-        else:
+        if params["state"] == "absent":
             image = ensure_absent(module, client, ref, result)
+        else:
+            if params["source"] == "build":
+                image = ensure_built(module, client, ref, result)
+            elif params["source"] == "local":
+                image = ensure_local(module, client, ref, result)
+            else:
+                image = ensure_present(module, client, ref, result)
+            if params["repository"] or params["push"]:
+                image = tag_and_push(module, client, ref, image, result)
     finally:
         client.close()
     if image is not None:
@@ -432,7 +575,12 @@ def main():
         "force": {"type": "bool", "default": False},
         "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
         "mirrors_table": {"type": "path"},
-    })
+        "source": {"type": "str", "default": "pull", "choices": ["pull", "build", "local"]},
+        "build": {"type": "dict", "options": BUILD_SPEC},
+        "force_source": {"type": "bool", "default": False},
+        "repository": {"type": "str"},
+        "push": {"type": "bool", "default": False},
+    }, required_if=[("source", "build", ["build"])])
     run_module(module, manage)
 
 
