@@ -133,7 +133,7 @@ class BuildLog:
         text = obj.get("stream")
         if isinstance(text, str):
             for raw in text.splitlines():
-                line = raw.rstrip()
+                line = raw.strip()
                 if not line:
                     continue
                 self.lines.append(line)
