@@ -36,7 +36,7 @@ CONTAINER_MODULE = os.path.join(REPO_ROOT, "plugins", "modules", "container.py")
 PREFIX = "dockhand-bench"
 IMAGE = "127.0.0.1:5000/library/busybox:latest"
 CONTAINER_IMAGE = "127.0.0.1:5000/library/busybox"
-MODULE_KEYS = ("image", "network", "volume", "container")
+MODULE_KEYS = ("image", "image_info", "network", "volume", "container")
 
 
 class Case:
@@ -58,6 +58,7 @@ def dockhand_cases(keys):
     cases = [Case("dockhand", "ping", "ansible.builtin.ping", {})]
     table = {
         "image": Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE}),
+        "image_info": Case("dockhand", "image_info", "dockhand.runtime.image_info", {"name": [IMAGE]}),
         "network": Case("dockhand", "network", "dockhand.runtime.network", {"name": PREFIX + "-network"},
                         {"name": PREFIX + "-network", "state": "absent"}),
         "volume": Case("dockhand", "volume", "dockhand.runtime.volume", {"name": PREFIX + "-volume"},
@@ -74,6 +75,7 @@ def community_cases(keys):
     cases = [Case("community", "ping", "ansible.builtin.ping", {})]
     table = {
         "image": Case("community", "image", "community.docker.docker_image", {"name": IMAGE, "source": "pull"}),
+        "image_info": Case("community", "image_info", "community.docker.docker_image_info", {"name": [IMAGE]}),
         "network": Case("community", "network", "community.docker.docker_network",
                         {"name": PREFIX + "-cd-network"}, {"name": PREFIX + "-cd-network", "state": "absent"}),
         "volume": Case("community", "volume", "community.docker.docker_volume",
@@ -259,7 +261,7 @@ def main():
 
     remove_image = False
     try:
-        if "image" in keys or "container" in keys:  # pull the image once, noting whether it was here
+        if {"image", "image_info", "container"} & set(keys):  # pull the image once, noting whether it was here
             image_case = Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE})
             rc, output, events = runners["dockhand"].run(play([task("pull", image_case)]))
             if rc != 0:
