@@ -576,6 +576,8 @@ def check_combination(module, ref):
     if params["source"] == "build" and ref.digest:
         module.fail_json(msg="%s: a built image is named by a tag, not a digest; give for example app:1.0"
                              % option_name(module))
+    if params["repository"]:
+        target_reference(module, ref)  # refused here, before anything is asked or changed
     if params["push"] and not params["repository"] and ref.digest:
         module.fail_json(msg="push: %s is pinned by digest; push it by tag, with repository: <name>:<tag>"
                              % ref.familiar)

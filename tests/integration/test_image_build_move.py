@@ -6,6 +6,7 @@ Builds start FROM the lab's busybox image (dockhand-lab/busybox), which the mach
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -97,7 +98,8 @@ def test_build_runs_again_only_when_the_context_or_options_change(run_playbook, 
     first, second = run.result("first"), run.result("second")
     assert first["changed"] is True and first["actions"] == ["built"], first
     assert first["id"] == image_id(BUILT)
-    assert any(line.startswith("Step 1/4 : FROM " + BASE) for line in first["build"]["output"])
+    # the builder counts the LABEL step it adds for the labels
+    assert any(re.fullmatch(r"Step 1/\d+ : FROM " + re.escape(BASE), line) for line in first["build"]["output"])
     labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", BUILT).stdout)
     assert labels["dockhand.build.hash"] == first["build"]["hash"]
     assert second["changed"] is False and second["actions"] == [] and second["id"] == first["id"]
@@ -136,7 +138,7 @@ def test_a_build_error_shows_the_builders_message(run_playbook, clean, tmp_path)
     failed = run.result("failing")
     assert failed["msg"].startswith("cannot build image dh-img-built:1 from build.path %s: " % failing)
     assert "returned a non-zero code: 3" in failed["msg"]
-    assert "(at Step 2/2 : RUN echo about to fail && exit 3)" in failed["msg"]
+    assert re.search(r"\(at Step 2/\d+ : RUN echo about to fail && exit 3\)", failed["msg"]), failed["msg"]
     assert "about to fail" in failed["build"]["output"]
     assert "unknown instruction: FORM" in run.result("broken")["msg"]
     assert image_id(BUILT) is None
