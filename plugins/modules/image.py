@@ -599,7 +599,7 @@ def ensure_built(module, client, ref, result):
         return None
     log = BuildLog()
     try:
-        built_id = run_build(client, ref.local, build["path"], entries,
+        built_id = run_build(client, ref.familiar, build["path"], entries,
                              build_params(ref.local, options, build_hash), log)
     except BuildContextError as exc:
         result["build"]["output"] = log.lines

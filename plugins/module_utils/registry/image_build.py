@@ -49,6 +49,7 @@ _NETWORK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _PLATFORM = re.compile(r"[a-z0-9_]+/[a-z0-9_]+(?:/[a-z0-9_.]+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STEP = re.compile(r"Step \d+/\d+ : .*")
+_REMOVING = "Removing intermediate container"  # the builder's clean-up, not what failed
 
 
 def _text(value, option):
@@ -151,7 +152,7 @@ class BuildLog:
         message = "cannot build image %s from build.path %s: %s" % (name, path, said.strip().rstrip("."))
         if self.step:
             message += " (at %s)" % self.step
-        output = [line for line in self.tail(6) if line != self.step]
+        output = [line for line in self.tail(6) if line != self.step and not line.startswith(_REMOVING)]
         if output:
             message += ". Last output: %s" % " | ".join(output)
         return message + "."

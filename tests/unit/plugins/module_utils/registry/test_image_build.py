@@ -74,6 +74,7 @@ STREAM = [
     {"stream": "Step 2/3 : RUN echo building && exit 3\n"},
     {"stream": " ---> Running in 1a2b3c\n"},
     {"stream": "building\n"},
+    {"stream": "Removing intermediate container 1a2b3c\n"},
 ]
 
 
@@ -82,7 +83,7 @@ def test_log_follows_steps_and_output():
     for obj in STREAM:
         log.feed(obj)
     assert log.step == "Step 2/3 : RUN echo building && exit 3"
-    assert log.lines[-1] == "building"
+    assert log.lines[-2:] == ["building", "Removing intermediate container 1a2b3c"]
     assert log.image_id is None
     log.feed({"aux": {"ID": "sha256:0123"}})
     log.feed("not an object")
