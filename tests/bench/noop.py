@@ -36,7 +36,7 @@ CONTAINER_MODULE = os.path.join(REPO_ROOT, "plugins", "modules", "container.py")
 PREFIX = "dockhand-bench"
 IMAGE = "127.0.0.1:5000/library/busybox:latest"
 CONTAINER_IMAGE = "127.0.0.1:5000/library/busybox"
-MODULE_KEYS = ("image", "network", "volume", "container", "copy_into", "prune")
+MODULE_KEYS = ("image", "image_info", "network", "volume", "container", "copy_into", "prune")
 # The container copy_into writes into: made once before the rounds, removed at the end.
 COPY_TARGET = PREFIX + "copy-target"
 COPY_TARGET_SETUP = [("dockhand.runtime.container", {"name": COPY_TARGET, "image": CONTAINER_IMAGE,
@@ -67,6 +67,7 @@ def dockhand_cases(keys):
     cases = [Case("dockhand", "ping", "ansible.builtin.ping", {})]
     table = {
         "image": Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE}),
+        "image_info": Case("dockhand", "image_info", "dockhand.runtime.image_info", {"name": [IMAGE]}),
         "network": Case("dockhand", "network", "dockhand.runtime.network", {"name": PREFIX + "-network"},
                         {"name": PREFIX + "-network", "state": "absent"}),
         "volume": Case("dockhand", "volume", "dockhand.runtime.volume", {"name": PREFIX + "-volume"},
@@ -89,6 +90,7 @@ def community_cases(keys):
     cases = [Case("community", "ping", "ansible.builtin.ping", {})]
     table = {
         "image": Case("community", "image", "community.docker.docker_image", {"name": IMAGE, "source": "pull"}),
+        "image_info": Case("community", "image_info", "community.docker.docker_image_info", {"name": [IMAGE]}),
         "network": Case("community", "network", "community.docker.docker_network",
                         {"name": PREFIX + "-cd-network"}, {"name": PREFIX + "-cd-network", "state": "absent"}),
         "volume": Case("community", "volume", "community.docker.docker_volume",
@@ -293,7 +295,7 @@ def main():
 
     remove_image = False
     try:
-        if "image" in keys or "container" in keys or "copy_into" in keys:  # pull once, noting whether it was here
+        if {"image", "image_info", "container", "copy_into"} & set(keys):  # pull once, noting whether it was here
             image_case = Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE})
             rc, output, events = runners["dockhand"].run(play([task("pull", image_case)]))
             if rc != 0:

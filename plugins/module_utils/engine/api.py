@@ -522,7 +522,12 @@ class EngineClient:
         """Send one request and return the open response (status checked)."""
         all_headers = {"Host": "docker", "User-Agent": "dockhand.runtime"}
         payload = None
-        if body is not None:
+        rewind = None
+        if body is not None and hasattr(body, "read"):  # a file (a build context, an image archive): streamed
+            payload = body
+            rewind = body.tell()
+            all_headers["Content-Length"] = str(os.fstat(body.fileno()).st_size - rewind)
+        elif body is not None:
             if isinstance(body, (bytes, bytearray)):
                 payload = bytes(body)
             else:
@@ -539,6 +544,8 @@ class EngineClient:
             conn.timeout = wanted_timeout
             if conn.sock is not None:
                 conn.sock.settimeout(wanted_timeout)
+            if rewind is not None:
+                payload.seek(rewind)
             try:
                 conn.request(method, path, body=payload, headers=all_headers)
                 response = conn.getresponse()
@@ -667,6 +674,24 @@ class EngineClient:
         full = self.url(path, params)
         response = self._send(method, full, body=body, timeout=timeout, headers=headers)
         return self._read_all(response, method, full)
+
+    def download(self, path, target, params=None, timeout=None):
+        """GET ``path`` and write the body into the open binary file ``target`` in chunks; returns the byte count."""
+        full = self.url(path, params)
+        response = self._send("GET", full, timeout=timeout)
+        written = 0
+        try:
+            while True:
+                try:
+                    chunk = response.read(1 << 20)
+                except (OSError, http.client.HTTPException) as exc:
+                    raise self._fail(exc, "GET", full) from None
+                if not chunk:
+                    return written
+                target.write(chunk)
+                written += len(chunk)
+        finally:
+            self.close()
 
     def stream(self, method, path, params=None, body=None, timeout=None, headers=None):
         """Yield the JSON objects of a streamed answer (pull, push, build).
