@@ -80,7 +80,9 @@ CASES = {
     "dns_servers": ({"dns_servers": ["10.0.0.1"]}, {"dns_servers": ["10.0.0.2", "10.0.0.1"]}, "recreated"),
     "etc_hosts": ({"etc_hosts": {"db": "10.0.0.5"}}, {"etc_hosts": {"db": "10.0.0.6"}}, "recreated"),
     "stop_signal": ({"stop_signal": "SIGKILL"}, {"stop_signal": "INT", "stop_timeout": 1}, "recreated"),
-    "stop_timeout": ({"stop_timeout": 1}, {"stop_timeout": 2}, "recreated"),
+    # community.docker ignores stop_timeout unless comparisons says otherwise
+    "stop_timeout": ({"stop_timeout": 1, "comparisons": {"stop_timeout": "strict"}},
+                     {"stop_timeout": 2, "comparisons": {"stop_timeout": "strict"}}, "recreated"),
     # state present: a cgroup_parent that is started creates cgroups on this machine.
     "cgroup_parent": ({"cgroup_parent": "/dh-ct-a", "state": "present"},
                       {"cgroup_parent": "/dh-ct-b", "state": "present"}, "recreated"),
