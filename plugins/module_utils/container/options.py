@@ -849,12 +849,12 @@ OPTIONS = (
     Option("env", "Environment variables (a dict; values are strings, quote C(true) and numbers you mean as "
            "text). Compared with the image's own environment overlaid with these: by default the container may "
            "have more variables (community.docker's V(allow_more_present)); with C(env: strict) in O(comparisons) "
-           "a variable the container has that is in neither is drift. Values of keys whose names contain PASS, TOKEN, SECRET, KEY, CREDENTIAL, "
-           "AUTH or PRIVATE (any case) never show: masked in results, diffs (a changed one reads "
-           "V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env, create=_create_env,
+           "a variable the container has that is in neither is drift. Values of keys whose names contain PASS, "
+           "TOKEN, SECRET, KEY, CREDENTIAL, AUTH or PRIVATE (any case) never show: masked in results, diffs "
+           "(a changed one reads V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env, create=_create_env,
            inspect="Config.Env", compare=same_env),
-    Option("labels", "Labels (a dict of strings). Compared with the image's labels overlaid with these; by default the "
-           "container may have more labels, with C(labels: strict) in O(comparisons) it may not.",
+    Option("labels", "Labels (a dict of strings). Compared with the image's labels overlaid with these; by "
+           "default the container may have more labels, with C(labels: strict) in O(comparisons) it may not.",
            type="dict", parse=parse_text_dict, create="Labels", compare=same_labels),
     Option("published_ports", "Ports to publish, in the C(docker run -p) format: V(8080:80), "
            "V(127.0.0.1:8080:80/udp), V(80) (a random host port), V(8000-8001:80-81), V([::1]:8080:80).",
