@@ -851,7 +851,8 @@ OPTIONS = (
            "have more variables (community.docker's V(allow_more_present)); with C(env: strict) in O(comparisons) "
            "a variable the container has that is in neither is drift. Values of keys whose names contain PASS, "
            "TOKEN, SECRET, KEY, CREDENTIAL, AUTH or PRIVATE (any case) never show: masked in results, diffs "
-           "(a changed one reads V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env, create=_create_env,
+           "(a changed one reads V(******** (changed))), errors and the -vvv output.", type="dict", parse=parse_env,
+           create=_create_env,
            inspect="Config.Env", compare=same_env),
     Option("labels", "Labels (a dict of strings). Compared with the image's labels overlaid with these; by "
            "default the container may have more labels, with C(labels: strict) in O(comparisons) it may not.",
