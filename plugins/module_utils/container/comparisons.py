@@ -24,6 +24,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS,
     OPTIONS_BY_NAME,
@@ -101,14 +103,17 @@ def _items_within(wanted, current):
     return all(key in current and current[key] == value for key, value in (wanted or {}).items())
 
 
+def _canonical(item):
+    """A hashable form of a list item, nested dicts and lists included."""
+    return json.dumps(item, sort_keys=True, default=str)
+
+
 def _within(wanted, current):
-    return set(wanted or ()) <= set(current or ())
+    return {_canonical(item) for item in wanted or ()} <= {_canonical(item) for item in current or ()}
 
 
 def _dicts_within(wanted, current):
-    def key(item):
-        return tuple(sorted((item or {}).items()))
-    return {key(item) for item in wanted or ()} <= {key(item) for item in current or ()}
+    return _within(wanted, current)
 
 
 def more_env(wanted, current, image, _wanted_all):

@@ -4,9 +4,14 @@ import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.comparisons import (
     differences,
+    more_generic,
     parse_comparisons,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import OptionError, parse_options
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
+    OPTIONS_BY_NAME,
+    OptionError,
+    parse_options,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import plan
 
 
@@ -79,3 +84,10 @@ def test_image_ignore_keeps_the_container_on_its_image():
     assert plan("started", current, {}, "sha256:new", {}).actions == ["recreated", "started"]
     assert plan("started", current, {}, "sha256:new", {}, modes=parse_comparisons({"image": "ignore"})).actions == []
     assert plan("started", current, {}, "sha256:new", {}, modes=parse_comparisons({"*": "ignore"})).actions == []
+
+
+def test_allow_more_present_takes_lists_of_nested_dicts():
+    compare = more_generic(OPTIONS_BY_NAME["ulimits"])
+    gpu = {"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu", "utility"]], "Options": {}}
+    assert compare([gpu], [gpu, {"Driver": "other", "Count": 1, "Capabilities": [], "Options": {}}], {}, {})
+    assert not compare([dict(gpu, Count=2)], [gpu], {}, {})
