@@ -243,25 +243,25 @@ disk_usage:
   contains:
     images:
       description:
-        - RV(disk_usage.images.count) images, RV(disk_usage.images.active) of them used by containers;
-          RV(disk_usage.images.size) for all their layers, RV(disk_usage.images.reclaimable) of it held by
+        - C(count) images, C(active) of them used by containers;
+          C(size) for all their layers, C(reclaimable) of it held by
           unused images only.
       type: dict
       sample: {"count": 12, "active": 3, "size": 1288490188, "reclaimable": 805306368}
     containers:
       description:
-        - Containers (RV(disk_usage.containers.active) running); size and reclaimable are their writable layers
+        - Containers (C(active) running); size and reclaimable are their writable layers
           (all, and of those not running).
       type: dict
       sample: {"count": 4, "active": 3, "size": 40960, "reclaimable": 4096}
     volumes:
       description:
-        - Local volumes (RV(disk_usage.volumes.active) used by containers), their size, and the size of unused ones.
+        - Local volumes (C(active) used by containers), their size, and the size of unused ones.
       type: dict
       sample: {"count": 2, "active": 1, "size": 104857600, "reclaimable": 0}
     build_cache:
       description:
-        - Build cache records (RV(disk_usage.build_cache.active) in use), their size, and the size of unused,
+        - Build cache records (C(active) in use), their size, and the size of unused,
           unshared ones.
       type: dict
       sample: {"count": 0, "active": 0, "size": 0, "reclaimable": 0}

@@ -39,8 +39,8 @@ CONTAINER_IMAGE = "127.0.0.1:5000/library/busybox"
 MODULE_KEYS = ("image", "image_info", "network", "volume", "container", "copy_into", "prune")
 # The container copy_into writes into: made once before the rounds, removed at the end.
 COPY_TARGET = PREFIX + "copy-target"
-COPY_TARGET_SETUP = [("dockhand.runtime.container", {"name": COPY_TARGET, "image": CONTAINER_IMAGE,
-                                                      "command": "sleep 3600", "state": "started"})]
+COPY_TARGET_SPEC = {"name": COPY_TARGET, "image": CONTAINER_IMAGE, "command": "sleep 3600", "state": "started"}
+COPY_TARGET_SETUP = [("dockhand.runtime.container", COPY_TARGET_SPEC)]
 COPY_TARGET_TEARDOWN = [("dockhand.runtime.container", {"name": COPY_TARGET, "state": "absent"})]
 # A prune that matches nothing: the label is on no object, so the rerun removes nothing (and never anything else).
 PRUNE_LABEL = PREFIX + "-nothing-carries-this"

@@ -114,8 +114,8 @@ def parse_manifest(data, path):
         if not isinstance(item, dict) or not isinstance(item.get("Config"), str) \
                 or not isinstance(item.get("Layers") or [], list):
             raise ArchiveError("%s: manifest.json has an entry without Config and Layers" % path)
-        entries.append({"config": item["Config"], "repo_tags": [t for t in item.get("RepoTags") or []
-                                                                 if isinstance(t, str)],
+        tags = [tag for tag in item.get("RepoTags") or [] if isinstance(tag, str)]
+        entries.append({"config": item["Config"], "repo_tags": tags,
                         "layers": [str(layer) for layer in item.get("Layers") or []]})
     return entries
 
@@ -258,4 +258,3 @@ def load_archive(client, path):
             raise
         raise ArchiveError("the engine refused to load %s: %s" % (path, exc.daemon_message or exc)) from None
     return loaded
-

@@ -85,8 +85,8 @@ def push(client, target, credentials, option="repository"):
         raise PushError(push_failure(target, exc, credentials, option)) from None
     digest = push_digest(events)
     if not digest:
-        raise PushError("pushed %s (%s) but the engine reported no digest; check the registry" % (target.familiar,
-                                                                                                 option))
+        raise PushError("pushed %s (%s) but the engine reported no digest; check the registry"
+                        % (target.familiar, option))
     try:
         served = served_digest(client, target, credentials)
     except EngineError as exc:
