@@ -201,6 +201,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     OPTIONS_BY_NAME,
     OptionError,
     argument_spec,
+    caveats,
+    container_references,
     create_body,
     get_path,
     parse_image,
@@ -271,6 +273,35 @@ def resolve_image(module, client, ref, result):
     if local is None or local.get("Id") != after.get("Id"):
         result["actions"].append("pulled")
     return after, puller.local_name
+
+
+def read_env_file(module, result):
+    """The text of O(env_file) (a file on the target), or None without one."""
+    path = module.params.get("env_file")
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="env_file: cannot read %s (%s); give a readable file of KEY=value lines"
+                             % (path, exc.strerror or exc), **result)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        module.fail_json(msg="env_file: %s is not UTF-8 text" % path, **result)
+
+
+def resolve_references(module, client, wanted):
+    """``container:<name>`` in network_mode, pid_mode and ipc_mode becomes ``container:<ID>``, as the engine
+    records it; a container that does not exist is left as written (the engine will refuse it) with a warning."""
+    for option, other in container_references(wanted).items():
+        found = client.inspect("container", other)
+        if found is None:
+            module.warn("%s: no container %s here (yet); the engine refuses to create a container that refers "
+                        "to a missing one" % (option, other))
+            continue
+        wanted[option] = "container:" + found["Id"]
 
 
 def check_api(client, wanted):
@@ -353,9 +384,14 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
     """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
     body = create_body(wanted, image_name or container["Image"])
     start_new = "started" in current_plan.actions
-    new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
-                               wanted.get("stop_timeout"), start_new=start_new,
-                               health_timeout=module.params["health_timeout"])
+    warnings = []
+    try:
+        new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
+                                   wanted.get("stop_timeout"), start_new=start_new,
+                                   health_timeout=module.params["health_timeout"], warnings=warnings)
+    finally:
+        for warning in warnings:
+            module.warn(warning)
     if new is not None and not module.params["detach"] and start_new:
         run_attached(module, client, new["Id"], result)
         new = client.inspect("container", new["Id"])
@@ -378,7 +414,11 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
         engine.remove(client, container["Id"], volumes=not params["keep_volumes"])
         return None
     if current_plan.mode == "create":
-        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [])
+        warnings = []
+        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [],
+                            warnings=warnings)
+        for warning in warnings:
+            module.warn(warning)
     elif current_plan.mode == "update":
         try:
             warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
@@ -436,7 +476,7 @@ def manage(module):
     result = {"changed": False, "actions": [], "differences": [], "pulled": False, "mirror": None, "container": None}
     try:
         name = parse_name(params["name"])
-        wanted = parse_options(params)
+        wanted = parse_options(params, env_file_text=read_env_file(module, result))
         ref = parse_image(params["image"]) if params["image"] else None
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)
@@ -445,6 +485,9 @@ def manage(module):
         image, image_id, image_name = None, None, None
         if params["state"] != "absent":
             check_api(client, wanted)
+            resolve_references(module, client, wanted)
+            for warning in caveats(wanted, client.version_info()):
+                module.warn(warning)
             if ref is not None:
                 image, image_name = resolve_image(module, client, ref, result)
                 image_id = image["Id"] if image else None
@@ -506,6 +549,8 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
         # which differences the task made when the image changes
         old_image_config = (client.inspect("image", container["Image"]) or {}).get("Config") or {}
     image_config = image_config if image_config is not None else old_image_config
+    if "platform" in wanted and container is not None and params["state"] != "absent":
+        container = with_image_platform(client, container, image)
     current_plan = plan(params["state"], container, wanted, image_id, image_config or {}, recreate=params["recreate"],
                         restart=params["restart"], old_image_config=old_image_config)
     result["actions"] = pulled + current_plan.actions
@@ -514,6 +559,17 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     if module._diff:
         set_diff(result, current_plan, wanted, container, image_config, image_id, ref)
     return current_plan
+
+
+def with_image_platform(client, container, image):
+    """The container's inspect with ``ImagePlatform``: the OS, architecture and variant of its image, which
+    option platform is compared with (the engine records only the OS)."""
+    if image is None or image.get("Id") != container.get("Image"):
+        image = client.inspect("image", container["Image"])
+    if image is None:
+        return container
+    return dict(container, ImagePlatform={"os": image.get("Os"), "architecture": image.get("Architecture"),
+                                          "variant": image.get("Variant")})
 
 
 def main():
