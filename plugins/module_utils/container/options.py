@@ -1114,6 +1114,8 @@ class Option:
         """The engine's current value of this option, from an inspect."""
         if callable(self.inspect):
             return self.inspect(container)
+        if self.inspect is None:  # env_file, default_host_ip: no field of their own
+            return None
         return get_path(container, self.inspect)
 
 
