@@ -19,11 +19,20 @@ description:
     set never causes a change. Image drift is judged by image ID after resolving the name locally
     (a digest in O(image) pins it).
   - Resource limits (O(memory), O(memory_reservation), O(memory_swap), O(cpus), O(cpu_shares),
-    O(cpuset_cpus), O(pids_limit)) and the restart policy are set or changed in place; the container
+    O(cpuset_cpus), O(cpuset_mems), O(cpu_period), O(cpu_quota), O(blkio_weight), O(kernel_memory),
+    O(pids_limit)) and the restart policy are set or changed in place; the container
     keeps its ID and keeps running. A new memory limit always travels with its swap limit, so adding
     one to a container that had none works. Removing a limit (V(0), or an empty O(cpuset_cpus)) is
     something the engine cannot do in place, so it recreates the container, as any other difference
     does; check mode says which.
+  - Options the engine cannot honour on a host are accepted, never dropped silently. The module warns
+    when one is set that cannot take effect (O(kernel_memory), a GPU in O(device_requests), an
+    O(platform) that is not the engine's), and passes on the engine's own warnings about a setting it
+    discarded (such as O(blkio_weight) on a kernel without C(blkio.weight), or O(memory_swappiness) on
+    cgroup v2); an option the engine refuses (O(storage_opts) off xfs, an unknown O(runtime)) fails the
+    task naming it, before the old container is touched.
+  - A container named in O(network_mode), O(pid_mode) or O(ipc_mode) (V(container:<name>)) is looked up
+    and recorded by ID, as the engine does, so the comparison holds.
   - A recreate is safe, and the time without a running container is kept as short as the engine
     allows. The host ports of O(published_ports) are checked first (the engine's bindings of other
     containers, and a bind test when the engine runs on this host), and a port that is taken fails
