@@ -49,6 +49,8 @@ _GONE_WORDS = ("removal", "marked for removal", "is dead", "no such container")
 
 # The engine's words for a refused create body, and the option that is to blame.
 _CREATE_ERROR_OPTIONS = (
+    ("kernel.domainname", "domainname"),
+    ("kernel.hostname", "hostname"),
     ("storage-opt", "storage_opts"),
     ("storage opt", "storage_opts"),
     ("device driver", "device_requests"),

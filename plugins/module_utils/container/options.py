@@ -1553,6 +1553,13 @@ def check_combinations(wanted):
         raise OptionError("memory_reservation: the soft limit must not exceed memory")
     if wanted.get("memory_swap") not in (None, 0, -1) and not memory:
         raise OptionError("memory_swap: set memory too; the engine takes a swap limit only with a memory limit")
+    if wanted.get("uts") == "host":
+        for name in ("hostname", "domainname"):
+            if wanted.get(name):
+                raise OptionError("%s: a container with uts host has the host's names; drop %s or uts" % (name, name))
+    if wanted.get("mac_address") and mode and (mode in ("host", "none") or mode.startswith("container:")):
+        raise OptionError("mac_address: network_mode %s gives the container no network of its own to set a MAC "
+                          "address on; drop mac_address or change network_mode" % mode)
     if wanted.get("auto_remove") and wanted.get("restart_policy") not in (None, "no"):
         raise OptionError("restart_policy: the engine refuses a restart policy for a container with auto_remove; "
                           "set restart_policy to no, or auto_remove to false")

@@ -364,6 +364,10 @@ def test_new_options_reach_the_create_body(params, expected):
     ({"default_host_ip": "localhost"}, "^default_host_ip: .*not an IP address"),
     ({"default_host_ip": "300.1.1.1"}, "^default_host_ip: "),
     ({"published_ports": ["80"], "default_host_ip": "me"}, "^published_ports: .*not an IP address"),
+    ({"uts": "host", "domainname": "example.com"}, "^domainname: .*uts host"),
+    ({"uts": "host", "hostname": "web"}, "^hostname: .*uts host"),
+    ({"mac_address": "02:42:ac:11:00:02", "network_mode": "host"}, "^mac_address: .*network_mode host"),
+    ({"mac_address": "02:42:ac:11:00:02", "network_mode": "container:db"}, "^mac_address: "),
 ])
 def test_bad_new_option_values_are_refused_naming_the_option(params, message):
     with pytest.raises(co.OptionError, match=message):
