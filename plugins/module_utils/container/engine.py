@@ -508,8 +508,10 @@ def _rolled_back(client, old, new, name, steps, was_running, exc):
     details = {"engine_error": exc.to_dict(), "rolled_back": back, "actions": actions}
     if exc.kind == "http":
         details["new_container"] = failure_details(client, client.inspect("container", new["Id"]))
-    raise ContainerFailure("cannot recreate container %s: %s. %s" % (name, exc.daemon_message or exc, restored),
-                           **details) from None
+    said = exc.daemon_message or str(exc)
+    option = blame(said) if exc.kind == "http" else None
+    raise ContainerFailure("cannot recreate container %s%s: %s. %s" % (
+        name, " (check %s)" % option if option else "", said, restored), **details) from None
 
 
 def where_things_are(name, steps):
