@@ -423,5 +423,182 @@ options:
     description:
     - Remove the container when it exits.
     type: bool
+  pid_mode:
+    description:
+    - 'PID namespace: V(host), V(container:<name or ID>), or an empty string for the container''s own. A
+      container named here is looked up and recorded by ID, as the engine does.'
+    type: str
+  ipc_mode:
+    description:
+    - 'IPC namespace: V(none), V(private), V(shareable), V(host), V(container:<name or ID>) (the other container
+      needs V(shareable)), or an empty string for the engine''s default (V(private)).'
+    type: str
+  uts:
+    description:
+    - 'UTS namespace (host and domain name): V(host), or an empty string for the container''s own.'
+    type: str
+  userns_mode:
+    description:
+    - 'User namespace: V(host) turns the engine''s user namespace remapping off for this container (with
+      C(userns-remap) in daemon.json); V(private) or an empty string keep it.'
+    type: str
+  cpu_period:
+    description:
+    - CPU CFS period in microseconds (1000 to 1000000; V(0) for the default, 100000); see O(cpus) for an
+      easier form. Set or changed in place; V(0) recreates the container.
+    type: int
+  cpu_quota:
+    description:
+    - CPU CFS quota in microseconds per O(cpu_period) (at least 1000; V(-1) or V(0) for none). Set or changed
+      in place; removing it recreates the container.
+    type: int
+  cpuset_mems:
+    description:
+    - Memory nodes (NUMA) the container may use, such as V(0) or V(0-1); an empty string for all. Set or
+      changed in place; going back to all recreates the container.
+    type: str
+  blkio_weight:
+    description:
+    - Block IO weight, V(10) to V(1000) (V(0) for the default). Set or changed in place. The engine needs
+      the cgroup v1 C(blkio.weight) file (CFQ) or cgroup v2's C(io.weight); on kernels that offer only BFQ's
+      C(blkio.bfq.weight) it discards the weight, says so, and the module passes that warning on.
+    type: int
+  device_read_bps:
+    description:
+    - 'Read rate limits per device: a list of dicts with C(path) (the host''s block device, such as V(/dev/sda))
+      and C(rate) (bytes per second with an optional unit, such as V(20m)).'
+    type: list
+    elements: dict
+  device_write_bps:
+    description:
+    - Write rate limits per device, as O(device_read_bps).
+    type: list
+    elements: dict
+  device_read_iops:
+    description:
+    - 'Read operation limits per device: a list of dicts with C(path) and C(rate) (operations per second,
+      a whole number).'
+    type: list
+    elements: dict
+  device_write_iops:
+    description:
+    - Write operation limits per device, as O(device_read_iops).
+    type: list
+    elements: dict
+  memory_swappiness:
+    description:
+    - 'How readily the kernel swaps the container''s memory, V(0) to V(100); V(-1) for the host''s. cgroup
+      v2 has no per-container swappiness: there the engine ignores it and says so, and the module passes
+      that warning on.'
+    type: int
+  oom_killer:
+    description:
+    - V(true) B(disables) the kernel's OOM killer for the container (the engine's C(OomKillDisable)), as
+      in community.docker despite the name; set O(memory) with it, or a container that runs out of memory
+      hangs instead of being killed.
+    type: bool
+  oom_score_adj:
+    description:
+    - OOM score adjustment of the container's processes, V(-1000) to V(1000).
+    type: int
+  kernel_memory:
+    description:
+    - 'Kernel memory limit, such as V(64m) (at least V(4m); V(0) for none). Accepted for compatibility only:
+      the engine records it, but runc 1.0 and later ignore it, cgroup v2 has no such limit and Docker deprecated
+      it in 20.10; the module warns whenever it is set. Changed in place.'
+    type: str
+  storage_opts:
+    description:
+    - 'Storage driver options per container (a dict of strings), such as C(size: 10G). The engine supports
+      C(size) only with overlay2 on xfs mounted with C(pquota) (or devicemapper, btrfs, zfs); elsewhere
+      it refuses to create the container and the task fails naming this option, with the old container untouched.'
+    type: dict
+  device_requests:
+    description:
+    - 'Device requests, for GPUs: a list of dicts with C(driver) (such as V(nvidia)), C(count) (V(-1) for
+      all), C(device_ids), C(capabilities) (a list of lists, such as V([[gpu]])) and C(options). The engine
+      needs the device driver registered (for NVIDIA GPUs the NVIDIA Container Toolkit on the host); without
+      it the start fails naming this option and a recreate rolls back to the old container. The module warns
+      when a request is set. Needs API 1.40.'
+    type: list
+    elements: dict
+  device_cgroup_rules:
+    description:
+    - Device cgroup rules, such as V(c 42:* rmw) (type, major:minor, access).
+    type: list
+    elements: str
+  runtime:
+    description:
+    - The OCI runtime, such as V(runc) or V(nvidia); it must be configured in the engine. Unset, the engine's
+      default runtime is used (and reported).
+    type: str
+  platform:
+    description:
+    - Platform of the container, V(os[/arch[/variant]]) such as V(linux/amd64). It selects which local image
+      of the name the engine uses; compared with the container's OS and its image's architecture. The module
+      pulls the engine's own platform, so pull another platform's image first; running it needs binfmt emulation
+      on the host, and the module warns when the platform is not the engine's. Needs API 1.41.
+    type: str
+  env_file:
+    description:
+    - A file on the target with C(KEY=value) lines (blank lines and C(#) comments are skipped), read by
+      the module; its variables are merged under O(env), which wins for a name in both. A bad line fails
+      the task, named by its number only.
+    type: path
+  groups:
+    description:
+    - Additional groups (names or IDs) the container's process runs with.
+    type: list
+    elements: str
+  domainname:
+    description:
+    - The container's domain name.
+    type: str
+  mac_address:
+    description:
+    - The container's MAC address on its first network, such as V(92:d0:c6:0a:29:33).
+    type: str
+  dns_opts:
+    description:
+    - Resolver options for /etc/resolv.conf, such as V(rotate) or V(ndots:2).
+    type: list
+    elements: str
+  dns_search_domains:
+    description:
+    - DNS search domains, in order.
+    type: list
+    elements: str
+  links:
+    description:
+    - Legacy links to other containers on the default bridge network, as V(name) or V(name:alias).
+    type: list
+    elements: str
+  volumes_from:
+    description:
+    - Containers whose volumes to mount, as V(name) or V(name:ro).
+    type: list
+    elements: str
+  volume_driver:
+    description:
+    - Volume driver for the container's anonymous and named volumes that do not exist yet, such as V(local).
+    type: str
+  publish_all_ports:
+    description:
+    - Publish every exposed port to a random host port; O(published_ports) keep theirs.
+    type: bool
+  default_host_ip:
+    description:
+    - 'The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an empty string for
+      the engine''s default (all addresses, IPv4 and IPv6; also what the module does without this option).
+      Ports are compared with it filled in.'
+    type: str
+  tty:
+    description:
+    - Allocate a pseudo-TTY.
+    type: bool
+  interactive:
+    description:
+    - Keep the container's stdin open.
+    type: bool
 # END options from container_options.OPTIONS
 """

@@ -19,11 +19,20 @@ description:
     set never causes a change. Image drift is judged by image ID after resolving the name locally
     (a digest in O(image) pins it).
   - Resource limits (O(memory), O(memory_reservation), O(memory_swap), O(cpus), O(cpu_shares),
-    O(cpuset_cpus), O(pids_limit)) and the restart policy are set or changed in place; the container
+    O(cpuset_cpus), O(cpuset_mems), O(cpu_period), O(cpu_quota), O(blkio_weight), O(kernel_memory),
+    O(pids_limit)) and the restart policy are set or changed in place; the container
     keeps its ID and keeps running. A new memory limit always travels with its swap limit, so adding
     one to a container that had none works. Removing a limit (V(0), or an empty O(cpuset_cpus)) is
     something the engine cannot do in place, so it recreates the container, as any other difference
     does; check mode says which.
+  - Options the engine cannot honour on a host are accepted, never dropped silently. The module warns
+    when one is set that cannot take effect (O(kernel_memory), a GPU in O(device_requests), an
+    O(platform) that is not the engine's), and passes on the engine's own warnings about a setting it
+    discarded (such as O(blkio_weight) on a kernel without C(blkio.weight), or O(memory_swappiness) on
+    cgroup v2); an option the engine refuses (O(storage_opts) off xfs, an unknown O(runtime)) fails the
+    task naming it, before the old container is touched.
+  - A container named in O(network_mode), O(pid_mode) or O(ipc_mode) (V(container:<name>)) is looked up
+    and recorded by ID, as the engine does, so the comparison holds.
   - A recreate is safe, and the time without a running container is kept as short as the engine
     allows. The host ports of O(published_ports) are checked first (the engine's bindings of other
     containers, and a bind test when the engine runs on this host), and a port that is taken fails
@@ -212,6 +221,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     OPTIONS_BY_NAME,
     OptionError,
     argument_spec,
+    caveats,
+    container_references,
     create_body,
     get_path,
     parse_image,
@@ -283,6 +294,35 @@ def resolve_image(module, client, ref, result):
     if local is None or local.get("Id") != after.get("Id"):
         result["actions"].append("pulled")
     return after, puller.local_name
+
+
+def read_env_file(module, result):
+    """The text of O(env_file) (a file on the target), or None without one."""
+    path = module.params.get("env_file")
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="env_file: cannot read %s (%s); give a readable file of KEY=value lines"
+                             % (path, exc.strerror or exc), **result)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        module.fail_json(msg="env_file: %s is not UTF-8 text" % path, **result)
+
+
+def resolve_references(module, client, wanted):
+    """``container:<name>`` in network_mode, pid_mode and ipc_mode becomes ``container:<ID>``, as the engine
+    records it; a container that does not exist is left as written (the engine will refuse it) with a warning."""
+    for option, other in container_references(wanted).items():
+        found = client.inspect("container", other)
+        if found is None:
+            module.warn("%s: no container %s here (yet); the engine refuses to create a container that refers "
+                        "to a missing one" % (option, other))
+            continue
+        wanted[option] = "container:" + found["Id"]
 
 
 def check_api(client, wanted):
@@ -365,10 +405,16 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
     """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
     body = create_body(wanted, image_name or container["Image"])
     start_new = "started" in current_plan.actions
-    new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
-                               wanted.get("stop_timeout"), start_new=start_new,
-                               health_timeout=module.params["health_timeout"], force_kill=module.params["force_kill"],
-                               kill_signal=module.params["kill_signal"])
+    warnings = []
+    try:
+        new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
+                                   wanted.get("stop_timeout"), start_new=start_new,
+                                   health_timeout=module.params["health_timeout"],
+                                   force_kill=module.params["force_kill"], kill_signal=module.params["kill_signal"],
+                                   warnings=warnings)
+    finally:
+        for warning in warnings:
+            module.warn(warning)
     if new is not None and not module.params["detach"] and start_new:
         run_attached(module, client, new["Id"], result)
         new = client.inspect("container", new["Id"])
@@ -392,7 +438,11 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
         engine.remove(client, container["Id"], volumes=not params["keep_volumes"], wait=removal_wait(params))
         return None
     if current_plan.mode == "create":
-        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [])
+        warnings = []
+        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [],
+                            warnings=warnings)
+        for warning in warnings:
+            module.warn(warning)
     elif current_plan.mode == "update":
         try:
             warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
@@ -564,7 +614,7 @@ def manage(module):
         params["kill_signal"] = check_control(module, result)
         apply_compatibility(module)
         modes = parse_comparisons(params["comparisons"])
-        wanted = parse_options(params)
+        wanted = parse_options(params, env_file_text=read_env_file(module, result))
         ref = parse_image(params["image"]) if params["image"] else None
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)
@@ -573,6 +623,9 @@ def manage(module):
         image, image_id, image_name = None, None, None
         if params["state"] != "absent":
             check_api(client, wanted)
+            resolve_references(module, client, wanted)
+            for warning in caveats(wanted, client.version_info()):
+                module.warn(warning)
             if ref is not None:
                 image, image_name = resolve_image(module, client, ref, result)
                 image_id = image["Id"] if image else None
@@ -640,6 +693,8 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     if params["image_comparison"] == "current-image" and container is not None:
         image_config = old_image_config if old_image_config is not None else (
             client.inspect("image", container["Image"]) or {}).get("Config") or {}
+    if "platform" in wanted and container is not None and params["state"] != "absent":
+        container = with_image_platform(client, container, image)
     check_image_labels(module, image_config, wanted, modes, result)
     name_mismatch = image_name_differs(params, container, image_id, modes)
     current_plan = plan(planned_state(params), container, wanted, image_id, image_config or {},
@@ -653,6 +708,17 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     if module._diff:
         set_diff(result, current_plan, wanted, container, image_config, image_id, ref)
     return current_plan
+
+
+def with_image_platform(client, container, image):
+    """The container's inspect with ``ImagePlatform``: the OS, architecture and variant of its image, which
+    option platform is compared with (the engine records only the OS)."""
+    if image is None or image.get("Id") != container.get("Image"):
+        image = client.inspect("image", container["Image"])
+    if image is None:
+        return container
+    return dict(container, ImagePlatform={"os": image.get("Os"), "architecture": image.get("Architecture"),
+                                          "variant": image.get("Variant")})
 
 
 def main():

@@ -4,6 +4,7 @@ Every name this file creates starts with dh-ct- and is removed afterwards.
 """
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -29,6 +30,21 @@ NETWORKS = [PREFIX + "net1", PREFIX + "net2"]
 VOLUME = PREFIX + "vol"
 # SIGKILL stops the sleeping PID 1 at once (sleep ignores SIGTERM as PID 1), so recreates are quick.
 BASE = {"image": BUSYBOX, "command": ["sleep", "3600"], "stop_signal": "SIGKILL"}
+# A running container other cases share namespaces, volumes and links with (setup_tasks makes it).
+HELPER = PREFIX + "helper"
+# env files on this machine (the target of the local connection), written by setup_tasks
+ENV_FILES = ["/tmp/%senv-%d" % (PREFIX, index) for index in (1, 2)]
+
+
+def block_device():
+    """A block device of this machine for the IO limits (the first disk in /sys/block)."""
+    for name in sorted(os.listdir("/sys/block")):
+        if not name.startswith(("loop", "ram", "zram", "dm-", "sr", "nbd")) and os.path.exists("/dev/" + name):
+            return "/dev/" + name
+    raise RuntimeError("no block device in /sys/block for the device_*_bps/iops cases")
+
+
+DISK = block_device()
 
 # option -> (first value(s), changed value(s), the action the change takes). Extra keys in a dict
 # apply to both runs of that case. Every option of the table has a case (test_every_option_has_a_case).
@@ -91,6 +107,54 @@ CASES = {
     "security_opts": ({"security_opts": ["no-new-privileges"]},
                       {"security_opts": ["no-new-privileges", "label=disable"]}, "recreated"),
     "auto_remove": ({"auto_remove": True}, {"auto_remove": False}, "recreated"),
+    "pid_mode": ({"pid_mode": "container:" + HELPER}, {"pid_mode": "host"}, "recreated"),
+    "ipc_mode": ({"ipc_mode": "container:" + HELPER}, {"ipc_mode": "private"}, "recreated"),
+    "uts": ({"uts": "host"}, {"uts": ""}, "recreated"),
+    "userns_mode": ({"userns_mode": "host"}, {"userns_mode": ""}, "recreated"),
+    "cpu_period": ({"cpu_period": 100000}, {"cpu_period": 50000}, "updated"),
+    "cpu_quota": ({"cpu_quota": 50000}, {"cpu_quota": 100000}, "updated"),
+    # one memory node here: from all (unset) to node 0
+    "cpuset_mems": ({}, {"cpuset_mems": "0"}, "updated"),
+    "device_read_bps": ({"device_read_bps": [{"path": DISK, "rate": "20m"}]},
+                        {"device_read_bps": [{"path": DISK, "rate": "10m"}]}, "recreated"),
+    "device_write_bps": ({"device_write_bps": [{"path": DISK, "rate": "20m"}]},
+                         {"device_write_bps": [{"path": DISK, "rate": 1048576}]}, "recreated"),
+    "device_read_iops": ({"device_read_iops": [{"path": DISK, "rate": 100}]},
+                         {"device_read_iops": [{"path": DISK, "rate": "200"}]}, "recreated"),
+    "device_write_iops": ({"device_write_iops": [{"path": DISK, "rate": 100}]},
+                          {"device_write_iops": [{"path": DISK, "rate": 50}]}, "recreated"),
+    "memory_swappiness": ({"memory_swappiness": 30}, {"memory_swappiness": 60}, "recreated"),
+    "oom_killer": ({"oom_killer": True, "memory": "64m"}, {"oom_killer": False, "memory": "64m"}, "recreated"),
+    "oom_score_adj": ({"oom_score_adj": 100}, {"oom_score_adj": 200}, "recreated"),
+    "kernel_memory": ({"kernel_memory": "8m"}, {"kernel_memory": "16m"}, "updated"),
+    "device_cgroup_rules": ({"device_cgroup_rules": ["c 42:* rmw"]},
+                            {"device_cgroup_rules": ["c 42:* rmw", "b 7:* r"]}, "recreated"),
+    "runtime": ({"runtime": "runc"}, {"runtime": "io.containerd.runc.v2"}, "recreated"),
+    "env_file": ({"env_file": ENV_FILES[0]}, {"env_file": ENV_FILES[1], "env": {"FROM": "task"}}, "recreated"),
+    "groups": ({"groups": ["1234"]}, {"groups": ["5678", "1234"]}, "recreated"),
+    "domainname": ({"domainname": "example.com"}, {"domainname": "example.org"}, "recreated"),
+    "mac_address": ({"mac_address": "02:42:ac:11:fe:01"}, {"mac_address": "02-42-AC-11-FE-02"}, "recreated"),
+    "dns_opts": ({"dns_opts": ["rotate"]}, {"dns_opts": ["timeout:10", "rotate"]}, "recreated"),
+    "dns_search_domains": ({"dns_search_domains": ["example.com"]},
+                           {"dns_search_domains": ["example.org", "example.com"]}, "recreated"),
+    "links": ({"links": [HELPER + ":one"]}, {"links": [HELPER + ":two"]}, "recreated"),
+    "volumes_from": ({"volumes_from": [HELPER]}, {"volumes_from": [HELPER + ":ro"]}, "recreated"),
+    "volume_driver": ({"volume_driver": "local"}, {"volume_driver": ""}, "recreated"),
+    "publish_all_ports": ({"publish_all_ports": True, "exposed_ports": ["8080"]},
+                          {"publish_all_ports": False, "exposed_ports": ["8080"]}, "recreated"),
+    "default_host_ip": ({"published_ports": ["18111:80"], "default_host_ip": "127.0.0.1"},
+                        {"published_ports": ["18111:80"], "default_host_ip": ""}, "recreated"),
+    "tty": ({"tty": True}, {"tty": False}, "recreated"),
+    "interactive": ({"interactive": True}, {"interactive": False}, "recreated"),
+}
+
+# Options whose effect this machine cannot show, and why; test_options_this_engine_cannot_honour covers
+# each of them instead of a round trip (it asserts what the engine does with them here).
+NOT_ROUND_TRIPPED = {
+    "storage_opts": "overlay2 here sits on ext4: the engine refuses a size (it needs xfs mounted with pquota)",
+    "device_requests": "no GPU device driver here: the engine refuses to start a container that requests one",
+    "blkio_weight": "this kernel offers BFQ's blkio.bfq.weight only, not blkio.weight: the engine discards it",
+    "platform": "one platform here (linux/amd64) and no emulation: there is no other platform to change to",
 }
 
 
@@ -115,6 +179,9 @@ def remove_all():
     ours = [name for name in names if name.startswith(PREFIX)]
     if ours:
         docker("rm", "-f", "-v", *ours, check=False)
+    for path in ENV_FILES:
+        if os.path.exists(path):
+            os.unlink(path)
     for network in NETWORKS:
         docker("network", "rm", network, check=False)
     docker("volume", "rm", VOLUME, check=False)
@@ -128,12 +195,21 @@ def clean():
 
 
 def setup_tasks():
+    env_files = [{"name": "env file %d" % index, "ansible.builtin.copy": {
+        "dest": path, "mode": "0600", "content": "# the case's env file\nFROM=file\nFILE_ONLY=%d\n" % index}}
+        for index, path in enumerate(ENV_FILES, 1)]
     return [{"name": "network %s" % net, "dockhand.runtime.network": {"name": net}} for net in NETWORKS] + [
-        {"name": "volume", "dockhand.runtime.volume": {"name": VOLUME}}]
+        {"name": "volume", "dockhand.runtime.volume": {"name": VOLUME}},
+        container_task("helper", HELPER, register="helper", ipc_mode="shareable")] + env_files
 
 
 def test_every_option_has_a_case():
-    assert set(CASES) == set(OPTIONS_BY_NAME)
+    assert set(CASES) | set(NOT_ROUND_TRIPPED) == set(OPTIONS_BY_NAME)
+    assert not set(CASES) & set(NOT_ROUND_TRIPPED)
+
+
+def test_only_the_documented_options_skip_the_round_trip():
+    assert sorted(NOT_ROUND_TRIPPED) == ["blkio_weight", "device_requests", "platform", "storage_opts"]
 
 
 WORKERS = 4  # the cases run on this many local "hosts" at once (strategy free)
@@ -409,7 +485,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(run_playbook, clean):
     assert after["Id"] == before["Id"] and after["State"]["Running"]
     assert after["State"]["StartedAt"] == before["State"]["StartedAt"]
     names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert [n for n in names if n.startswith(PREFIX)] == [name], names
+    assert [n for n in names if n.startswith(PREFIX) and n != HELPER] == [name], names
 
 
 def test_daemon_that_goes_away_mid_recreate(run_playbook, clean, tmp_path):
@@ -441,8 +517,9 @@ def test_daemon_that_goes_away_mid_recreate(run_playbook, clean, tmp_path):
 
 # Options whose values need this machine's cooperation to start (privileged, cgroup_parent) or that
 # decide the network (network_mode) stay out of random specs; their own cases above cover them.
+# links work on the default bridge only, a MAC address and a host port may be used once: they stay out too.
 RANDOM_POOL = {option: [first, second] for option, (first, second, _action) in CASES.items()
-               if "state" not in first and option != "network_mode"}
+               if "state" not in first and option not in ("network_mode", "links", "mac_address", "default_host_ip")}
 CONTAINERS_PER_EXAMPLE = 6
 
 
@@ -557,6 +634,15 @@ TRANSITIONS = [
      {"HostConfig.Memory": 96 * MIB, "State.Running": True}, 96 * MIB),
     ("stopped-unset-set", {"state": "stopped"}, {"memory": "96m", "state": "stopped"}, "updated",
      {"HostConfig.Memory": 96 * MIB, "HostConfig.MemorySwap": 192 * MIB, "State.Running": False}, None),
+    ("cpu-period-unset-set", {}, {"cpu_period": 50000}, "updated", {"HostConfig.CpuPeriod": 50000}, None),
+    ("cpu-period-set-none", {"cpu_period": 50000}, {"cpu_period": 0}, "recreated", {"HostConfig.CpuPeriod": 0}, None),
+    ("cpu-quota-and-period", {}, {"cpu_period": 100000, "cpu_quota": 20000}, "updated",
+     {"HostConfig.CpuPeriod": 100000, "HostConfig.CpuQuota": 20000}, None),
+    ("cpu-quota-set-none", {"cpu_quota": 50000}, {"cpu_quota": -1}, "recreated", {"HostConfig.CpuQuota": -1}, None),
+    ("cpuset-mems-set-all", {"cpuset_mems": "0"}, {"cpuset_mems": ""}, "recreated", {"HostConfig.CpusetMems": ""},
+     None),
+    ("kernel-memory-with-memory", {"memory": "64m"}, {"memory": "96m", "kernel_memory": "8m"}, "updated",
+     {"HostConfig.Memory": 96 * MIB, "HostConfig.KernelMemory": 8 * MIB}, 96 * MIB),
 ]
 
 
@@ -616,6 +702,35 @@ def _host_mounts(container):
 def _caps(key):
     return lambda container: sorted(cap[4:] if cap.startswith("CAP_") else cap
                                     for cap in container["HostConfig"][key] or [])
+
+
+def _container_name(mode):
+    """``container:<ID>`` (what the engine records) -> ``container:<name>``."""
+    if not (mode or "").startswith("container:"):
+        return mode
+    found = inspect(mode[len("container:"):])
+    return "container:" + found["Name"].lstrip("/") if found else mode
+
+
+# The cgroup files some readbacks check, read right after each step (the next step changes them).
+CGROUP_FILES = (("cpu", "cpu.cfs_period_us"), ("cpu", "cpu.cfs_quota_us"), ("memory", "memory.swappiness"))
+
+
+def read_cgroups(container_id):
+    """{(controller, file): value} the kernel holds for a running container (cgroup v1, cgroupfs driver)."""
+    found = {}
+    for controller, key in CGROUP_FILES:
+        try:
+            with open("/sys/fs/cgroup/%s/docker/%s/%s" % (controller, container_id, key)) as handle:
+                found[(controller, key)] = handle.read().strip()
+        except OSError:
+            found[(controller, key)] = None
+    return found
+
+
+def _cgroup(container, controller, key):
+    """A value the kernel held for the container when the step had run."""
+    return container["cgroups"][(controller, key)]
 
 
 def _path(path, convert=None):
@@ -678,11 +793,53 @@ READBACK = {
     "security_opts": (_path("HostConfig.SecurityOpt", sorted), ["no-new-privileges"],
                       ["label=disable", "no-new-privileges"]),
     "auto_remove": (_path("HostConfig.AutoRemove", bool), True, False),
+    "pid_mode": (_path("HostConfig.PidMode", _container_name), "container:" + HELPER, "host"),
+    "ipc_mode": (_path("HostConfig.IpcMode", _container_name), "container:" + HELPER, "private"),
+    "uts": (_path("HostConfig.UTSMode"), "host", ""),
+    "userns_mode": (_path("HostConfig.UsernsMode"), "host", ""),
+    "cpu_period": (lambda c: (c["HostConfig"]["CpuPeriod"], _cgroup(c, "cpu", "cpu.cfs_period_us")),
+                   (100000, "100000"), (50000, "50000")),
+    "cpu_quota": (lambda c: (c["HostConfig"]["CpuQuota"], _cgroup(c, "cpu", "cpu.cfs_quota_us")),
+                  (50000, "50000"), (100000, "100000")),
+    "cpuset_mems": (_path("HostConfig.CpusetMems"), "", "0"),
+    "device_read_bps": (_path("HostConfig.BlkioDeviceReadBps"), [{"Path": DISK, "Rate": 20 * MIB}],
+                        [{"Path": DISK, "Rate": 10 * MIB}]),
+    "device_write_bps": (_path("HostConfig.BlkioDeviceWriteBps"), [{"Path": DISK, "Rate": 20 * MIB}],
+                         [{"Path": DISK, "Rate": MIB}]),
+    "device_read_iops": (_path("HostConfig.BlkioDeviceReadIOps"), [{"Path": DISK, "Rate": 100}],
+                         [{"Path": DISK, "Rate": 200}]),
+    "device_write_iops": (_path("HostConfig.BlkioDeviceWriteIOps"), [{"Path": DISK, "Rate": 100}],
+                          [{"Path": DISK, "Rate": 50}]),
+    "memory_swappiness": (lambda c: (c["HostConfig"]["MemorySwappiness"], _cgroup(c, "memory", "memory.swappiness")),
+                          (30, "30"), (60, "60")),
+    "oom_killer": (_path("HostConfig.OomKillDisable", bool), True, False),
+    "oom_score_adj": (_path("HostConfig.OomScoreAdj"), 100, 200),
+    "kernel_memory": (_path("HostConfig.KernelMemory"), 8 * MIB, 16 * MIB),
+    "device_cgroup_rules": (_path("HostConfig.DeviceCgroupRules"), ["c 42:* rmw"], ["c 42:* rmw", "b 7:* r"]),
+    "runtime": (_path("HostConfig.Runtime"), "runc", "io.containerd.runc.v2"),
+    "env_file": (lambda c: (_env(c).get("FROM"), _env(c).get("FILE_ONLY")), ("file", "1"), ("task", "2")),
+    "groups": (_path("HostConfig.GroupAdd", sorted), ["1234"], ["1234", "5678"]),
+    "domainname": (_path("Config.Domainname"), "example.com", "example.org"),
+    "mac_address": (lambda c: (c["Config"].get("MacAddress"), c["NetworkSettings"]["MacAddress"]),
+                    ("02:42:ac:11:fe:01",) * 2, ("02:42:ac:11:fe:02",) * 2),
+    "dns_opts": (_path("HostConfig.DnsOptions", sorted), ["rotate"], ["rotate", "timeout:10"]),
+    "dns_search_domains": (_path("HostConfig.DnsSearch"), ["example.com"], ["example.org", "example.com"]),
+    "links": (_path("HostConfig.Links", lambda links: [link.split("/")[-1] for link in links or []]),
+              ["one"], ["two"]),
+    "volumes_from": (_path("HostConfig.VolumesFrom"), [HELPER], [HELPER + ":ro"]),
+    "volume_driver": (_path("HostConfig.VolumeDriver"), "local", ""),
+    "publish_all_ports": (lambda c: (bool(c["HostConfig"]["PublishAllPorts"]),
+                                     bool((c["NetworkSettings"]["Ports"] or {}).get("8080/tcp"))),
+                          (True, True), (False, False)),
+    "default_host_ip": (_path("HostConfig.PortBindings"), {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18111"}]},
+                        {"80/tcp": [{"HostIp": "", "HostPort": "18111"}]}),
+    "tty": (_path("Config.Tty", bool), True, False),
+    "interactive": (_path("Config.OpenStdin", bool), True, False),
 }
 
 
 def test_every_option_has_a_readback():
-    assert set(READBACK) == set(OPTIONS_BY_NAME)
+    assert set(READBACK) | set(NOT_ROUND_TRIPPED) == set(OPTIONS_BY_NAME)
 
 
 def test_every_option_round_trips(run_playbook, clean, tmp_path):
@@ -700,11 +857,12 @@ def test_every_option_round_trips(run_playbook, clean, tmp_path):
                  for option, case in CASES.items()]
         run = run_playbook(([setup] if which == 0 else []) + spread(workers, steps), inventory=inventory, diff=True)
         assert_no_traceback(run)
-        assert run.rc == 0, run
+        assert run.rc == 0, "\n".join(line for line in run.output.splitlines() if "fatal:" in line)[-6000:]
         found = {option: inspect(names[option]) for option in CASES}
         for container in found.values():  # what the kernel holds now (the next step changes it in place)
             if container is not None:
                 container["memory_cgroup"] = memory_cgroup(container["Id"])
+                container["cgroups"] = read_cgroups(container["Id"])
         return run, found
 
     first_run, first = apply("first", 0)
@@ -964,3 +1122,64 @@ def test_twenty_forks_deploy_fifty_containers_in_three_rounds(run_playbook, clea
     assert len(running) == SCALE_CONTAINERS
     memory = {inspect(name)["HostConfig"]["Memory"] for name in running}
     assert memory == {48 * MIB}
+
+
+def test_options_this_engine_cannot_honour(run_playbook, clean):
+    """The options of NOT_ROUND_TRIPPED on this machine: never dropped silently. The engine refuses storage_opts
+    and a GPU request by name, with the old container untouched; it discards blkio_weight with a warning the
+    module passes on; platform settles for the engine's own and is refused (with a warning) for another; and
+    kernel_memory and a bad env_file say what they are."""
+    created, kept = PREFIX + "cannot-new", PREFIX + "cannot-kept"
+    gpu = [{"driver": "nvidia", "count": -1, "capabilities": [["gpu"]]}]
+    steps = [
+        container_task("storage_opts on create", created, storage_opts={"size": "1G"}),
+        container_task("device_requests on create", created, device_requests=gpu),
+        container_task("kept", kept),
+        container_task("storage_opts on a recreate", kept, storage_opts={"size": "1G"}),
+        container_task("device_requests on a recreate", kept, device_requests=gpu),
+        container_task("blkio_weight", created, blkio_weight=300),
+        container_task("platform of the engine", kept, platform="linux/amd64"),
+        container_task("platform of the engine again", kept, platform="linux/amd64"),
+        container_task("another platform", kept, platform="linux/arm64"),
+        container_task("kernel_memory", kept, kernel_memory="8m"),
+        container_task("bad env_file", created, env_file=ENV_FILES[0]),
+    ]
+    for step in steps:
+        step["ignore_errors"] = True
+    bad_env = {"name": "bad env file", "ansible.builtin.copy": {"dest": ENV_FILES[0], "mode": "0600",
+                                                                  "content": "A=1\nTOKENs3cr3t\n"}}
+    run = run_playbook(local_play(steps[:6] + steps[6:10] + [bad_env, steps[10]]))
+    assert_no_traceback(run)
+
+    for task in ("storage_opts on create", "storage_opts on a recreate"):
+        result = run.result(task)
+        assert run.status(task) == "failed" and "storage_opts" in result["msg"] and "xfs" in result["msg"], result
+    for task in ("device_requests on create", "device_requests on a recreate"):
+        result = run.result(task)
+        assert run.status(task) == "failed" and "device_requests" in result["msg"], result
+        assert any(w.startswith("device_requests: the engine starts") for w in result.get("warnings", [])), result
+    kept_after = inspect(kept)
+    assert kept_after["State"]["Running"] and not kept_after["HostConfig"].get("StorageOpt")
+    assert not kept_after["HostConfig"].get("DeviceRequests")
+
+    blkio = run.result("blkio_weight")
+    weight_file = os.path.exists("/sys/fs/cgroup/blkio/blkio.weight") or os.path.exists("/sys/fs/cgroup/io.weight")
+    if weight_file:
+        assert inspect(created)["HostConfig"]["BlkioWeight"] == 300, blkio
+    else:
+        assert inspect(created)["HostConfig"]["BlkioWeight"] == 0, "the engine discarded it"
+        assert any("Weight discarded" in w for w in blkio.get("warnings", [])), blkio
+
+    assert run.result("platform of the engine")["changed"] is False  # the container runs linux/amd64 already
+    assert run.result("platform of the engine again")["changed"] is False
+    assert inspect(kept)["Platform"] == "linux"
+    other = run.result("another platform")
+    assert run.status("another platform") == "failed" and "platform" in other["msg"], other
+    assert any(w.startswith("platform: the engine runs on linux/amd64") for w in other.get("warnings", [])), other
+    assert inspect(kept)["Id"] == kept_after["Id"], "a refused platform leaves the container as it was"
+
+    kernel = run.result("kernel_memory")
+    assert any(w.startswith("kernel_memory: the engine records it but nothing enforces it")
+               for w in kernel.get("warnings", [])), kernel
+    bad = run.result("bad env_file")
+    assert run.status("bad env_file") == "failed" and "line 2" in bad["msg"] and "s3cr3t" not in run.output, bad

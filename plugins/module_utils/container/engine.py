@@ -49,6 +49,37 @@ _GONE_WORDS = ("removal", "marked for removal", "is dead", "no such container")
 
 # The engine's words for a refused create body, and the option that is to blame.
 _CREATE_ERROR_OPTIONS = (
+    ("kernel.domainname", "domainname"),
+    ("kernel.hostname", "hostname"),
+    ("storage-opt", "storage_opts"),
+    ("storage opt", "storage_opts"),
+    ("device driver", "device_requests"),
+    ("unknown runtime", "runtime"),
+    ("platform", "platform"),
+    ("kernel memory", "kernel_memory"),
+    ("blkio", "blkio_weight"),
+    ("swappiness", "memory_swappiness"),
+    ("oom score", "oom_score_adj"),
+    ("cpu period", "cpu_period"),
+    ("cpu cfs period", "cpu_period"),
+    ("cpu cfs quota", "cpu_quota"),
+    ("cpu quota", "cpu_quota"),
+    ("cpuset.mems", "cpuset_mems"),
+    ("mems", "cpuset_mems"),
+    ("mac address", "mac_address"),
+    ("mac-address", "mac_address"),
+    ("ipc mode", "ipc_mode"),
+    ("ipc namespace", "ipc_mode"),
+    ("non-shareable ipc", "ipc_mode"),
+    ("pid mode", "pid_mode"),
+    ("pid namespace", "pid_mode"),
+    ("uts mode", "uts"),
+    ("uts namespace", "uts"),
+    ("userns", "userns_mode"),
+    ("link to", "links"),
+    ("legacy link", "links"),
+    ("volumes-from", "volumes_from"),
+    ("dns", "dns_servers"),
     ("log opt", "log_options"),
     ("logging driver", "log_driver"),
     ("log driver", "log_driver"),
@@ -124,14 +155,18 @@ def find(client, name):
     return container
 
 
-def create(client, name, body, networks):
+def create(client, name, body, networks, warnings=None):
     """Create a container and connect it to the networks after the first; returns its inspect.
 
+    A ``platform`` key of ``body`` (option platform) goes as the query parameter. The
+    engine's warnings about the body (a setting it discarded) are appended to ``warnings``.
     Raises ContainerFailure naming the option the engine refused, after removing
     whatever was created.
     """
+    body = dict(body)
+    params = {"name": name, "platform": body.pop("platform", None)}
     try:
-        answer = client.post("/containers/create", params={"name": name}, body=body)
+        answer = client.post("/containers/create", params=params, body=body)
     except EngineError as exc:
         if exc.kind != "http":
             raise
@@ -141,6 +176,8 @@ def create(client, name, body, networks):
                                % (name, " (check %s)" % option if option else "", said),
                                engine_error=exc.to_dict()) from None
     container_id = answer["Id"]
+    if warnings is not None:
+        warnings.extend("the engine: %s" % said for said in answer.get("Warnings") or [] if said)
     try:
         for network in networks[1:]:
             client.post(object_path("network", network["name"], "/connect"),
@@ -409,7 +446,7 @@ def check_host_ports(client, old, body):
 # --------------------------------------------------------------------------
 
 def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, health_timeout, force_kill=False,
-                  kill_signal=None):
+                  kill_signal=None, warnings=None):
     """Replace ``old`` by a container made from ``body``; the old one comes back if the new one fails.
 
     Returns the new container's inspect (None when it ran with auto_remove and
@@ -429,7 +466,7 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
     leftover = find(client, name + NEW_SUFFIX)
     if leftover is not None:
         remove(client, leftover["Id"], volumes=True)
-    new = create(client, name + NEW_SUFFIX, body, networks)
+    new = create(client, name + NEW_SUFFIX, body, networks, warnings=warnings)
     auto_remove = bool(get_path(body, "HostConfig.AutoRemove"))
     was_running = is_running(old)
     steps = []
@@ -499,8 +536,10 @@ def _rolled_back(client, old, new, name, steps, was_running, exc):
     details = {"engine_error": exc.to_dict(), "rolled_back": back, "actions": actions}
     if exc.kind == "http":
         details["new_container"] = failure_details(client, client.inspect("container", new["Id"]))
-    raise ContainerFailure("cannot recreate container %s: %s. %s" % (name, exc.daemon_message or exc, restored),
-                           **details) from None
+    said = exc.daemon_message or str(exc)
+    option = blame(said) if exc.kind == "http" else None
+    raise ContainerFailure("cannot recreate container %s%s: %s. %s" % (
+        name, " (check %s)" % option if option else "", said, restored), **details) from None
 
 
 def where_things_are(name, steps):

@@ -226,13 +226,17 @@ def _check_ip(ip, what):
     _fail("%s %r is not an IP address" % (what, ip))
 
 
-def parse_published_ports(value):
-    """community.docker's port strings -> PortBindings {"80/tcp": [{"HostIp", "HostPort"}]}."""
+def parse_published_ports(value, default_ip=""):
+    """community.docker's port strings -> PortBindings {"80/tcp": [{"HostIp", "HostPort"}]}.
+
+    ``default_ip`` is the host IP of a port that names none (default_host_ip).
+    """
     bindings = {}
     for item in value:
         text = str(item).strip()
         ip, host, container = _split_published(text)
         _check_ip(ip, "host IP in %r:" % text)
+        ip = ip or default_ip
         container_ports = _container_port(container)
         if host:
             host_ports = [str(port) for port in _port_range(host, "host port in %r:" % text)]
@@ -527,6 +531,256 @@ def parse_name(value):
     return text.lstrip("/")
 
 
+def _pattern_parser(pattern, what):
+    """A string that must match ``pattern`` entirely; ``what`` says what the engine expects."""
+    compiled = re.compile(pattern)
+
+    def parse(value):
+        text = "" if value is None else str(value)
+        if isinstance(value, bool) or not compiled.fullmatch(text):
+            _fail("%r is not %s" % (value, what))
+        return text
+    return parse
+
+
+_NAME_TEXT = r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+"
+_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+parse_pid_mode = _pattern_parser(r"(host|container:%s)?" % _NAME_TEXT,
+                                 "a PID namespace mode: host, container:<name or ID>, or an empty string")
+parse_ipc_mode = _pattern_parser(r"(none|private|shareable|host|container:%s)?" % _NAME_TEXT,
+                                 "an IPC mode: none, private, shareable, host, container:<name or ID>, or an "
+                                 "empty string")
+parse_uts = _pattern_parser(r"(host)?", "a UTS namespace mode: host or an empty string")
+parse_userns_mode = _pattern_parser(r"(host|private)?", "a user namespace mode: host, private or an empty string")
+parse_runtime = _pattern_parser(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a runtime name such as runc or nvidia")
+parse_domainname = _pattern_parser(r"(%s(\.%s)*)?" % (_HOST_LABEL, _HOST_LABEL),
+                                   "a domain name such as example.com (letters, digits and '-', dot-separated)")
+parse_volume_driver = _pattern_parser(r"([A-Za-z0-9][A-Za-z0-9_.:/-]*)?",
+                                      "a volume driver name such as local (or a plugin such as vieux/sshfs:latest)")
+
+
+def parse_string_list(pattern, what, sort=False):
+    """Each item must match ``pattern`` entirely; ``sort`` for options the engine treats as a set."""
+    parse_one = _pattern_parser(pattern, what)
+
+    def parse(value):
+        items = [parse_one(item) for item in value]
+        return sorted(set(items)) if sort else items
+    return parse
+
+
+parse_groups = parse_string_list(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", "a group name or ID such as 1234 or audio",
+                                 sort=True)
+parse_dns_opts = parse_string_list(r"[A-Za-z0-9][A-Za-z0-9_.-]*(:[0-9]+)?",
+                                   "a resolver option such as rotate, ndots:2 or timeout:10", sort=True)
+parse_dns_search = parse_string_list(r"\.|%s(\.%s)*\.?" % (r"[A-Za-z0-9_-]{1,63}", r"[A-Za-z0-9_-]{1,63}"),
+                                     "a search domain such as example.com")
+parse_device_cgroup_rules = parse_string_list(
+    r"[abc] (\*|[0-9]+):(\*|[0-9]+) [rwm]{1,3}",
+    "a device cgroup rule: type (a, b or c), major:minor (numbers or *) and access (some of r, w, m), "
+    "such as 'c 42:* rmw'")
+
+
+def parse_links(value):
+    """``name`` or ``name:alias`` -> sorted (name, alias) strings ``name:alias``."""
+    links = set()
+    for item in value:
+        text = str(item)
+        name, _sep, alias = text.partition(":")
+        if not _NAME.fullmatch(name) or (alias and not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", alias)):
+            _fail("%r is not container[:alias], such as db or db:database" % (item,))
+        links.add("%s:%s" % (name.lstrip("/"), alias or name.lstrip("/")))
+    return sorted(links)
+
+
+def parse_volumes_from(value):
+    """``container`` or ``container:ro``/``container:rw``."""
+    found = set()
+    for item in value:
+        text = str(item)
+        name, sep, mode = text.partition(":")
+        if not _NAME.fullmatch(name) or (sep and mode not in ("ro", "rw")):
+            _fail("%r is not container[:ro|rw], such as data or data:ro" % (item,))
+        found.add(text)
+    return sorted(found)
+
+
+_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}")
+
+
+def parse_mac_address(value):
+    """``92:d0:c6:0a:29:33`` (or with ``-``) -> lower case with ``:``."""
+    text = str(value)
+    if isinstance(value, bool) or not _MAC.fullmatch(text):
+        _fail("%r is not a MAC address such as 92:d0:c6:0a:29:33" % (value,))
+    return text.replace("-", ":").lower()
+
+
+def parse_default_host_ip(value):
+    """An empty string or an IP address (IPv6 with or without brackets)."""
+    text = str(value)
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    _check_ip(text, "the address")
+    return text
+
+
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
+                 "i386": "386", "i686": "386"}
+
+
+def parse_platform(value):
+    """``os[/arch[/variant]]`` such as ``linux/amd64`` or ``linux/arm64/v8``, lower case."""
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_-]+(/[a-z0-9_]+)?)?", text):
+        _fail("%r is not a platform os[/arch[/variant]], such as linux/amd64 or linux/arm64/v8" % (value,))
+    parts = text.split("/")
+    if len(parts) > 1:
+        parts[1] = _ARCH_ALIASES.get(parts[1], parts[1])
+    return "/".join(parts)
+
+
+_DEVICE_RATE_KEYS = ("path", "rate")
+
+
+def _device_rates(value, rate_of):
+    rates = []
+    for item in value:
+        if not isinstance(item, dict):
+            _fail("each entry is a dict with path and rate")
+        unknown = sorted(set(item) - set(_DEVICE_RATE_KEYS))
+        if unknown:
+            _fail("unknown key(s) %s; known: path, rate" % ", ".join(str(key) for key in unknown))
+        path = item.get("path")
+        if not isinstance(path, str) or not re.fullmatch(r"/[^\x00-\x20\x7f:]*", path):
+            _fail("path %r must be an absolute device path such as /dev/sda, without spaces or ':'" % (path,))
+        if item.get("rate") is None:
+            _fail("the entry for %s has no rate" % path)
+        rates.append({"Path": path, "Rate": rate_of(item["rate"], path)})
+    if len({rate["Path"] for rate in rates}) != len(rates):
+        _fail("a device is listed twice")
+    return sorted(rates, key=lambda rate: rate["Path"])
+
+
+def _byte_rate(rate, path):
+    try:
+        number = parse_size(rate)
+    except UnitError as exc:
+        return _fail("rate of %s: %s" % (path, exc))
+    if number <= 0:
+        _fail("rate of %s must be more than 0" % path)
+    return number
+
+
+def _io_rate(rate, path):
+    if isinstance(rate, bool) or not re.fullmatch(r"[0-9]+", str(rate).strip()) or int(str(rate).strip()) <= 0:
+        _fail("rate of %s must be a whole number of operations per second above 0, not %r" % (path, rate))
+    return int(str(rate).strip())
+
+
+def parse_device_bps(value):
+    """[{path, rate: 10m}] -> [{"Path", "Rate": bytes per second}]."""
+    return _device_rates(value, _byte_rate)
+
+
+def parse_device_iops(value):
+    """[{path, rate: 100}] -> [{"Path", "Rate": operations per second}]."""
+    return _device_rates(value, _io_rate)
+
+
+_DEVICE_REQUEST_KEYS = ("driver", "count", "device_ids", "capabilities", "options")
+
+
+def parse_device_requests(value):
+    """community.docker's device_requests -> the engine's DeviceRequests (every field present)."""
+    requests = []
+    for item in value:
+        if not isinstance(item, dict):
+            _fail("each entry is a dict with driver, count, device_ids, capabilities and options")
+        unknown = sorted(set(item) - set(_DEVICE_REQUEST_KEYS))
+        if unknown:
+            _fail("unknown key(s) %s; known: %s" % (", ".join(str(key) for key in unknown),
+                                                     ", ".join(_DEVICE_REQUEST_KEYS)))
+        driver = item.get("driver") or ""
+        if not re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.-]*)?", str(driver)):
+            _fail("driver %r is not a driver name such as nvidia" % (driver,))
+        count = item.get("count")
+        count = 0 if count is None else parse_int(minimum=-1)(count)
+        ids = item.get("device_ids") or []
+        if not isinstance(ids, list):
+            _fail("device_ids must be a list of device IDs")
+        ids = [_pattern_parser(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", "a device ID such as 0 or GPU-3a23c669")(one)
+               for one in ids]
+        if count and ids:
+            _fail("count and device_ids exclude each other; give one of them")
+        capabilities = item.get("capabilities") or []
+        if not isinstance(capabilities, list) or not all(isinstance(group, list) for group in capabilities):
+            _fail("capabilities is a list of lists, such as [[gpu, utility]]")
+        capabilities = [[_pattern_parser(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a capability such as gpu")(cap)
+                         for cap in group] for group in capabilities]
+        options = parse_text_dict(item.get("options") or {})
+        requests.append({"Driver": str(driver), "Count": count, "DeviceIDs": ids, "Capabilities": capabilities,
+                         "Options": options})
+    return requests
+
+
+def parse_storage_opts(value):
+    """Storage driver options such as ``size: 10G`` (a dict of strings)."""
+    opts = parse_text_dict(value)
+    for key, text in opts.items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", key) or not re.fullmatch(r"[^\x00-\x20\x7f]+", text):
+            _fail("%s=%r: option names are letters, digits, '.', '_' and '-', values have no spaces" % (key, text))
+    return opts
+
+
+def parse_int_or_zero(minimum, maximum, what, allow_minus_one=False):
+    """A whole number from ``minimum`` to ``maximum``, or 0 (unset; also -1 with ``allow_minus_one``)."""
+    def parse(value):
+        number = parse_int()(value)
+        if number == 0 or (allow_minus_one and number == -1):
+            return number
+        if number < minimum or (maximum is not None and number > maximum):
+            _fail("%d is not %s" % (number, what))
+        return number
+    return parse
+
+
+parse_cpu_period = parse_int_or_zero(1000, 1000000, "0 or a period from 1000 to 1000000 microseconds")
+parse_cpu_quota = parse_int_or_zero(1000, None, "-1 or 0 (no quota) or at least 1000 microseconds",
+                                    allow_minus_one=True)
+parse_blkio_weight = parse_int_or_zero(10, 1000, "0 (the default) or a weight from 10 to 1000")
+
+
+def parse_kernel_memory(value):
+    number = parse_size_option()(value)
+    if 0 < number < 4 * 1024 * 1024:
+        _fail("%r is below the engine's minimum of 4m (or 0 for none)" % (value,))
+    return number
+
+
+_ENV_FILE_KEY = re.compile(r"[^\x00-\x20\x7f=]+")
+
+
+def parse_env_file(text, path):
+    """The KEY=value lines of an env file (docker run --env-file): blank lines and # comments are skipped.
+
+    A bad line is named by its number only: the file may hold secrets.
+    """
+    env = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition("=")
+        if not sep or not _ENV_FILE_KEY.fullmatch(key):
+            _fail("%s line %d is not KEY=value (a name without spaces, then '=')" % (path, number))
+        if "\x00" in value:
+            _fail("%s line %d holds a NUL character" % (path, number))
+        env[key] = value
+    return env
+
+
 # --------------------------------------------------------------------------
 # Comparisons: (wanted, current, image_config, wanted_all) -> equal?
 # --------------------------------------------------------------------------
@@ -730,6 +984,95 @@ def same_stop_signal(wanted, current, image, _wanted_all):
     return wanted == parse_stop_signal(current)
 
 
+def same_text(wanted, current, _image, _wanted_all):
+    """A string the engine reports as empty or leaves out when it is not set."""
+    return wanted == (current or "")
+
+
+def same_number(wanted, current, _image, _wanted_all):
+    """A number the engine reports as 0 or leaves out when it is not set."""
+    return wanted == (current or 0)
+
+
+def same_list(wanted, current, _image, _wanted_all):
+    """An ordered list the engine reports as null or [] when empty."""
+    return list(wanted) == list(current or [])
+
+
+def same_quota(wanted, current, _image, _wanted_all):
+    """-1 and 0 both mean no quota (the engine reports 0)."""
+    return max(wanted, 0) == max(current or 0, 0)
+
+
+def same_ipc_mode(wanted, current, _image, _wanted_all):
+    """An empty ipc_mode asks for the engine's default: private (dockerd 20.10) or shareable (older)."""
+    if not wanted:
+        return (current or "") in ("", "private", "shareable")
+    return wanted == (current or "")
+
+
+def same_swappiness(wanted, current, _image, _wanted_all):
+    """-1 and an unset value (null) both mean the host's swappiness."""
+    return (None if wanted == -1 else wanted) == (None if current in (None, -1) else current)
+
+
+def same_mac_address(wanted, current, _image, _wanted_all):
+    return wanted == (current or "").replace("-", ":").lower()
+
+
+def current_links(container):
+    """HostConfig.Links holds ``/other:/this/alias``; -> ``other:alias``."""
+    links = []
+    for link in get_path(container, "HostConfig.Links") or []:
+        other, _sep, alias = link.partition(":")
+        links.append("%s:%s" % (other.lstrip("/"), alias.rsplit("/", 1)[-1]))
+    return sorted(links)
+
+
+def _normal_device_request(request):
+    request = request or {}
+    return repr((request.get("Driver") or "", request.get("Count") or 0, list(request.get("DeviceIDs") or []),
+                 [list(group) for group in request.get("Capabilities") or []],
+                 sorted((request.get("Options") or {}).items())))
+
+
+def same_device_requests(wanted, current, _image, _wanted_all):
+    """Compared field by field; an empty field and one the engine reports as null are the same."""
+    return sorted(_normal_device_request(r) for r in wanted) == sorted(
+        _normal_device_request(r) for r in current or [])
+
+
+def current_platform(container):
+    """What the engine records of the platform (the OS, ``Platform``) and the image's, which the module adds
+    to the container's inspect as ``ImagePlatform`` ({"os", "architecture", "variant"}) when it knows it."""
+    return {"os": container.get("Platform") or "", "image": container.get("ImagePlatform")}
+
+
+_DEFAULT_VARIANTS = {"arm64": "v8"}
+
+
+def same_platform(wanted, current, _image, _wanted_all):
+    """The OS must be the container's; architecture and variant (when given) those of its image."""
+    parts = wanted.split("/")
+    if parts[0] != (current.get("os") or "linux"):
+        return False
+    image = current.get("image")
+    if len(parts) == 1 or image is None:
+        return True
+    arch = _ARCH_ALIASES.get((image.get("architecture") or "").lower(), (image.get("architecture") or "").lower())
+    if parts[1] != arch:
+        return False
+    if len(parts) == 3:
+        variant = (image.get("variant") or _DEFAULT_VARIANTS.get(arch, "")).lower()
+        return parts[2] == variant
+    return True
+
+
+def always_same(_wanted, _current, _image, _wanted_all):
+    """Options that are not a property of the container (they shape another option's value)."""
+    return True
+
+
 # --------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------
@@ -738,10 +1081,10 @@ class Option:
     """One container option: how it is read, where it goes, how it is compared and updated."""
 
     __slots__ = ("name", "type", "elements", "aliases", "choices", "parse", "create", "inspect", "compare",
-                 "update", "doc", "minimum_api")
+                 "update", "doc", "minimum_api", "caveat")
 
     def __init__(self, name, doc, type="str", elements=None, aliases=(), choices=None, parse=None,
-                 create=None, inspect=None, compare=same, update=None, minimum_api=None):
+                 create=None, inspect=None, compare=same, update=None, minimum_api=None, caveat=None):
         self.name = name
         self.doc = doc
         self.type = type
@@ -754,6 +1097,8 @@ class Option:
         self.compare = compare
         self.update = update
         self.minimum_api = minimum_api
+        # (parsed value, the engine's /version) -> why the engine cannot honour it, or None
+        self.caveat = caveat
 
     def argument_spec(self):
         spec = {"type": self.type}
@@ -769,6 +1114,8 @@ class Option:
         """The engine's current value of this option, from an inspect."""
         if callable(self.inspect):
             return self.inspect(container)
+        if self.inspect is None:  # env_file, default_host_ip: no field of their own
+            return None
         return get_path(container, self.inspect)
 
 
@@ -835,6 +1182,42 @@ def _create_argv(key):
         if value:
             body[key] = value
     return create
+
+
+def _create_nothing(_body, _value):
+    """Options that shape another option's value (env_file, default_host_ip) add nothing of their own."""
+
+
+def _create_platform(body, value):
+    """The platform travels as the ``platform`` query parameter of the create; engine.create takes it out."""
+    body["platform"] = value
+
+
+def _kernel_memory_caveat(value, _engine):
+    if value:
+        return ("kernel_memory: the engine records it but nothing enforces it: runc 1.0 and later ignore kernel "
+                "memory limits, cgroup v2 has none, and Docker deprecated the option in 20.10")
+    return None
+
+
+def _platform_caveat(value, engine):
+    engine_os, engine_arch = (engine.get("Os") or "").lower(), (engine.get("Arch") or "").lower()
+    parts = value.split("/")
+    if engine_arch and len(parts) > 1 and parts[1] != _ARCH_ALIASES.get(engine_arch, engine_arch):
+        return ("platform: the engine runs on %s/%s; a %s container runs only with binfmt emulation (qemu-user) "
+                "on the host, and its image must be here for that platform (pull it with dockhand.runtime.image "
+                "first: this module pulls the engine's own platform)" % (engine_os, engine_arch, value))
+    return None
+
+
+def _device_requests_caveat(value, _engine):
+    drivers = sorted({request["Driver"] or "(any)" for request in value if request["Count"] or request["DeviceIDs"]
+                      or request["Capabilities"]})
+    if drivers:
+        return ("device_requests: the engine starts the container only if a device driver for %s is registered "
+                "in it (for GPUs, the NVIDIA Container Toolkit); otherwise the start fails and a recreate rolls back"
+                % ", ".join(drivers))
+    return None
 
 
 _LIST = {"type": "list", "elements": "str"}
@@ -962,6 +1345,118 @@ OPTIONS = (
            compare=same_set, **_LIST),
     Option("auto_remove", "Remove the container when it exits.", type="bool", parse=parse_bool,
            create="HostConfig.AutoRemove", compare=same_flag),
+    # --- namespaces -------------------------------------------------------------------------------------
+    Option("pid_mode", "PID namespace: V(host), V(container:<name or ID>), or an empty string for the container's "
+           "own. A container named here is looked up and recorded by ID, as the engine does.",
+           parse=parse_pid_mode, create="HostConfig.PidMode", compare=same_text),
+    Option("ipc_mode", "IPC namespace: V(none), V(private), V(shareable), V(host), V(container:<name or ID>) (the "
+           "other container needs V(shareable)), or an empty string for the engine's default (V(private)).",
+           parse=parse_ipc_mode, create="HostConfig.IpcMode", compare=same_ipc_mode),
+    Option("uts", "UTS namespace (host and domain name): V(host), or an empty string for the container's own.",
+           parse=parse_uts, create="HostConfig.UTSMode", compare=same_text),
+    Option("userns_mode", "User namespace: V(host) turns the engine's user namespace remapping off for this "
+           "container (with C(userns-remap) in daemon.json); V(private) or an empty string keep it.",
+           parse=parse_userns_mode, create="HostConfig.UsernsMode", compare=same_text),
+    # --- resources --------------------------------------------------------------------------------------
+    Option("cpu_period", "CPU CFS period in microseconds (1000 to 1000000; V(0) for the default, 100000); "
+           "see O(cpus) for an easier form. Set or changed in place; V(0) recreates the container.", type="int",
+           parse=parse_cpu_period, create="HostConfig.CpuPeriod", compare=same_number,
+           update="CpuPeriod"),
+    Option("cpu_quota", "CPU CFS quota in microseconds per O(cpu_period) (at least 1000; V(-1) or V(0) for none). "
+           "Set or changed in place; removing it recreates the container.", type="int",
+           parse=parse_cpu_quota, create="HostConfig.CpuQuota", compare=same_quota, update="CpuQuota"),
+    Option("cpuset_mems", "Memory nodes (NUMA) the container may use, such as V(0) or V(0-1); an empty string for "
+           "all. Set or changed in place; going back to all recreates the container.", parse=parse_cpuset,
+           create="HostConfig.CpusetMems", compare=same_text, update="CpusetMems"),
+    Option("blkio_weight", "Block IO weight, V(10) to V(1000) (V(0) for the default). Set or changed in place. "
+           "The engine needs the cgroup v1 C(blkio.weight) file (CFQ) or cgroup v2's C(io.weight); on kernels that "
+           "offer only BFQ's C(blkio.bfq.weight) it discards the weight, says so, and the module passes that "
+           "warning on.", type="int", parse=parse_blkio_weight, create="HostConfig.BlkioWeight",
+           compare=same_number, update="BlkioWeight"),
+    Option("device_read_bps", "Read rate limits per device: a list of dicts with C(path) (the host's block "
+           "device, such as V(/dev/sda)) and C(rate) (bytes per second with an optional unit, such as V(20m)).",
+           type="list", elements="dict", parse=parse_device_bps, create="HostConfig.BlkioDeviceReadBps",
+           compare=same_dict_list),
+    Option("device_write_bps", "Write rate limits per device, as O(device_read_bps).", type="list",
+           elements="dict", parse=parse_device_bps, create="HostConfig.BlkioDeviceWriteBps",
+           compare=same_dict_list),
+    Option("device_read_iops", "Read operation limits per device: a list of dicts with C(path) and C(rate) "
+           "(operations per second, a whole number).", type="list", elements="dict", parse=parse_device_iops,
+           create="HostConfig.BlkioDeviceReadIOps", compare=same_dict_list),
+    Option("device_write_iops", "Write operation limits per device, as O(device_read_iops).", type="list",
+           elements="dict", parse=parse_device_iops, create="HostConfig.BlkioDeviceWriteIOps",
+           compare=same_dict_list),
+    Option("memory_swappiness", "How readily the kernel swaps the container's memory, V(0) to V(100); V(-1) for "
+           "the host's. cgroup v2 has no per-container swappiness: there the engine ignores it and says so, and "
+           "the module passes that warning on.", type="int", parse=parse_int(minimum=-1, maximum=100),
+           create="HostConfig.MemorySwappiness", compare=same_swappiness),
+    Option("oom_killer", "V(true) B(disables) the kernel's OOM killer for the container (the engine's "
+           "C(OomKillDisable)), as in community.docker despite the name; set O(memory) with it, or a container "
+           "that runs out of memory hangs instead of being killed.", type="bool", parse=parse_bool,
+           create="HostConfig.OomKillDisable", compare=same_flag),
+    Option("oom_score_adj", "OOM score adjustment of the container's processes, V(-1000) to V(1000).", type="int",
+           parse=parse_int(minimum=-1000, maximum=1000), create="HostConfig.OomScoreAdj", compare=same_number),
+    Option("kernel_memory", "Kernel memory limit, such as V(64m) (at least V(4m); V(0) for none). Accepted for "
+           "compatibility only: the engine records it, but runc 1.0 and later ignore it, cgroup v2 has no such "
+           "limit and Docker deprecated it in 20.10; the module warns whenever it is set. Changed in place.",
+           parse=parse_kernel_memory, create="HostConfig.KernelMemory", compare=same_number,
+           update="KernelMemory", caveat=_kernel_memory_caveat),
+    Option("storage_opts", "Storage driver options per container (a dict of strings), such as C(size: 10G). "
+           "The engine supports C(size) only with overlay2 on xfs mounted with C(pquota) (or devicemapper, btrfs, "
+           "zfs); elsewhere it refuses to create the container and the task fails naming this option, with the "
+           "old container untouched.", type="dict", parse=parse_storage_opts, create="HostConfig.StorageOpt",
+           compare=same_text_dict),
+    # --- devices and runtime ----------------------------------------------------------------------------
+    Option("device_requests", "Device requests, for GPUs: a list of dicts with C(driver) (such as V(nvidia)), "
+           "C(count) (V(-1) for all), C(device_ids), C(capabilities) (a list of lists, such as V([[gpu]])) and "
+           "C(options). The engine needs the device driver registered (for NVIDIA GPUs the NVIDIA Container "
+           "Toolkit on the host); without it the start fails naming this option and a recreate rolls back to the "
+           "old container. The module warns when a request is set. Needs API 1.40.", type="list",
+           elements="dict", parse=parse_device_requests, create="HostConfig.DeviceRequests",
+           compare=same_device_requests, minimum_api="1.40", caveat=_device_requests_caveat),
+    Option("device_cgroup_rules", "Device cgroup rules, such as V(c 42:* rmw) (type, major:minor, access).",
+           parse=parse_device_cgroup_rules, create="HostConfig.DeviceCgroupRules", compare=same_list,
+           minimum_api="1.28", **_LIST),
+    Option("runtime", "The OCI runtime, such as V(runc) or V(nvidia); it must be configured in the engine. Unset, "
+           "the engine's default runtime is used (and reported).", parse=parse_runtime, create="HostConfig.Runtime",
+           compare=same_text),
+    Option("platform", "Platform of the container, V(os[/arch[/variant]]) such as V(linux/amd64). It selects "
+           "which local image of the name the engine uses; compared with the container's OS and its image's "
+           "architecture. The module pulls the engine's own platform, so pull another platform's image first; "
+           "running it needs binfmt emulation on the host, and the module warns when the platform is not the "
+           "engine's. Needs API 1.41.", parse=parse_platform, create=_create_platform, inspect=current_platform,
+           compare=same_platform, minimum_api="1.41", caveat=_platform_caveat),
+    # --- environment and identity -----------------------------------------------------------------------
+    Option("env_file", "A file on the target with C(KEY=value) lines (blank lines and C(#) comments are "
+           "skipped), read by the module; its variables are merged under O(env), which wins for a name in both. "
+           "A bad line fails the task, named by its number only.", type="path", create=_create_nothing,
+           compare=always_same),
+    Option("groups", "Additional groups (names or IDs) the container's process runs with.", parse=parse_groups,
+           create="HostConfig.GroupAdd", compare=same_set, **_LIST),
+    Option("domainname", "The container's domain name.", parse=parse_domainname, create="Domainname",
+           compare=same_text),
+    Option("mac_address", "The container's MAC address on its first network, such as V(92:d0:c6:0a:29:33).",
+           parse=parse_mac_address, create="MacAddress", compare=same_mac_address),
+    Option("dns_opts", "Resolver options for /etc/resolv.conf, such as V(rotate) or V(ndots:2).",
+           parse=parse_dns_opts, create="HostConfig.DnsOptions", compare=same_set, **_LIST),
+    Option("dns_search_domains", "DNS search domains, in order.", parse=parse_dns_search,
+           create="HostConfig.DnsSearch", compare=same_list, **_LIST),
+    Option("links", "Legacy links to other containers on the default bridge network, as V(name) or "
+           "V(name:alias).", parse=parse_links, create="HostConfig.Links", inspect=current_links, compare=same_set,
+           **_LIST),
+    Option("volumes_from", "Containers whose volumes to mount, as V(name) or V(name:ro).",
+           parse=parse_volumes_from, create="HostConfig.VolumesFrom", compare=same_set, **_LIST),
+    Option("volume_driver", "Volume driver for the container's anonymous and named volumes that do not exist "
+           "yet, such as V(local).", parse=parse_volume_driver, create="HostConfig.VolumeDriver", compare=same_text),
+    Option("publish_all_ports", "Publish every exposed port to a random host port; O(published_ports) keep theirs.",
+           type="bool", parse=parse_bool, create="HostConfig.PublishAllPorts", compare=same_flag),
+    Option("default_host_ip", "The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an "
+           "empty string for the engine's default (all addresses, IPv4 and IPv6; also what the module does "
+           "without this option). Ports are compared with it filled in.", parse=parse_default_host_ip,
+           create=_create_nothing, compare=always_same),
+    Option("tty", "Allocate a pseudo-TTY.", type="bool", parse=parse_bool, create="Tty", compare=same_flag),
+    Option("interactive", "Keep the container's stdin open.", type="bool", parse=parse_bool, create="OpenStdin",
+           compare=same_flag),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -1009,8 +1504,12 @@ def argument_spec():
     return spec
 
 
-def parse_options(params):
-    """{option: engine form} for every table option the task sets; raises OptionError naming the option."""
+def parse_options(params, env_file_text=None):
+    """{option: engine form} for every table option the task sets; raises OptionError naming the option.
+
+    ``env_file_text`` is the content of the task's env_file (the module reads it): its variables are merged
+    under env, as community.docker does. default_host_ip is filled into the published ports that name no IP.
+    """
     wanted = {}
     for option in OPTIONS:
         value = params.get(option.name)
@@ -1018,10 +1517,44 @@ def parse_options(params):
             continue
         try:
             wanted[option.name] = option.parse(value) if option.parse else value
+            if option.name == "published_ports" and params.get("default_host_ip"):
+                wanted[option.name] = parse_published_ports(value, parse_default_host_ip(params["default_host_ip"]))
         except OptionError as exc:
             raise OptionError("%s: %s" % (option.name, exc)) from None
+    if "env_file" in wanted:
+        try:
+            env = parse_env_file(env_file_text or "", wanted["env_file"])
+        except OptionError as exc:
+            raise OptionError("env_file: %s" % exc) from None
+        env.update(wanted.get("env") or {})
+        wanted["env"] = env
     check_combinations(wanted)
     return wanted
+
+
+# Options whose value may name another container (container:<name>); the engine records it by ID.
+CONTAINER_REFERENCES = ("network_mode", "pid_mode", "ipc_mode")
+
+
+def container_references(wanted):
+    """{option: the container name it refers to} for values such as ``container:db``."""
+    found = {}
+    for name in CONTAINER_REFERENCES:
+        value = wanted.get(name) or ""
+        if value.startswith("container:"):
+            found[name] = value[len("container:"):].lstrip("/")
+    return found
+
+
+def caveats(wanted, engine_version):
+    """Why the engine cannot honour some of the wanted options here (warnings), in table order."""
+    found = []
+    for option in OPTIONS:
+        if option.caveat is not None and option.name in wanted:
+            warning = option.caveat(wanted[option.name], engine_version or {})
+            if warning:
+                found.append(warning)
+    return found
 
 
 def check_combinations(wanted):
@@ -1041,6 +1574,13 @@ def check_combinations(wanted):
         raise OptionError("memory_reservation: the soft limit must not exceed memory")
     if wanted.get("memory_swap") not in (None, 0, -1) and not memory:
         raise OptionError("memory_swap: set memory too; the engine takes a swap limit only with a memory limit")
+    if wanted.get("uts") == "host":
+        for name in ("hostname", "domainname"):
+            if wanted.get(name):
+                raise OptionError("%s: a container with uts host has the host's names; drop %s or uts" % (name, name))
+    if wanted.get("mac_address") and mode and (mode in ("host", "none") or mode.startswith("container:")):
+        raise OptionError("mac_address: network_mode %s gives the container no network of its own to set a MAC "
+                          "address on; drop mac_address or change network_mode" % mode)
     if wanted.get("auto_remove") and wanted.get("restart_policy") not in (None, "no"):
         raise OptionError("restart_policy: the engine refuses a restart policy for a container with auto_remove; "
                           "set restart_policy to no, or auto_remove to false")
@@ -1072,7 +1612,8 @@ def differences(wanted, container, image_config):
 
 # Limits the engine (dockerd 20.10 and later) cannot take off a container with an update: it reads 0 (or
 # an empty CPU list) as "leave as it is". Removing one of them recreates the container.
-_NOT_REMOVABLE_IN_PLACE = ("memory", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus")
+_NOT_REMOVABLE_IN_PLACE = ("memory", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus", "cpu_period",
+                           "cpu_quota", "cpuset_mems", "blkio_weight", "kernel_memory")
 
 
 def update_body(names, wanted, container):
@@ -1089,7 +1630,7 @@ def update_body(names, wanted, container):
         option = OPTIONS_BY_NAME[name]
         if not option.update:
             raise NotInPlace(name, "the engine changes it only by recreating the container")
-        if name in _NOT_REMOVABLE_IN_PLACE and not wanted[name]:
+        if name in _NOT_REMOVABLE_IN_PLACE and wanted[name] in (0, -1, ""):
             raise NotInPlace(name, "the engine cannot remove this limit in place")
         if name != "memory_swap":
             set_path(body, option.update, wanted[name])
