@@ -363,6 +363,8 @@ options:
     - 'Options of the logging driver (a dict of strings), such as C(max-size: 10m). An option the driver
       does not know fails before anything running is touched.'
     type: dict
+    aliases:
+    - log_opt
   privileged:
     description:
     - Give the container all capabilities and devices.

@@ -82,6 +82,18 @@ options:
         unless set to V(true). Loopback addresses and unix sockets need no such consent.
     type: bool
     default: false
+  debug:
+    description:
+      - Accepted for community.docker's tasks; it changes nothing here. Run with C(-vvv) to see what a task
+        sends and gets back.
+    type: bool
+    default: false
+  use_ssh_client:
+    description:
+      - Accepted for community.docker's tasks. It matters only for an C(ssh://) O(docker_host), which this
+        collection does not take (it fails naming O(docker_host)); run the task on the engine's host instead.
+    type: bool
+    default: false
 notes:
   - The modules talk to the engine with the Python standard library alone;
     the target host needs Python 3.8 or newer and nothing else (no C(requests), no Docker SDK).

@@ -1316,7 +1316,7 @@ OPTIONS = (
            create="HostConfig.LogConfig.Type"),
     Option("log_options", "Options of the logging driver (a dict of strings), such as C(max-size: 10m). An "
            "option the driver does not know fails before anything running is touched.", type="dict",
-           parse=parse_text_dict, create="HostConfig.LogConfig.Config", compare=same_text_dict),
+           parse=parse_text_dict, create="HostConfig.LogConfig.Config", aliases=("log_opt",), compare=same_text_dict),
     Option("privileged", "Give the container all capabilities and devices.", type="bool", parse=parse_bool,
            create="HostConfig.Privileged", compare=same_flag),
     Option("init", "Run an init process as PID 1 that reaps zombies and forwards signals.", type="bool",

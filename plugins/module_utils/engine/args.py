@@ -38,6 +38,9 @@ ENGINE_ARGUMENT_SPEC = {
     "tls": {"type": "bool", "default": False, "fallback": (env_fallback, ["DOCKER_TLS"])},
     "validate_certs": {"type": "bool", "default": True, "aliases": ["tls_verify"]},
     "allow_plain_tcp": {"type": "bool", "default": False},
+    # community.docker's, accepted so its tasks move over: see the engine doc fragment for what each does here
+    "debug": {"type": "bool", "default": False},
+    "use_ssh_client": {"type": "bool", "default": False},
 }
 
 ENGINE_OPTION_NAMES = frozenset(ENGINE_ARGUMENT_SPEC)
