@@ -298,3 +298,38 @@ def test_containerd_pulls_for_the_kubelet_through_the_proxy(run_playbook, edge_h
                                                                         "state": "absent"}},
         ]), inventory=edge_host)
         assert undone.rc == 0, str(undone)
+
+
+STAND_IN = "dockhand-proxy-standin.service"
+STAND_IN_UNIT = "/etc/systemd/system/" + STAND_IN
+
+
+@pytest.mark.lab
+def test_a_service_that_does_not_come_back_with_the_proxy_is_rolled_back(run_playbook, edge_host):
+    """The drop-in path containerd takes, on a stand-in unit that refuses to run with a proxy in its environment:
+    the restart fails, the drop-in and environment file are taken out again, the unit runs as before, and the
+    task names the unit and shows its journal."""
+    refuses = "[Service]\nExecStart=/bin/sh -c 'test -z \"$HTTPS_PROXY\" || { echo proxy refused >&2; exit 3; }; " \
+              "exec sleep infinity'\n[Install]\nWantedBy=multi-user.target\n"
+    run = run_playbook(play([
+        {"name": "stand-in unit", "ansible.builtin.copy": {"dest": STAND_IN_UNIT, "content": refuses}},
+        {"name": "start it", "ansible.builtin.systemd_service": {"name": STAND_IN, "state": "restarted",
+                                                                 "daemon_reload": True}},
+        shell("pid before", "systemctl show -p MainPID --value " + STAND_IN),
+        proxy_task("proxy for it", ignore_errors=True, runtime=["containerd"], containerd_unit=STAND_IN,
+                   https_proxy=PROXY),
+        stat("drop-in after", "/etc/systemd/system/%s.d/50-dockhand-proxy.conf" % STAND_IN),
+        stat("env file after", "/etc/systemd/system/%s.d/50-dockhand-proxy.env" % STAND_IN),
+        shell("active after", "systemctl is-active " + STAND_IN),
+        {"name": "remove the stand-in", "ansible.builtin.systemd_service": {"name": STAND_IN, "state": "stopped"}},
+        {"name": "remove its file", "ansible.builtin.file": {"path": STAND_IN_UNIT, "state": "absent"}},
+    ]), inventory=edge_host)
+    failed = run.result("proxy for it", HOST)
+    assert run.status("proxy for it", HOST) == "failed", str(run)
+    assert failed["runtimes"]["containerd"]["rolled_back"] is True, failed
+    assert STAND_IN in failed["msg"] and "proxy refused" in failed["msg"], failed["msg"]
+    assert run.result("drop-in after", HOST)["stat"]["exists"] is False
+    assert run.result("env file after", HOST)["stat"]["exists"] is False
+    assert out(run, "active after") == "active"
+    assert_password_hidden(run)
+    assert_no_traceback(run)
