@@ -158,8 +158,8 @@ def test_check_mode_creates_and_removes_nothing(scenario, edge_engine, lab, run_
 # --- secrets never show, at any verbosity ----------------------------------------------------------------------
 
 LOCAL_IMAGE = "127.0.0.1:5000/library/busybox:latest"
-SECRET_CONTAINER = "dh-ct-role-secret"
-SECRET_VOLUME = "dh-ct-role-vol"
+SECRET_CONTAINER = "dh-rl-secret"  # not dh-ct-: test_container.py removes those, at the same time
+SECRET_VOLUME = "dh-rl-vol"
 SECRETS = {"DB_PASSWORD": "n3w-s3cr3t-xyz", "AWS_CREDENTIALS": "aws-cr3d-abc", "DB_PASS": "dbp4ss-val"}
 CHANGED_SECRET = "n3w-s3cr3t-2nd"
 VOLUME_SECRET = "v0l-s3cr3t-q"
