@@ -111,15 +111,19 @@ options:
     type: float
   healthy_wait_timeout:
     description:
-      - With O(state=healthy), seconds to wait at most for the container to become healthy.
+      - With O(state=healthy), seconds to wait at most for the container to become healthy, through the
+        start or recreate too (the longer of this and O(health_timeout)). V(0) or less waits without a bound,
+        as in community.docker. A container that reports V(unhealthy) is waited for until the time is up
+        (it may recover); one that exits fails at once.
     type: float
     default: 300
   comparisons:
     description:
       - How an option the task sets is compared with the container, per option, as community.docker
         compares them. V(strict) - the container's value must be the task's. V(ignore) - the option never
-        causes a change. V(allow_more_present) (lists that are sets, and dicts) - the container may hold
-        more items or keys than the task asks, but everything the task asks must be there with its value.
+        causes a change. V(allow_more_present) (lists and dicts) - the container may hold more items or
+        keys than the task asks, but everything the task asks must be there with its value (in an ordered list,
+        in its order). Aliases such as V(ports) name their option.
       - The defaults are community.docker's - V(strict) for single values and the ordered lists O(command),
         O(entrypoint), O(dns_servers) and O(dns_search_domains); V(allow_more_present) for the other lists
         and for dicts (O(env), O(labels), O(published_ports), O(volumes), O(networks), ...); V(ignore) for
@@ -146,10 +150,12 @@ options:
   image_name_mismatch:
     description:
       - V(recreate) recreates a container that runs the task's image (the same ID) under another name,
-        such as V(registry.example.com/app:1) against V(app:1); V(ignore) keeps it.
+        such as V(registry.example.com/app:1) against V(app:1); V(ignore) keeps it. Names are compared
+        normalised (V(busybox), V(busybox:latest) and V(docker.io/library/busybox:latest) are one name).
+        The default is community.docker's since 4.0.0.
     type: str
     choices: [ignore, recreate]
-    default: ignore
+    default: recreate
   command_handling:
     description:
       - V(correct) keeps O(command) and O(entrypoint) as the lists they are (a string is split like a shell

@@ -358,7 +358,7 @@ def set_diff(result, current_plan, wanted, container, image_config, image_id, re
 def fail_not_up(module, client, name, container, result):
     details = engine.failure_details(client, container)
     result["container"] = summary(container)
-    module.fail_json(msg=engine.describe_not_up(name, details, module.params["health_timeout"]),
+    module.fail_json(msg=engine.describe_not_up(name, details, start_wait(module.params)),
                      new_container=details, **result)
 
 
@@ -381,7 +381,7 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             name, " (check %s)" % option if option else "", said,
             "; the new container was removed" if fresh else ""), engine_error=exc.to_dict(), **result)
     auto_remove = bool(module.params["auto_remove"])
-    ok, current = engine.came_up(client, container_id, module.params["health_timeout"], auto_remove=auto_remove)
+    ok, current = engine.came_up(client, container_id, start_wait(module.params), auto_remove=auto_remove)
     if not ok and module.params["detach"]:
         fail_not_up(module, client, name, current, result)
     return current
@@ -409,7 +409,7 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
     try:
         new = engine.safe_recreate(client, container, name, body, wanted.get("networks") or [],
                                    wanted.get("stop_timeout"), start_new=start_new,
-                                   health_timeout=module.params["health_timeout"],
+                                   health_timeout=start_wait(module.params),
                                    force_kill=module.params["force_kill"], kill_signal=module.params["kill_signal"],
                                    warnings=warnings)
     finally:
@@ -456,14 +456,16 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
                     params["state"] == "present" and engine.is_running(container))):
                 result["actions"].append("started")
             current_plan.actions = result["actions"]
-            return recreate(module, client, name, current_plan, container, wanted, image_name, result)
+            return pause_or_resume(client, current_plan,
+                                   recreate(module, client, name, current_plan, container, wanted, image_name, result))
         for warning in warnings:
             module.warn(warning)
         new = client.inspect("container", container["Id"])
         if new is None:
             raise engine.Gone(name)
     elif current_plan.mode == "recreate":
-        return recreate(module, client, name, current_plan, container, wanted, image_name, result)
+        return pause_or_resume(client, current_plan,
+                               recreate(module, client, name, current_plan, container, wanted, image_name, result))
     if "started" in current_plan.actions:
         new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
         if new is not None and not params["detach"]:
@@ -474,7 +476,7 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
         new = client.inspect("container", new["Id"])
     elif "restarted" in current_plan.actions:
         engine.restart(client, new["Id"], stop_timeout)
-        ok, new = engine.came_up(client, new["Id"], params["health_timeout"],
+        ok, new = engine.came_up(client, new["Id"], start_wait(params),
                                  auto_remove=bool(get_path(new, "HostConfig.AutoRemove")))
         if not ok:
             fail_not_up(module, client, name, new, result)
@@ -498,13 +500,27 @@ def wait_healthy(module, client, name, container, result):
         return container
     if not engine.has_healthcheck(container):
         return container
-    ok, current = engine.wait_healthy(client, container["Id"], module.params["healthy_wait_timeout"])
+    ok, current = engine.wait_healthy(client, container["Id"], healthy_wait(module.params), through_unhealthy=True)
     if not ok:
         details = engine.failure_details(client, current)
         result["container"] = summary(current)
         module.fail_json(msg=engine.describe_not_up(name, details, module.params["healthy_wait_timeout"]),
                          new_container=details, **result)
     return current
+
+
+def healthy_wait(params):
+    """healthy_wait_timeout in seconds, None (no bound) for 0 or less, as community.docker reads it."""
+    value = params["healthy_wait_timeout"]
+    return None if value is None or value <= 0 else value
+
+
+def start_wait(params):
+    """How long a start or recreate waits for health: with state healthy, the longer of the two timeouts."""
+    if params["state"] != "healthy":
+        return params["health_timeout"]
+    wait = healthy_wait(params)
+    return None if wait is None else max(params["health_timeout"], wait)
 
 
 def clean_up(module, client, container, result):
@@ -558,7 +574,11 @@ def image_name_differs(params, container, image_id, modes):
         return False
     if not params["image"] or container.get("Image") != image_id:
         return False
-    return get_path(container, "Config.Image") != params["image"]
+    created_as = get_path(container, "Config.Image") or ""
+    try:  # compared normalised: busybox, busybox:latest and docker.io/library/busybox:latest are one name
+        return parse_image(created_as).local != parse_image(params["image"]).local
+    except OptionError:  # created from an image ID, or a name this collection cannot read
+        return created_as != params["image"]
 
 
 def planned_state(params):
@@ -577,9 +597,9 @@ def check_control(module, result):
     if params["paused"] is not None and params["state"] not in ("started", "healthy"):
         module.fail_json(msg="paused: only state started or healthy can pause or resume a container (state is %s)"
                          % params["state"], **result)
-    for option in ("removal_wait_timeout", "healthy_wait_timeout"):
-        if params[option] is not None and params[option] < 0:
-            module.fail_json(msg="%s: %s is below 0; give the seconds to wait" % (option, params[option]), **result)
+    if params["removal_wait_timeout"] is not None and params["removal_wait_timeout"] < 0:
+        module.fail_json(msg="removal_wait_timeout: %s is below 0; give the seconds to wait"
+                         % params["removal_wait_timeout"], **result)
     if params["cleanup"] and params["detach"]:
         module.warn("cleanup takes effect only with detach: false (a detached container keeps running)")
     if params["kill_signal"] is not None and not params["force_kill"]:

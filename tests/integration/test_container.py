@@ -368,6 +368,7 @@ def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
         container_task("pause", PREFIX + "pause", paused=True),
         container_task("pause again", PREFIX + "pause", paused=True),
         container_task("resume", PREFIX + "pause", paused=False),
+        container_task("pause through a recreate", PREFIX + "pause", paused=True, hostname="other"),
         container_task("kill start", PREFIX + "kill", **stubborn),
         container_task("kill", PREFIX + "kill", state="stopped", force_kill=True, kill_signal="KILL", **stubborn),
         container_task("job", PREFIX + "cleanjob", command=["sh", "-c", "echo done"], detach=False, cleanup=True),
@@ -382,9 +383,10 @@ def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
     assert run.result("pause")["actions"] == ["created", "started", "paused"]
     assert run.result("pause again")["changed"] is False
     assert run.result("resume")["actions"] == ["unpaused"]
+    assert run.result("resume")["container"]["Id"] == run.result("pause")["container"]["Id"]  # in place
+    assert run.result("pause through a recreate")["actions"] == ["recreated", "started", "paused"]
     paused = inspect(PREFIX + "pause")
-    assert paused["State"]["Running"] and not paused["State"]["Paused"]
-    assert paused["Id"] == run.result("pause")["container"]["Id"]  # in place
+    assert paused["State"]["Running"] and paused["State"]["Paused"] and paused["Config"]["Hostname"] == "other"
     killed = inspect(PREFIX + "kill")
     assert run.result("kill")["actions"] == ["stopped"] and killed["State"]["ExitCode"] == 137  # SIGKILL, at once
     assert run.result("job")["actions"] == ["created", "started", "removed"] and "done" in run.result("job")["output"]

@@ -9,7 +9,8 @@ Each option is compared in one of three modes:
 - ``ignore``: the option never causes a change;
 - ``allow_more_present`` (lists, sets and dicts only): the container may hold
   more than the task asks (more list items, more keys), but everything the
-  task asks must be there, with the same value.
+  task asks must be there, with the same value (and, in an ordered list, in
+  the same order).
 
 The default mode of an option is community.docker's: ``strict`` for single
 values and for the ordered lists (``command``, ``entrypoint``, ``dns_servers``,
@@ -27,12 +28,14 @@ __metaclass__ = type
 import json
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
+    ALIASES,
     OPTIONS,
     OPTIONS_BY_NAME,
     OptionError,
     _bind_key,
     _bindings_set,
     _mount_key,
+    _normal_device_request,
     env_list_to_dict,
     expected_env,
     expected_network_names,
@@ -44,7 +47,7 @@ WILDCARD = "*"
 IMAGE = "image"
 
 # Ordered lists: the order is part of the value, so more items are a difference too.
-_ORDERED = ("command", "entrypoint", "dns_servers", "dns_search_domains")
+_ORDERED = ("command", "entrypoint", "dns_servers", "dns_search_domains", "device_cgroup_rules")
 # Options whose difference community.docker never acts on unless told to.
 _IGNORED_BY_DEFAULT = ("stop_timeout",)
 
@@ -77,6 +80,7 @@ def parse_comparisons(value):
     wildcard = value.get(WILDCARD)
     if wildcard is not None and wildcard not in ("strict", "ignore"):
         raise OptionError("comparisons: '*' takes strict or ignore, not %r" % (wildcard,))
+    value = {ALIASES.get(name, name): mode for name, mode in value.items()}  # ports, expose, log_opt, ...
     for name, mode in value.items():
         if name == WILDCARD:
             continue
@@ -85,9 +89,9 @@ def parse_comparisons(value):
                               "option such as env, labels or networks, or image, or '*'" % (name,))
         if mode not in MODES:
             raise OptionError("comparisons: %s takes strict, ignore or allow_more_present, not %r" % (name, mode))
-        if mode == "allow_more_present" and (name == IMAGE or kind(OPTIONS_BY_NAME[name]) in ("value", "list")):
-            raise OptionError("comparisons: %s is a single value or an ordered list; allow_more_present is for sets "
-                              "and dicts only: use strict or ignore" % name)
+        if mode == "allow_more_present" and (name == IMAGE or kind(OPTIONS_BY_NAME[name]) == "value"):
+            raise OptionError("comparisons: %s is a single value; allow_more_present is for lists, sets and dicts "
+                              "only: use strict or ignore" % name)
     modes = {IMAGE: value.get(IMAGE, wildcard or "strict")}
     for option in OPTIONS:
         modes[option.name] = value.get(option.name, wildcard or default_mode(option))
@@ -162,9 +166,22 @@ def more_networks(wanted, current, _image, wanted_all):
     return True
 
 
+def _in_order_within(wanted, current):
+    """Every item of ``wanted`` is in ``current``, in the same order (other items may come between)."""
+    rest = iter(_canonical(item) for item in current or ())
+    return all(any(item == other for other in rest) for item in (_canonical(item) for item in wanted or ()))
+
+
+def more_device_requests(wanted, current, _image, _wanted_all):
+    return {_normal_device_request(request) for request in wanted} <= {
+        _normal_device_request(request) for request in current or []}
+
+
 def more_generic(option):
     """The allow_more_present compare of an option with no rule of its own, by its kind and value."""
     def compare(wanted, current, _image, _wanted_all):
+        if kind(option) == "list":
+            return _in_order_within(wanted, current)
         if isinstance(wanted, dict):
             return _items_within(wanted, current)
         if wanted and isinstance(wanted[0], dict):
@@ -184,6 +201,7 @@ MORE = {
     "volumes": more_volumes,
     "mounts": more_mounts,
     "networks": more_networks,
+    "device_requests": more_device_requests,
 }
 
 

@@ -292,9 +292,10 @@ def logs_tail(client, container_id, lines=LOG_TAIL_LINES):
     return text.decode("utf-8", "replace")
 
 
-def wait_healthy(client, container_id, timeout):
-    """Wait until the container is healthy; returns (ok, inspect). Not ok when it exits or turns unhealthy."""
-    deadline = time.monotonic() + timeout
+def wait_healthy(client, container_id, timeout, through_unhealthy=False):
+    """Wait until the container is healthy; returns (ok, inspect). Not ok when it exits or turns unhealthy (with
+    ``through_unhealthy``, only when the time is up: it may recover). A ``timeout`` of None has no bound."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         container = client.inspect("container", container_id)
         if container is None or not is_running(container):
@@ -302,7 +303,7 @@ def wait_healthy(client, container_id, timeout):
         status = get_path(container, "State.Health.Status")
         if status == "healthy" or not has_healthcheck(container):
             return True, container
-        if status == "unhealthy" or time.monotonic() >= deadline:
+        if (status == "unhealthy" and not through_unhealthy) or (deadline is not None and time.monotonic() >= deadline):
             return False, container
         time.sleep(POLL_SECONDS)
 
@@ -318,7 +319,7 @@ def came_up(client, container_id, health_timeout, auto_remove=False):
     if not is_running(container):
         exited_ok = get_path(container, "State.ExitCode") == 0 and not get_path(container, "State.Error")
         return exited_ok, container
-    if has_healthcheck(container) and health_timeout > 0:
+    if has_healthcheck(container) and (health_timeout is None or health_timeout > 0):
         return wait_healthy(client, container_id, health_timeout)
     return True, container
 
@@ -343,7 +344,8 @@ def describe_not_up(name, details, health_timeout):
     elif state.get("health") == "unhealthy":
         why = "it became unhealthy"
     elif state.get("health") == "starting":
-        why = "it was not healthy within health_timeout (%ds)" % health_timeout
+        why = "it was not healthy within health_timeout (%ds)" % health_timeout if health_timeout is not None \
+            else "it was not healthy"
     else:
         why = "it did not come up"
     text = "the new container %s did not come up: %s" % (name, why)

@@ -1483,7 +1483,7 @@ CONTROL_SPEC = {
     "comparisons": {"type": "dict"},
     "image_comparison": {"type": "str", "default": "desired-image", "choices": ["desired-image", "current-image"]},
     "image_label_mismatch": {"type": "str", "default": "ignore", "choices": ["ignore", "fail"]},
-    "image_name_mismatch": {"type": "str", "default": "ignore", "choices": ["ignore", "recreate"]},
+    "image_name_mismatch": {"type": "str", "default": "recreate", "choices": ["ignore", "recreate"]},
     "command_handling": {"type": "str", "default": "correct", "choices": ["correct", "compatibility"]},
     "container_default_behavior": {"type": "str", "default": "no_defaults",
                                    "choices": ["no_defaults", "compatibility"]},

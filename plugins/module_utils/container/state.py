@@ -138,14 +138,17 @@ def has_healthcheck(container):
 
 
 def shown_inspect(container):
-    """A container's inspect fit to show: Env values of secret-named variables, URL credentials and secret-named
-    labels masked (redact's rule)."""
+    """A container's inspect fit to show: Env values of secret-named variables, URL credentials, secret-named
+    labels and logging options masked (redact's rule)."""
     shown = copy.deepcopy(container)
     config = shown.get("Config") or {}
     if config.get("Env"):
         config["Env"] = [mask_env_entry(mask_urls(entry)) for entry in config["Env"]]
     if config.get("Labels"):
         config["Labels"] = redact(config["Labels"])
+    log_config = (shown.get("HostConfig") or {}).get("LogConfig") or {}
+    if log_config.get("Config"):  # splunk-token, loki-url with credentials, from the task or daemon.json
+        log_config["Config"] = redact(log_config["Config"])
     return shown
 
 

@@ -169,9 +169,11 @@ def run_build(client, name, path, entries, params, log):
                                  headers={"Content-Type": "application/x-tar"}):
             log.feed(obj)
     except EngineError as exc:
+        # never str(exc): it names the request, whose query holds the build args (a token passed as one)
+        said = exc.daemon_message or exc.message
         if exc.kind not in (KIND_STREAM, KIND_HTTP):
-            raise
-        raise BuildContextError(log.failure(name, path, exc.daemon_message or str(exc))) from None
+            said = "%s (POST /build at %s)" % (exc.message, client.endpoint_url)
+        raise BuildContextError(log.failure(name, path, said)) from None
     finally:
         context.close()
     return log.image_id

@@ -41,8 +41,7 @@ def test_the_wildcard_sets_what_is_not_named_and_a_name_wins():
 
 
 @pytest.mark.parametrize("value, words", [
-    ({"hostname": "allow_more_present"}, "sets and dicts only"),
-    ({"command": "allow_more_present"}, "ordered list"),
+    ({"hostname": "allow_more_present"}, "lists, sets and dicts only"),
     ({"image": "allow_more_present"}, "strict or ignore"),
     ({"*": "allow_more_present"}, "'*' takes strict or ignore"),
     ({"envs": "strict"}, "'envs' is not an option"),
@@ -91,3 +90,19 @@ def test_allow_more_present_takes_lists_of_nested_dicts():
     gpu = {"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu", "utility"]], "Options": {}}
     assert compare([gpu], [gpu, {"Driver": "other", "Count": 1, "Capabilities": [], "Options": {}}], {}, {})
     assert not compare([dict(gpu, Count=2)], [gpu], {}, {})
+
+
+def test_aliases_name_their_option_and_an_ordered_list_allows_more_in_order():
+    modes = parse_comparisons({"ports": "strict", "log_opt": "ignore", "command": "allow_more_present"})
+    assert modes["published_ports"] == "strict" and modes["log_options"] == "ignore"
+    current = container(HostConfig={"Dns": ["10.0.0.1", "10.0.0.9", "10.0.0.2"]})
+    more = parse_comparisons({"dns_servers": "allow_more_present"})
+    assert differences(wanted(dns_servers=["10.0.0.1", "10.0.0.2"]), current, {}, more) == []
+    assert differences(wanted(dns_servers=["10.0.0.2", "10.0.0.1"]), current, {}, more) == ["dns_servers"]
+    assert parse_comparisons(None)["device_cgroup_rules"] == "strict"
+
+
+def test_device_requests_the_engine_reports_with_nulls_allow_more_by_default():
+    asked = wanted(device_requests=[{"driver": "nvidia", "count": -1, "capabilities": [["gpu"]]}])
+    reported = {"Driver": "nvidia", "Count": -1, "DeviceIDs": None, "Capabilities": [["gpu"]], "Options": None}
+    assert differences(asked, container(HostConfig={"DeviceRequests": [reported]}), {}) == []

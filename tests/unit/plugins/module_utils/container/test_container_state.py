@@ -7,7 +7,8 @@ INSPECT = {
     "State": {"Status": "running", "Running": True, "ExitCode": 0, "Health": {"Status": "healthy"}},
     "Config": {"Image": "nginx:1.27", "Env": ["PATH=/usr/bin", "DB_PASSWORD=s3cret", "URL=http://u:pw99@db/x"],
                "Labels": {"team": "web", "api_token": "t0ken"}},
-    "HostConfig": {"Memory": 268435456},
+    "HostConfig": {"Memory": 268435456, "LogConfig": {"Type": "splunk", "Config": {
+        "splunk-token": "spl-t0ken", "splunk-url": "https://u:pw77@splunk.lan", "tag": "web"}}},
 }
 
 
@@ -22,6 +23,8 @@ def test_secrets_in_env_labels_and_urls_are_masked_and_the_inspect_is_not_touche
     shown = summary(INSPECT)
     assert shown["Config"]["Env"] == ["PATH=/usr/bin", "DB_PASSWORD=********", "URL=http://u:********@db/x"]
     assert shown["Config"]["Labels"] == {"team": "web", "api_token": "********"}
+    assert shown["HostConfig"]["LogConfig"]["Config"] == {
+        "splunk-token": "********", "splunk-url": "https://u:********@splunk.lan", "tag": "web"}
     assert "s3cret" in INSPECT["Config"]["Env"][1]  # a copy was masked
     assert summary(None) is None
 

@@ -1,7 +1,10 @@
 """Build options (checked, hashed, sent), the build stream and a failed build's words; tag and push helpers."""
 
+from urllib.parse import urlencode
+
 import pytest
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.build_context import BuildContextError
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_build import (
     HASH_LABEL,
@@ -9,6 +12,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_bu
     build_params,
     check_build_options,
     plan_build,
+    run_build,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_push import push_digest, push_needed
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import parse_reference
@@ -121,3 +125,23 @@ def test_push_is_needed_unless_the_registry_serves_a_digest_this_engine_recorded
     assert push_needed(image, target, "sha256:bb") is True  # recorded for another repository
     assert push_needed(image, target, None) is True  # the registry has no such tag
     assert push_needed({"RepoDigests": None}, target, "sha256:aa") is True
+
+
+class TimesOut:
+    """Stands in for the engine client's stream: the build request times out (no engine behaviour is imitated
+    beyond the error the real client raises)."""
+
+    endpoint_url = "unix:///var/run/docker.sock"
+
+    def stream(self, method, path, params=None, **_kwargs):
+        raise EngineError("timed out after 3600 s", method=method, path=path + "?" + urlencode(
+            {"buildargs": str(params.get("buildargs"))}), kind="timeout")
+
+
+def test_a_failed_build_never_quotes_its_request_the_build_args_are_in_it(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    params = {"t": "app:1", "buildargs": {"NPM_TOKEN": "ab/cd+ef=="}}
+    with pytest.raises(BuildContextError) as failed:
+        run_build(TimesOut(), "app:1", str(tmp_path), [], params, BuildLog())
+    assert "timed out" in str(failed.value) and "POST /build" in str(failed.value)
+    assert "ab" not in str(failed.value).split("POST /build")[1] and "NPM_TOKEN" not in str(failed.value)
