@@ -15,11 +15,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import http.client
 import ipaddress
 import json
 import os
+import selectors
 import socket
 import ssl
 from urllib.parse import quote, urlencode, urlsplit
@@ -356,6 +358,42 @@ def parse_response_head(data):
         if sep:
             headers[name.strip().lower()] = value.strip()
     return int(parts[1]), (parts[2] if len(parts) > 2 else ""), headers, data[end + 4:]
+
+
+def exchange(sock, stdin, read_timeout):
+    """Write ``stdin`` to a hijacked connection while reading what comes back, so that neither side waits on a
+    full buffer (a process that echoes its input); shut the writing side once all is written. Returns the
+    chunks read until the daemon closes; raises socket.timeout when nothing moves for ``read_timeout``."""
+    view, sent, chunks = memoryview(stdin), 0, []
+    selector = selectors.DefaultSelector()
+    sock.setblocking(False)
+    try:
+        if view:
+            selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        else:
+            sock.shutdown(socket.SHUT_WR)
+            selector.register(sock, selectors.EVENT_READ)
+        while True:
+            events = selector.select(read_timeout)
+            if not events:
+                raise socket.timeout("no output for %s s" % read_timeout)
+            for _key, mask in events:
+                if mask & selectors.EVENT_WRITE and sent < len(view):
+                    with contextlib.suppress(BlockingIOError):
+                        sent += sock.send(view[sent:sent + 65536])
+                    if sent >= len(view):
+                        sock.shutdown(socket.SHUT_WR)
+                        selector.modify(sock, selectors.EVENT_READ)
+                if mask & selectors.EVENT_READ:
+                    try:
+                        chunk = sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        return chunks
+                    chunks.append(chunk)
+    finally:
+        selector.close()
 
 
 # --------------------------------------------------------------------------
@@ -772,16 +810,16 @@ class EngineClient:
                             break
                         rest += chunk
                     raise self._error_from_answer(status, reason, rest, method, full)
-                if stdin is not None:
-                    sock.sendall(stdin)
-                    sock.shutdown(socket.SHUT_WR)
-                sock.settimeout(read_timeout)
                 chunks = [rest]
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
+                if stdin is not None:
+                    chunks.extend(exchange(sock, stdin, read_timeout))
+                else:
+                    sock.settimeout(read_timeout)
+                    while True:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
             except EngineError as exc:
                 exc.endpoint = exc.endpoint or self.endpoint_url
                 exc.method, exc.path = method, full

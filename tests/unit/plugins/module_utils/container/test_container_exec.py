@@ -205,6 +205,37 @@ def test_hijack_sends_stdin_closes_writing_and_reads_to_the_end(tmp_path):
     assert split_output(raw, tty=False) == (b"got hello\n", b"warming up\n")
 
 
+class EchoDaemon(OneShotDaemon):
+    """Answers the upgrade, then sends back each piece of stdin as it arrives, as `cat` does."""
+
+    def serve(self):
+        conn = self.sock.accept()[0]
+        with conn:
+            while b"\r\n\r\n" not in self.request:
+                self.request += conn.recv(65536)
+            conn.sendall(self.answer)
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                self.stdin += chunk
+                conn.sendall(frame(1, chunk))
+
+
+def test_hijack_writes_a_large_stdin_while_it_reads_the_echo(tmp_path):
+    """8 MiB through a process that echoes: writing all before reading would fill both sockets' buffers and
+    wait for ever (the client's read timeout would end it)."""
+    path = str(tmp_path / "d.sock")
+    payload = bytes(range(256)) * (8 * 4096)
+    daemon = EchoDaemon(path, b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+                        read_stdin=True)
+    try:
+        raw = client_at(path).hijack("POST", "/exec/e1/start", body={}, stdin=payload, read_timeout=10)
+    finally:
+        daemon.close()
+    assert daemon.stdin == payload and split_output(raw, tty=False) == (payload, b"")
+
+
 def test_hijack_error_answer_carries_the_daemons_words(tmp_path):
     path = str(tmp_path / "d.sock")
     body = b'{"message": "Container abc is not running"}'
