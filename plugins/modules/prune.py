@@ -249,11 +249,14 @@ def run(module):
     if module.check_mode:
         result["would_remove"] = {}
     client = make_client(params)
+    going = set()  # check mode: the containers this task removes first (their images are then unused)
     try:
         for kind, filters in kinds.items():
             list_key, space_key = RESULT_KEYS[kind]
             if module.check_mode:
-                planned = plan(client, kind, filters, params["builder_cache_all"])
+                planned = plan(client, kind, filters, params["builder_cache_all"], going=going)
+                if kind == "containers":
+                    going.update(item["id"] for item in planned)
                 removed, details = shape_plan(kind, planned)
                 space = sum(item.get("size") or 0 for item in planned)
                 result["would_remove"][kind] = details

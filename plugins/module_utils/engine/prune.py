@@ -273,15 +273,19 @@ def shape_plan(kind, planned):
 # Edge: the engine
 # --------------------------------------------------------------------------
 
-def plan(client, kind, filters, builder_cache_all=False, now=None):
-    """List what prune of ``kind`` would remove, without removing anything."""
+def plan(client, kind, filters, builder_cache_all=False, now=None, going=()):
+    """List what prune of ``kind`` would remove, without removing anything.
+
+    ``going``: IDs of the containers the same task prunes first; their images count as unused.
+    """
     now = time.time() if now is None else now
     if kind == "containers":
         listing = client.get("/containers/json", params={"all": True, "size": True})
         return plan_containers(listing, filters, now)
     if kind == "images":
         images = client.get("/images/json")
-        containers = client.get("/containers/json", params={"all": True})
+        containers = [entry for entry in client.get("/containers/json", params={"all": True}) or []
+                      if entry.get("Id") not in going]
         return plan_images(images, containers, filters, now)
     if kind == "networks":
         return plan_networks(client.get("/networks"), client.get("/containers/json"), filters, now)
