@@ -55,6 +55,9 @@ notes:
   - To move the archive to the controller, use M(ansible.builtin.fetch); to other hosts, M(ansible.builtin.copy);
     see C(playbooks/sideload_images.yml).
   - The archive is created with mode 0644.
+  - The check by image ID assumes Docker's own image store, where an image's ID is its config's digest (Docker
+    20.10 to 28 by default). With the containerd image store, an image's ID is its manifest's digest, and the
+    check fails with a message saying which images differ; this path has not run here.
 seealso:
   - module: dockhand.runtime.image_load
   - module: dockhand.runtime.image

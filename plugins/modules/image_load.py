@@ -41,7 +41,9 @@ options:
     type: path
     required: true
 notes:
-  - The image ID is the digest of the image's config, as in Docker's own image store.
+  - The image ID is the digest of the image's config, as in Docker's own image store. With the containerd image
+    store (where the ID is the manifest's digest) the check after the load fails with a message; that path has
+    not run here.
 seealso:
   - module: dockhand.runtime.image_export
   - module: dockhand.runtime.image_info
