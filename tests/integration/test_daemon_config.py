@@ -496,6 +496,8 @@ def test_unit_words_that_a_drop_in_cannot_carry_are_refused(docker_host, fresh_d
     unit = "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --label \"dockhand.test=a b\"\n"
     try:
         run = run_playbook(play([
+            {"name": "the drop-in directory", "ansible.builtin.file": {  # the other tests, in any order, may not
+                "path": "/etc/systemd/system/docker.service.d", "state": "directory"}},  # have made it
             {"name": "a unit with a spaced word", "ansible.builtin.copy": {"dest": test_drop_in, "content": unit}},
             shell("daemon-reload", "systemctl daemon-reload"),
             read_file("before", DAEMON_JSON),
