@@ -1148,8 +1148,8 @@ def test_options_this_engine_cannot_honour(run_playbook, clean):
     ]
     for step in steps:
         step["ignore_errors"] = True
-    bad_env = {"name": "bad env file", "ansible.builtin.copy": {"dest": ENV_FILES[0], "mode": "0600",
-                                                                  "content": "A=1\nTOKENs3cr3t\n"}}
+    bad_env = {"name": "bad env file",
+               "ansible.builtin.copy": {"dest": ENV_FILES[0], "mode": "0600", "content": "A=1\nTOKENs3cr3t\n"}}
     run = run_playbook(local_play(steps[:6] + steps[6:10] + [bad_env, steps[10]]))
     assert_no_traceback(run)
 

@@ -700,8 +700,8 @@ def parse_device_requests(value):
             _fail("each entry is a dict with driver, count, device_ids, capabilities and options")
         unknown = sorted(set(item) - set(_DEVICE_REQUEST_KEYS))
         if unknown:
-            _fail("unknown key(s) %s; known: %s" % (", ".join(str(key) for key in unknown),
-                                                     ", ".join(_DEVICE_REQUEST_KEYS)))
+            known = ", ".join(_DEVICE_REQUEST_KEYS)
+            _fail("unknown key(s) %s; known: %s" % (", ".join(str(key) for key in unknown), known))
         driver = item.get("driver") or ""
         if not re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.-]*)?", str(driver)):
             _fail("driver %r is not a driver name such as nvidia" % (driver,))

@@ -405,9 +405,9 @@ def test_default_host_ip_fills_ports_without_an_ip():
     assert wanted["published_ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
                                          "81/tcp": [{"HostIp": "10.0.0.1", "HostPort": "81"}],
                                          "82/tcp": [{"HostIp": "::1", "HostPort": "82"}]}
-    bound_everywhere = running(HostConfig__PortBindings={"80/tcp": [{"HostIp": "", "HostPort": "8080"}],
-                                                          "81/tcp": [{"HostIp": "10.0.0.1", "HostPort": "81"}],
-                                                          "82/tcp": [{"HostIp": "::1", "HostPort": "82"}]})
+    bindings = {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "81/tcp": [{"HostIp": "10.0.0.1", "HostPort": "81"}],
+                "82/tcp": [{"HostIp": "::1", "HostPort": "82"}]}
+    bound_everywhere = running(HostConfig__PortBindings=bindings)
     assert co.differences(wanted, bound_everywhere, {}) == ["published_ports"]
     same = co.parse_options({"published_ports": ["8080:80", "10.0.0.1:81:81", "[::1]:82:82"],
                              "default_host_ip": ""})
