@@ -39,6 +39,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     env_list_to_dict,
     expected_env,
     expected_network_names,
+    networks_as_asked,
     normalize_capability,
 )
 
@@ -151,19 +152,7 @@ def more_mounts(wanted, current, _image, _wanted_all):
 
 def more_networks(wanted, current, _image, wanted_all):
     """On every network the task lists, with what it asks there; other networks may be there too."""
-    if not expected_network_names(wanted, wanted_all) <= set(current):
-        return False
-    for network in wanted:
-        have = current[network["name"]]
-        if not set(network["aliases"]) <= set(have["aliases"]):
-            return False
-        if not {link.split(":")[0] for link in network["links"]} <= {
-                link.split(":")[0].lstrip("/") for link in have["links"]}:
-            return False
-        for key in ("ipv4_address", "ipv6_address"):
-            if network[key] and network[key] != have[key]:
-                return False
-    return True
+    return expected_network_names(wanted, wanted_all) <= set(current) and networks_as_asked(wanted, current)
 
 
 def _in_order_within(wanted, current):

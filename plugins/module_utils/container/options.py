@@ -919,8 +919,11 @@ def expected_network_names(wanted, wanted_all):
 
 def same_networks(wanted, current, _image, wanted_all):
     """Connected to exactly the listed networks; aliases and links as asked (the engine adds its own)."""
-    if set(current) != expected_network_names(wanted, wanted_all):
-        return False
+    return set(current) == expected_network_names(wanted, wanted_all) and networks_as_asked(wanted, current)
+
+
+def networks_as_asked(wanted, current):
+    """On each listed network (all of them present in ``current``) with the aliases, links and addresses asked."""
     for network in wanted:
         have = current[network["name"]]
         if not set(network["aliases"]) <= set(have["aliases"]):
