@@ -418,7 +418,7 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
     if new is not None and not module.params["detach"] and start_new:
         run_attached(module, client, new["Id"], result)
         new = client.inspect("container", new["Id"])
-    return new
+    return pause_or_resume(client, current_plan, new)
 
 
 def execute(module, client, name, current_plan, container, wanted, image_name, result):
@@ -456,16 +456,14 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
                     params["state"] == "present" and engine.is_running(container))):
                 result["actions"].append("started")
             current_plan.actions = result["actions"]
-            return pause_or_resume(client, current_plan,
-                                   recreate(module, client, name, current_plan, container, wanted, image_name, result))
+            return recreate(module, client, name, current_plan, container, wanted, image_name, result)
         for warning in warnings:
             module.warn(warning)
         new = client.inspect("container", container["Id"])
         if new is None:
             raise engine.Gone(name)
     elif current_plan.mode == "recreate":
-        return pause_or_resume(client, current_plan,
-                               recreate(module, client, name, current_plan, container, wanted, image_name, result))
+        return recreate(module, client, name, current_plan, container, wanted, image_name, result)
     if "started" in current_plan.actions:
         new = start_checked(module, client, name, new["Id"], result, fresh=current_plan.mode == "create")
         if new is not None and not params["detach"]:

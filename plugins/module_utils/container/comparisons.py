@@ -117,10 +117,6 @@ def _within(wanted, current):
     return {_canonical(item) for item in wanted or ()} <= {_canonical(item) for item in current or ()}
 
 
-def _dicts_within(wanted, current):
-    return _within(wanted, current)
-
-
 def more_env(wanted, current, image, _wanted_all):
     return _items_within(expected_env(wanted, image), env_list_to_dict(current))
 
@@ -173,9 +169,7 @@ def more_generic(option):
             return _in_order_within(wanted, current)
         if isinstance(wanted, dict):
             return _items_within(wanted, current)
-        if wanted and isinstance(wanted[0], dict):
-            return _dicts_within(wanted, current)
-        return _within(wanted, current)
+        return _within(wanted, current)  # strings, or dicts (ulimits, devices) compared whole
     compare.__name__ = "more_" + option.name
     return compare
 
