@@ -1623,6 +1623,10 @@ def write_inventory(state):
         # paramiko_ssh reads these (ansible-core 2.19): no known_hosts, no prompt.
         ("ansible_host_key_checking", False),
         ("ansible_paramiko_host_key_checking", False),
+        # The lab shares two cores with the suite: key exchange and authentication can take longer than
+        # the default 10 s while 22 hosts start containers (an "Authentication timeout" was seen in CI).
+        ("ansible_paramiko_timeout", 30),
+        ("ansible_ssh_timeout", 30),
         # ...and these keep the plain ssh connection quiet too, should a test switch to it.
         ("ansible_ssh_common_args",
          "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"),
