@@ -325,17 +325,41 @@ def test_concurrent_runs_lose_no_change(docker_host, fresh_daemon_json, run_play
 # --------------------------------------------------------------------------
 
 KILL_DIR = "/usr/local/lib/dh-daemon-kill"
-# Test-only wrappers used as the module's interpreter: strace holds the module at one system call
-# (before or after the rename of the new daemon.json, after the SIGHUP), so that the watcher below
-# can SIGKILL it there. The restart step needs no hold: systemctl restart takes its time.
-HOLDS = {
-    "written": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_enter=60s:when=1",
-    "renamed": "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_exit=60s:when=1",
-    "reload": "-e trace=kill -e inject=kill:delay_exit=60s:when=1",
-}
+# Test-only wrappers used as the module's interpreter. For the first three steps a sitecustomize (on the
+# wrapper's PYTHONPATH) holds the module for a minute at one point: before or after the rename that puts the
+# new daemon.json in place, or after the SIGHUP to dockerd, and says so in a marker file; the watcher below
+# checks the state on disk and in dockerd and SIGKILLs the module there. (strace held it before; under load
+# strace gave up on an event that came during its delay and let the module run on, and the test timed out.)
+# The restart step needs no hold: systemctl restart takes its time.
+HOLD = r"""
+import os, signal, time
+STEP = os.environ.get("DH_HOLD")
+def hold(where):
+    with open("/run/dh-daemon-kill.%s.held" % STEP, "w") as marker:
+        marker.write(where)
+    time.sleep(60)
+if STEP in ("written", "renamed"):
+    real_rename = os.rename
+    def rename(src, dst, *args, **kwargs):
+        if os.path.basename(str(dst)) != "daemon.json":
+            return real_rename(src, dst, *args, **kwargs)
+        if STEP == "written":
+            hold("before the rename")
+        real_rename(src, dst, *args, **kwargs)
+        hold("after the rename")
+    os.rename = rename
+elif STEP == "reload":
+    real_kill = os.kill
+    def kill(pid, sig):
+        real_kill(pid, sig)
+        if sig == signal.SIGHUP:
+            hold("after the SIGHUP")
+    os.kill = kill
+"""
+HOLDS = ("written", "renamed", "reload")
 WRAPPER = """#!/bin/sh
 echo $$ > /run/dh-daemon-kill.%(step)s.pid
-exec %(strace)s/usr/bin/python3 "$@"
+%(hold)sexec /usr/bin/python3 "$@"
 """
 # Waits for the module's process, then for the state of the step, and kills the module with SIGKILL.
 WATCHER = r'''
@@ -371,16 +395,9 @@ def read(path):
             return handle.read()
     except OSError:
         return ""
-def state(pid):
-    return read("/proc/%d/stat" % pid).rpartition(")")[2].split()[:1]
-def the_module(parent):
-    """The python process under strace that runs the module (not any other child)."""
-    for child in children(parent):
-        if any("AnsiballZ_daemon_config" in word for word in cmdline(child)):
-            return child
-wrapper = wait("the wrapper", lambda: read("/run/dh-daemon-kill.%s.pid" % step).strip())
-module = int(wrapper) if step == "restart" else wait("the module", lambda: the_module(int(wrapper)))
-held = step in ("written", "renamed", "reload")  # strace stops the module at that system call
+# The wrapper execs python: the PID it wrote is the module's.
+module = int(wait("the module", lambda: read("/run/dh-daemon-kill.%s.pid" % step).strip()))
+held = step != "restart"  # the module says where it is held in a marker file
 def written():
     try:
         names = os.listdir("/etc/docker")
@@ -402,14 +419,14 @@ def restarting():
         if cmdline(child)[:3] == ["systemctl", "restart", "docker.service"]:
             return "systemctl restart running (PID %d)" % child
 probe = {"written": written, "renamed": renamed, "reload": reloaded, "restart": restarting}[step]
-# With strace holding it, the module must also be stopped ('t', tracing stop) when the state shows.
-seen = wait(step, lambda: probe() if not held or state(module) == ["t"] else None)
+marker = "/run/dh-daemon-kill.%s.held" % step
+seen = wait(step, lambda: probe() if not held or read(marker) else None)
 try:
     os.kill(module, signal.SIGKILL)
 except ProcessLookupError:
     print(json.dumps({"step": step, "seen": seen, "error": "the module %d ended before the kill" % module}))
     sys.exit(1)
-print(json.dumps({"step": step, "killed": module, "seen": seen}))
+print(json.dumps({"step": step, "killed": module, "seen": seen, "held": read(marker)}))
 '''
 
 
@@ -423,8 +440,8 @@ def kill_steps(step, settings):
     look = shell("look %s" % step, "cat %s; echo; ls -A /etc/docker; docker info --format "
                                    "'{{json .Labels}} {{.ExperimentalBuild}}'" % DAEMON_JSON)
     return [
-        {"name": "forget %s" % step, "ansible.builtin.file": {"path": "/run/dh-daemon-kill.%s.pid" % step,
-                                                              "state": "absent"}},
+        {"name": "forget %s" % step, "ansible.builtin.file": {"path": "{{ item }}", "state": "absent"},
+         "loop": ["/run/dh-daemon-kill.%s.%s" % (step, what) for what in ("pid", "held")]},
         {"name": "watch %s" % step, "ansible.builtin.command": {"argv": ["python3", KILL_DIR + "/watch.py", step,
                                                                          label_of(settings)]},
          "async": 180, "poll": 0, "register": "watcher", "changed_when": False},
@@ -445,15 +462,16 @@ def test_a_killed_run_is_finished_by_the_next(docker_host, fresh_daemon_json, ru
              ("renamed", {"labels": ["dockhand.kill.renamed=1"]}),
              ("reload", {"labels": ["dockhand.kill.reload=1"]}),
              ("restart", {"experimental": True})]
-    setup = [{"name": "strace", "ansible.builtin.apt": {"name": "strace", "install_recommends": False}},
-             {"name": "kill tools", "ansible.builtin.file": {"path": KILL_DIR, "state": "directory"}},
+    setup = [{"name": "kill tools", "ansible.builtin.file": {"path": KILL_DIR + "/hold", "state": "directory"}},
              {"name": "watcher", "ansible.builtin.copy": {"dest": KILL_DIR + "/watch.py",
-                                                          "content": "{% raw %}" + WATCHER + "{% endraw %}"}}]
+                                                          "content": "{% raw %}" + WATCHER + "{% endraw %}"}},
+             {"name": "hold", "ansible.builtin.copy": {"dest": KILL_DIR + "/hold/sitecustomize.py",
+                                                       "content": "{% raw %}" + HOLD + "{% endraw %}"}}]
     for step, _settings in steps:
-        strace = "strace -o /dev/null %s " % HOLDS[step] if step in HOLDS else ""
+        hold = "DH_HOLD=%s PYTHONPATH=%s/hold " % (step, KILL_DIR) if step in HOLDS else ""
         setup.append({"name": "wrapper %s" % step, "ansible.builtin.copy": {
             "dest": "%s/python-%s" % (KILL_DIR, step), "mode": "0755",
-            "content": WRAPPER % {"step": step, "strace": strace}}})
+            "content": WRAPPER % {"step": step, "hold": hold}}})
     tasks = list(setup)
     for step, settings in steps:
         tasks.extend(kill_steps(step, settings))
@@ -462,6 +480,8 @@ def test_a_killed_run_is_finished_by_the_next(docker_host, fresh_daemon_json, ru
     for step, settings in steps:
         watched = json.loads(run.result("watched %s" % step, HOST)["stdout"])
         assert watched.get("killed"), watched
+        assert watched["held"] == {"written": "before the rename", "renamed": "after the rename",
+                                   "reload": "after the SIGHUP", "restart": ""}[step], watched
         assert run.status("killed %s" % step, HOST) == "failed"  # SIGKILL: no result, no cleanup
         killed_state = run.result("after the kill %s" % step, HOST)["stdout"]
         result = run.result("next run %s" % step, HOST)
