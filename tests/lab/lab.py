@@ -130,6 +130,8 @@ APT_PACKAGES = [
     "dpkg-dev", "gnupg",
     # the HTTP proxy stand-in (its binary only: no service on this machine)
     "tinyproxy-bin",
+    # docker-compose 1.29: an independent compose client, for the compose module's interoperability tests
+    "docker-compose",
 ]
 
 # `docker run` flags that let systemd boot as PID 1 and a nested dockerd run,
