@@ -529,7 +529,15 @@ def pull_mode(service, default):
 # -- order ---------------------------------------------------------------------------------------------------
 
 def dependencies(service):
-    return service.get("depends_on") or {}
+    """{service: condition} a service waits for: its depends_on, and (as compose adds them) the services its
+    network_mode, pid or ipc name as V(service:<name>)."""
+    found = dict(service.get("depends_on") or {})
+    for key in ("network_mode", "pid", "ipc"):
+        value = service.get(key)
+        if isinstance(value, str) and value.startswith("service:"):
+            found.setdefault(value[len("service:"):], {"condition": "service_started", "restart": False,
+                                                       "required": True})
+    return found
 
 
 def dependency_order(services):

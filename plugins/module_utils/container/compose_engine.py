@@ -17,6 +17,7 @@ import time
 from ansible_collections.dockhand.runtime.plugins.module_utils.container import compose, engine
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.comparisons import parse_comparisons
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
+    container_references,
     create_body,
     get_path,
     parse_image,
@@ -255,6 +256,7 @@ class ComposeRun:
         if state == "stopped":
             remove, create = [], []
         restart_for = self.restart_because(name)
+        self.resolve_references(name)
         for number in remove:
             self.remove(name, current[number], "removed")
         for number in keep:
@@ -264,6 +266,14 @@ class ComposeRun:
         if not self.module.check_mode and (create or keep):
             found = by_service(listing(self.client, self.project["name"])).get(name) or {}
             shown["containers"] = [shown_container(found[number]) for number in sorted(found)]
+
+    def resolve_references(self, name):
+        """V(container:<name>) (from V(service:<name>)) becomes V(container:<ID>), as the engine records it, so a
+        recreated service's namespace users are recreated with it."""
+        for option, other in container_references(self.wanted[name]).items():
+            found = self.client.inspect("container", other)
+            if found is not None:
+                self.wanted[name][option] = "container:" + found["Id"]
 
     def restart_because(self, name):
         """The dependency that changed and asks its dependants to restart (depends_on.<svc>.restart), or None."""
@@ -275,6 +285,8 @@ class ComposeRun:
     def fast_unchanged(self, name, entry, image_id):
         """Whether a container is as wanted from its listing entry alone (its own config-hash, image, state)."""
         labels = entry.get("Labels") or {}
+        if container_references(self.wanted[name]):  # the other container's ID is in no hash
+            return False
         if self.params["recreate"] == "always" or labels.get(compose.CONFIG_HASH) != compose.config_hash(
                 self.project["services"][name]) or entry.get("ImageID") != image_id:
             return False
@@ -367,6 +379,9 @@ class ComposeRun:
                 elif "restarted" in current_plan.actions:
                     engine.restart(self.client, container["Id"], stop_timeout)
                     self.came_up(name, container_name, container["Id"])
+        except engine.Gone:
+            raise Failed("services.%s: container %s disappeared while it was being changed (removed by someone "
+                         "else?); run the task again" % (name, container_name)) from None
         except engine.ContainerFailure as exc:
             details = dict(exc.details)
             done = details.pop("actions", [])
