@@ -174,3 +174,164 @@ def test_round_trip_of_the_spec_keys(run_playbook, clean, tmp_path):
     assert inspect(name + "-side-1")["HostConfig"]["NetworkMode"] == "container:" + web["Id"]
     assert inspect(name + "_data", "volume")["Labels"]["com.docker.compose.volume"] == "data"
     assert inspect(name + "_front", "network")["Labels"]["com.docker.compose.network"] == "front"
+
+
+def test_depends_on_conditions_replicas_and_check_mode(run_playbook, clean):
+    """Each condition is waited for in order; replicas up and down; check mode changes nothing."""
+    name = PREFIX + "deps"
+    healthy = dict(SLEEP, healthcheck={"test": ["CMD", "true"], "interval": "1s"})
+    job = {"image": BUSYBOX, "command": ["sh", "-c", "sleep 1; echo migrated"]}
+    app = dict(SLEEP, depends_on={
+        "db": {"condition": "service_healthy", "restart": True, "required": True},
+        "migrate": {"condition": "service_completed_successfully", "restart": False, "required": True},
+        "cache": {"condition": "service_started", "restart": False, "required": True}},
+        deploy={"replicas": 3})
+    first = model(name, {"db": healthy, "migrate": job, "cache": dict(SLEEP), "app": app})
+    fewer = json.loads(json.dumps(first))
+    fewer["services"]["app"]["deploy"]["replicas"] = 1
+    db_changed = json.loads(json.dumps(fewer))
+    db_changed["services"]["db"]["environment"] = {"V": "2"}
+    run = run_playbook(local_play([compose_task("up", first, register="up", wait=True),
+                                   compose_task("again", first, register="again")]))
+    assert_no_traceback(run)
+    assert run.rc == 0, failures(run)
+    assert [c["name"] for c in run.result("up")["services"]["app"]["containers"]] == [
+        "%s-app-%d" % (name, n) for n in (1, 2, 3)]
+    assert not run.result("again")["changed"], run.result("again")
+    migrate = inspect(name + "-migrate-1")
+    assert migrate["State"]["ExitCode"] == 0 and not migrate["State"]["Running"]
+    app_started = inspect(name + "-app-1")["State"]["StartedAt"]
+    assert app_started > migrate["State"]["FinishedAt"], "app started before migrate completed"
+    assert app_started > inspect(name + "-db-1")["State"]["Health"]["Log"][0]["End"], "app before db was healthy"
+    before = ids_and_starts(name)
+    run = run_playbook(local_play([compose_task("scale down", fewer, register="down"),
+                                   compose_task("db changes", db_changed, register="db")]), check=True, diff=True)
+    assert run.rc == 0, failures(run)
+    assert run.result("scale down")["services"]["app"]["actions"] == [
+        "removed %s-app-3" % name, "removed %s-app-2" % name] or run.result("scale down")["services"]["app"][
+        "actions"] == ["removed %s-app-2" % name, "removed %s-app-3" % name]
+    assert ids_and_starts(name) == before, "check mode changed something"
+    run = run_playbook(local_play([compose_task("scale down", fewer, register="down"),
+                                   compose_task("db changes", db_changed, register="db")]))
+    assert run.rc == 0, failures(run)
+    assert containers_of(name) == sorted("%s-%s-1" % (name, s) for s in ("app", "cache", "db", "migrate"))
+    db = run.result("db changes")["services"]
+    assert db["db"]["actions"] == ["recreated %s-db-1" % name, "started %s-db-1" % name], db
+    assert db["app"]["actions"] == ["restarted %s-app-1" % name], db  # depends_on.db.restart
+    assert db["cache"]["actions"] == [] and db["migrate"]["actions"] == [], db
+    assert inspect(name + "-app-1")["Id"] == before[name + "-app-1"][0]
+
+
+def test_failing_healthcheck_rolls_back_that_service_alone(run_playbook, clean):
+    name = PREFIX + "rollback"
+    good = model(name, {"web": dict(SLEEP, healthcheck={"test": ["CMD", "true"], "interval": "1s"}),
+                        "other": dict(SLEEP)})
+    bad = json.loads(json.dumps(good))
+    bad["services"]["web"]["healthcheck"] = {"test": "echo broken-check >&2; exit 1", "interval": "1s", "retries": 1}
+    bad["services"]["other"]["environment"] = {"V": "2"}
+    run = run_playbook(local_play([compose_task("good", good)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    task = compose_task("bad", bad, register="bad", wait_timeout=15)
+    task["ignore_errors"] = True
+    run = run_playbook(local_play([task]))
+    assert_no_traceback(run)
+    result = run.result("bad")
+    assert run.status("bad") == "failed" and "services.web" in result["msg"] and "rolled back" in result["msg"].lower()
+    assert inspect(name + "-web-1")["Id"] == before[name + "-web-1"][0]
+    assert inspect(name + "-web-1")["State"]["Running"]
+    assert containers_of(name) == [name + "-other-1", name + "-web-1"]
+
+
+def test_absent_keeps_named_volumes_unless_asked(run_playbook, clean):
+    name = PREFIX + "absent"
+    project = model(name, {"db": dict(SLEEP, volumes=[{"type": "volume", "source": "data", "target": "/data",
+                                                        "read_only": False}])}, volumes={"data": {}})
+    run = run_playbook(local_play([compose_task("up", project), compose_task("down", project, state="absent"),
+                                   compose_task("down again", project, register="again", state="absent")]))
+    assert run.rc == 0, failures(run)
+    assert containers_of(name) == [] and inspect(name + "_default", "network") is None
+    assert inspect(name + "_data", "volume") is not None
+    run = run_playbook(local_play([compose_task("up", project),
+                                   compose_task("down", project, state="absent", remove_volumes=True)]))
+    assert run.rc == 0, failures(run)
+    assert inspect(name + "_data", "volume") is None
+
+
+BAD_INPUT = [
+    ("ports", {"ports": [{"target": 70000, "published": "8080", "host_ip": None, "protocol": "tcp"}]},
+     "services.web.ports[0].target"),
+    ("unknown key", {"build": {"context": "."}}, "services.web.build: not supported by dockhand.runtime.compose"),
+    ("bad restart", {"restart": "sometimes"}, "services.web.restart"),
+]
+
+
+def test_bad_input_changes_nothing_and_names_the_key(run_playbook, clean):
+    name = PREFIX + "bad"
+    good = model(name, {"web": dict(SLEEP), "other": dict(SLEEP)})
+    run = run_playbook(local_play([compose_task("good", good)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    tasks = []
+    for case, extra, _expected in BAD_INPUT:
+        bad = json.loads(json.dumps(good))
+        bad["services"]["web"].update(extra)
+        bad["services"]["other"]["environment"] = {"CHANGED": "1"}
+        tasks.append(compose_task(case, bad, register=case.replace(" ", "_")))
+    external = json.loads(json.dumps(good))
+    external["networks"]["outside"] = {"name": PREFIX + "ext-net", "external": True}
+    external["services"]["web"]["networks"] = {"outside": {"aliases": []}}
+    external["volumes"] = {"kept": {"name": PREFIX + "ext-vol", "external": True}}
+    external["services"]["other"]["volumes"] = [{"type": "volume", "source": "kept", "target": "/k",
+                                                 "read_only": False}]
+    tasks.append(compose_task("external", external))
+    for task in tasks:
+        task["ignore_errors"] = True
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    for case, _extra, expected in BAD_INPUT:
+        assert run.status(case) == "failed" and expected in run.result(case)["msg"], run.result(case)
+        assert not run.result(case)["changed"]
+    message = run.result("external")["msg"]
+    assert "networks.outside" in message and "volumes.kept" in message, message
+    assert ids_and_starts(name) == before
+
+
+def compose_file(project, directory):
+    """The project as a compose file docker-compose 1.29 reads (long syntax, as the model has it)."""
+    services = {}
+    for key, service in project["services"].items():
+        services[key] = {k: v for k, v in service.items() if k != "stop_signal"}
+        services[key]["stop_signal"] = "SIGKILL"
+    path = os.path.join(directory, "docker-compose.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump({"version": "3.8", "services": services}, handle)
+    return path
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="Debian's docker-compose is not installed")
+def test_docker_compose_lists_removes_and_is_adopted(run_playbook, clean, tmp_path):
+    """docker-compose 1.29 sees and removes what the module made; the module adopts what it made."""
+    name = PREFIX + "interop"
+    project = model(name, {"web": dict(SLEEP, environment={"A": "1"}, labels={"team": "a"}),
+                           "db": dict(SLEEP)})
+    compose_file(project, str(tmp_path))
+
+    def client(*args):
+        return subprocess.run(["docker-compose", "-p", name, *args], cwd=str(tmp_path), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=False)
+    run = run_playbook(local_play([compose_task("up", project)]))
+    assert run.rc == 0, failures(run)
+    listed = client("ps")
+    assert listed.returncode == 0 and name + "-web-1" in listed.stdout and name + "-db-1" in listed.stdout, listed
+    down = client("down")
+    assert down.returncode == 0, down.stdout
+    assert containers_of(name) == [] and inspect(name + "_default", "network") is None
+    up = client("up", "-d")
+    assert up.returncode == 0, up.stdout
+    before = ids_and_starts(name)
+    assert sorted(before) == [name + "_db_1", name + "_web_1"]
+    run = run_playbook(local_play([compose_task("adopt", project, register="adopt")]))
+    assert run.rc == 0, failures(run)
+    assert not run.result("adopt")["changed"], run.result("adopt")
+    assert ids_and_starts(name) == before

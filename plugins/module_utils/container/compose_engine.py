@@ -299,7 +299,7 @@ class ComposeRun:
     def apply_container(self, name, number, entry, image, image_id, image_name, restart_for):
         shown = self.result["services"][name]
         service = self.project["services"][name]
-        if entry is not None and self.fast_unchanged(name, entry, image_id):
+        if entry is not None and not restart_for and self.fast_unchanged(name, entry, image_id):
             shown["containers"].append(shown_container(entry))
             return
         container = self.client.inspect("container", entry["Id"]) if entry is not None else None
