@@ -150,6 +150,18 @@ options:
       - The project's name; compose's rule otherwise (C(name:) of the files, else the directory's name). Used by
         the action plugin; ignored by the module.
     type: str
+  config_path:
+    description:
+      - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)
+        or C(config.json) in E(DOCKER_CONFIG).
+    type: path
+    aliases: [dockercfg_path]
+  mirrors_table:
+    description:
+      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
+        M(dockhand.runtime.registry_mirrors) writes it; default C(/etc/dockhand/registry-mirrors.json).
+        It is read only when a pull is due.
+    type: path
 notes:
   - Supported service keys are C(image), C(command), C(entrypoint), C(environment), C(env_file), C(ports),
     C(expose), C(volumes), C(networks), C(network_mode), C(depends_on), C(healthcheck), C(restart),

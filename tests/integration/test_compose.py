@@ -245,8 +245,8 @@ def test_failing_healthcheck_rolls_back_that_service_alone(run_playbook, clean):
 
 def test_absent_keeps_named_volumes_unless_asked(run_playbook, clean):
     name = PREFIX + "absent"
-    project = model(name, {"db": dict(SLEEP, volumes=[{"type": "volume", "source": "data", "target": "/data",
-                                                        "read_only": False}])}, volumes={"data": {}})
+    mount = {"type": "volume", "source": "data", "target": "/data", "read_only": False}
+    project = model(name, {"db": dict(SLEEP, volumes=[mount])}, volumes={"data": {}})
     run = run_playbook(local_play([compose_task("up", project), compose_task("down", project, state="absent"),
                                    compose_task("down again", project, register="again", state="absent")]))
     assert run.rc == 0, failures(run)

@@ -90,8 +90,12 @@ def _text_dict(value, path):
     for key, item in value.items():
         if isinstance(item, (dict, list)):
             _fail("%s.%s" % (path, key), "must be a string, not %r" % (item,))
-        shown[str(key)] = "" if item is None else (("true" if item else "false") if isinstance(item, bool)
-                                                  else str(item))
+        if item is None:
+            shown[str(key)] = ""
+        elif isinstance(item, bool):
+            shown[str(key)] = "true" if item else "false"
+        else:
+            shown[str(key)] = str(item)
     return shown
 
 
@@ -224,8 +228,8 @@ def _networks(value, path, ctx):
         unknown = sorted(set(config) - {"aliases", "ipv4_address", "ipv6_address"})
         if unknown:
             _fail("%s.%s" % (where, unknown[0]), "not supported by dockhand.runtime.compose")
-        entry = {"name": top["name"], "aliases": [ctx["service"]] + _text_list(config.get("aliases") or [],
-                                                                                where + ".aliases")}
+        aliases = _text_list(config.get("aliases") or [], where + ".aliases")
+        entry = {"name": top["name"], "aliases": [ctx["service"]] + aliases}
         for address in ("ipv4_address", "ipv6_address"):
             if config.get(address):
                 entry[address] = str(config[address])
@@ -405,6 +409,7 @@ SERVICE_KEYS = {
     "pids_limit": _same("pids_limit"),
     "oom_score_adj": _same("oom_score_adj"),
 }
+
 
 def _context(project, name):
     return {"project": project["name"], "service": name, "all_services": project["services"],

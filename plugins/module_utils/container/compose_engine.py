@@ -134,9 +134,9 @@ class ComposeRun:
         for name in self.acted:
             service = self.project["services"][name]
             if kind == "networks":
-                keys.update(service.get("networks") or ({} if service.get("network_mode") else
-                                                         {"default": {}} if "default" in (
-                                                             self.project.get("networks") or {}) else {}))
+                keys.update(service.get("networks") or [])
+                if not service.get("networks") and not service.get("network_mode"):
+                    keys.add("default")
             else:
                 keys.update(volume.get("source") for volume in service.get("volumes") or []
                             if volume.get("type", "volume") == "volume" and volume.get("source"))
