@@ -44,26 +44,53 @@ class Override:
 
 
 class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
-    """SafeLoader that refuses a key given twice in one mapping (a merge key ``<<`` may be overridden)."""
+    """SafeLoader with YAML's merge-key order and a key given twice in one mapping refused.
 
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen = {}
-            for key_node, _value_node in node.value:
-                if key_node.tag == MERGE_TAG:
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    hash(key)
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, "a mapping key must be a scalar", key_node.start_mark) from None
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        "while reading the mapping at line %d" % (node.start_mark.line + 1), node.start_mark,
-                        "the key %r is given twice (first at line %d)" % (key, seen[key] + 1), key_node.start_mark)
+    Keys written in the mapping win over merged ones; among merged mappings the first one wins
+    (``<<: [*a, *b]``: a before b), as the merge-key specification and compose say.
+    """
+
+    def _scalar_key(self, key_node):
+        key = self.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a scalar", key_node.start_mark) from None
+        return key
+
+    def flatten_mapping(self, node):
+        if getattr(node, "compose_flattened", False):
+            return
+        merged, explicit, seen = [], [], {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise yaml.constructor.ConstructorError(
+                            "while reading the mapping at line %d" % (node.start_mark.line + 1), node.start_mark,
+                            "<< merges a mapping or a list of mappings, not a %s" % source.id, source.start_mark)
+                    self.flatten_mapping(source)
+                    merged.extend(source.value)
+                continue
+            if key_node.tag == "tag:yaml.org,2002:value":
+                key_node.tag = "tag:yaml.org,2002:str"
+            key = self._scalar_key(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading the mapping at line %d" % (node.start_mark.line + 1), node.start_mark,
+                    "the key %r is given twice (first at line %d)" % (key, seen[key] + 1), key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+            explicit.append((key_node, value_node))
+        first = []
+        for key_node, value_node in merged:
+            key = self._scalar_key(key_node)
+            if key not in seen:
                 seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+                first.append((key_node, value_node))
+        node.value = first + explicit
+        node.compose_flattened = True
 
 
 def _construct_tagged(loader: _Loader, node: yaml.Node) -> Any:
@@ -118,7 +145,10 @@ def parse_compose(text: str, source: str) -> dict:
 
 def type_name(value: Optional[Any]) -> str:
     """How a YAML value's type reads in a message."""
-    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer", float: "number"}
     if value is None:
         return "null"
-    return names.get(type(value), type(value).__name__)
+    for kind, name in ((bool, "boolean"), (dict, "mapping"), (list, "list"), (str, "string"), (int, "integer"),
+                       (float, "number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
