@@ -40,9 +40,10 @@ def _short_parts(text: str, path: Path):
     if len(parts) == 1:
         return None, parts[0], []
     if len(parts) == 2:
-        if parts[1].startswith("/"):
+        modes = parts[1].split(",")
+        if parts[1].startswith("/") or not set(modes) <= set(PROPAGATIONS + ("ro", "rw", "nocopy", "z", "Z")):
             return parts[0], parts[1], []
-        return None, parts[0], parts[1].split(",")  # TARGET:MODE, an anonymous volume
+        return None, parts[0], modes  # TARGET:MODE, an anonymous volume
     if len(parts) == 3:
         return parts[0], parts[1], parts[2].split(",")
     raise ComposeError("%r is not a volume: write [SOURCE:]TARGET[:MODE]" % text, path)
