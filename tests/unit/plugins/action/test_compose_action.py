@@ -51,7 +51,8 @@ def project(tmp_path):
 def test_sends_the_model_without_the_source_options(tmp_path, project):
     args = {"project_src": str(project), "env_files": None, "profiles": ["x"], "remote_src": False,
             "state": "present", "services": ["web"], "wait": True}
-    action = make_action(tmp_path, args, environment=[{"TAG": trust_as_template("{{ tag }}")}], variables={"tag": "1.27"})
+    environment = [{"TAG": trust_as_template("{{ tag }}")}]
+    action = make_action(tmp_path, args, environment=environment, variables={"tag": "1.27"})
     result = action.run(task_vars={})
     assert "msg" not in result, result.get("msg")
     [(module, sent)] = action.calls
