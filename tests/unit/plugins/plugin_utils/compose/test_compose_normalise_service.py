@@ -105,8 +105,8 @@ def volume(source, target, read_only=False, nocopy=False):
     ({"type": "bind", "source": "./x", "target": "/x"}, bind("/p/x", "/x", create=False)),
     ({"type": "bind", "source": "/x", "target": "/x", "read_only": "true",
       "bind": {"create_host_path": True, "propagation": "slave"}}, bind("/x", "/x", True, True, "slave")),
-    ({"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": True}}, volume("data", "/d",
-                                                                                            nocopy=True)),
+    ({"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": True}},
+     volume("data", "/d", nocopy=True)),
     ({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "64m"}},
      {"type": "tmpfs", "source": None, "target": "/t", "read_only": False, "tmpfs": {"size": 64 * 1024 ** 2}}),
     ({"type": "tmpfs", "target": "/t"}, {"type": "tmpfs", "source": None, "target": "/t", "read_only": False}),
@@ -216,8 +216,8 @@ def test_healthcheck():
     assert service({"healthcheck": {"disable": True}})["healthcheck"] == {"disable": True}
     fails({"healthcheck": {"test": ["true"]}}, "services.web.healthcheck.test[0]: a test list starts with CMD, "
                                                "CMD-SHELL or NONE")
-    fails({"healthcheck": {"test": "x", "interval": "5 s"}}, "services.web.healthcheck.interval: '5 s' is not a "
-                                                              "duration: write e.g. 30s, 1m30s or 500ms")
+    fails({"healthcheck": {"test": "x", "interval": "5 s"}},
+          "services.web.healthcheck.interval: '5 s' is not a duration: write e.g. 30s, 1m30s or 500ms")
     fails({"healthcheck": {"test": "x", "start_interval": "1s"}},
           "services.web.healthcheck.start_interval: key start_interval is not supported")
 
