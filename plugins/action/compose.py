@@ -79,6 +79,14 @@ class RemoteReader:
         return self._cache[path]
 
 
+def merged(result, module_result, warnings=()):
+    """The action's result with the module's, warnings of both kept."""
+    result.update(module_result)
+    if warnings:
+        result["warnings"] = list(module_result.get("warnings") or []) + list(warnings)
+    return result
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
@@ -86,7 +94,14 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
         source = {name: args.pop(name, None) for name in SOURCE_OPTIONS}
+        if args.get("project") is not None and all(source[name] is None for name in SOURCE_OPTIONS
+                                                   if name != "remote_src"):
+            # A model made elsewhere (the module's option project): the module checks it itself.
+            return merged(result, self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         try:
+            if args.pop("project", None) is not None:
+                raise ComposeError("project: the model is made from project_src, files or definition; give those, "
+                                   "not project as well")
             remote = self._remote_src(source["remote_src"])
             request = self._request(source, args, remote)
             reader = RemoteReader(self, task_vars) if remote else ControllerReader()
@@ -96,10 +111,7 @@ class ActionModule(ActionBase):
             return result
         args["project"] = project
         module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        result.update(module_result)
-        if warnings:
-            result["warnings"] = list(module_result.get("warnings") or []) + warnings
-        return result
+        return merged(result, module_result, warnings)
 
     @staticmethod
     def _remote_src(value):

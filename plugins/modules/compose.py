@@ -59,11 +59,11 @@ attributes:
 options:
   project:
     description:
-      - The compose model, set by the action plugin from the source options; not meant to be written by hand.
+      - The compose model, set by the action plugin from O(project_src), O(files) or O(definition). Given with none
+        of them, it goes to the host as it is (the module checks it); given with one of them, the task fails.
         A mapping with C(name), C(working_dir), C(config_files), C(services), C(networks) and C(volumes) in the
         normalised forms the action plugin produces.
     type: dict
-    required: true
   state:
     description:
       - V(present) creates, updates and starts what the project describes.
@@ -117,38 +117,56 @@ options:
     default: auto
   project_src:
     description:
-      - A directory holding C(compose.yaml), C(compose.yml), C(docker-compose.yaml) or C(docker-compose.yml) (and
-        its C(.env)). Read by the action plugin; ignored by the module.
+      - Directory holding C(compose.yaml), C(compose.yml), C(docker-compose.yml) or C(docker-compose.yaml) (the
+        first found, in that order); C(compose.override.yml) or C(compose.override.yaml) beside it is merged after
+        it.
+      - It is the project directory for C(.env), relative paths and the default project name. It may go with
+        O(files) or O(definition).
+      - On the controller a relative path is looked for as C(src) is (the role's or playbook's C(files/), then
+        beside the playbook). With O(remote_src=true) it must be absolute on the host.
+      - Relative bind-mount sources are made absolute against this directory's path, and that path is used on
+        the host as it is; with a project read on the controller, give absolute bind sources or keep the
+        project at the same path on the hosts.
+      - Read by the action plugin, never sent to the host.
     type: path
   files:
     description:
-      - Compose files merged in order as docker compose merges them. Read by the action plugin; ignored by the
-        module.
+      - Compose files merged in this order by compose's rules. Relative paths are relative to O(project_src);
+        without O(project_src) they must be absolute (the playbook's directory is not assumed).
+      - Mutually exclusive with O(definition). Read by the action plugin.
     type: list
     elements: path
   definition:
-    description: An inline compose document. Read by the action plugin; ignored by the module.
-    type: dict
+    description:
+      - The compose document inline, as a mapping or a YAML string. Without a top-level C(name) it needs
+        O(project_name).
+      - Mutually exclusive with O(files). Read by the action plugin.
+    type: raw
   remote_src:
     description:
-      - Read O(project_src), O(files) and O(env_files) from the target instead of the controller. Used by the
-        action plugin; ignored by the module.
+      - Read the compose files, C(.env), O(env_files) and each service's C(env_file) on the managed host instead
+        of the controller.
     type: bool
     default: false
   env_files:
     description:
-      - Files of variables for interpolation, beside the project's C(.env) and the task's environment, with
-        docker compose's precedence. Used by the action plugin; ignored by the module.
+      - Files of variables for interpolation, in the C(.env) format; when given they replace the project's
+        C(.env), and later files win.
+      - The task's C(environment) wins over them. Relative paths are relative to O(project_src).
     type: list
     elements: path
   profiles:
-    description: The profiles to enable; services of other profiles are left out. Used by the action plugin.
+    description:
+      - Profiles to enable (C("*") enables all). Services without profiles are always enabled; services named in
+        O(services) enable their own profiles.
     type: list
     elements: str
   project_name:
     description:
-      - The project's name; compose's rule otherwise (C(name:) of the files, else the directory's name). Used by
-        the action plugin; ignored by the module.
+      - The project's name, as compose's C(-p) takes it; lower-case letters, digits, C(_) and C(-), starting with
+        a letter or digit.
+      - Default is the top-level C(name), else the project directory's name, lower-cased with other characters
+        dropped.
     type: str
   config_path:
     description:
@@ -268,7 +286,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module imp
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
 
 ARGUMENT_SPEC = {
-    "project": {"type": "dict", "required": True},
+    "project": {"type": "dict"},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent", "stopped", "restarted"]},
     "services": {"type": "list", "elements": "str", "default": []},
     "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
@@ -280,7 +298,7 @@ ARGUMENT_SPEC = {
     # the source options: the action plugin reads them and removes them; accepted and ignored here
     "project_src": {"type": "path"},
     "files": {"type": "list", "elements": "path"},
-    "definition": {"type": "dict"},
+    "definition": {"type": "raw"},
     "remote_src": {"type": "bool", "default": False},
     "env_files": {"type": "list", "elements": "path"},
     "profiles": {"type": "list", "elements": "str"},
@@ -299,6 +317,9 @@ def manage(module):
     if module.params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout: %s is below 0; give the seconds to wait" % module.params["wait_timeout"],
                          **result)
+    if module.params["project"] is None:
+        module.fail_json(msg="project_src, files or definition: give one of them (the compose action plugin reads "
+                             "it and sends the project to the host)", **result)
     client = make_client(module.params)
     try:
         run = ComposeRun(module, client, module.params["project"], result)

@@ -140,8 +140,9 @@ def local_play(tasks, **extra):
 # (Docker; containerd and Podman); host13, host14: registry_cache (the cache, a client);
 # host15, host16: provision.yml with its defaults; host17: engine_info with Docker installed;
 # host18: the mirror watchdog; host19: the engine proxy; host20: registry_mirrors with an authenticated mirror;
-# host21, host22: sideload_images.yml (the source that builds, a target without a registry).
-# The edge hosts (7, 8, 15, 16, 19, 22; tests/lab/lab.py EDGE_HOSTS) reach registries only through the lab's
+# host21, host22: sideload_images.yml (the source that builds, a target without a registry);
+# host23-25: a compose project rolled across a fleet by deploy.yml (host25 without the hub).
+# The edge hosts (7, 8, 15, 16, 19, 22, 25; tests/lab/lab.py EDGE_HOSTS) reach registries only through the lab's
 # mirrors: the hub (the stand-in for Docker Hub) is cut off.
 # LAB_HOSTS (tests/paths.py) is their number.
 
