@@ -62,7 +62,8 @@ BOOT_TIMEOUT = int(os.environ.get("DOCKHAND_LAB_BOOT_TIMEOUT", "240"))
 # "Edge" hosts, by index: the hub (the stand-in for Docker Hub) is unreachable from them, so they reach
 # registries only through the lab's mirrors, as this collection's users do. The roles' and playbooks'
 # tests with defaults run on them: host7 (cgroups), host8 (containers), host15 and host16 (provision.yml).
-EDGE_HOSTS = frozenset(int(i) for i in os.environ.get("DOCKHAND_LAB_EDGE", "7,8,15,16,19,22,25").split(",") if i.strip())
+EDGE_HOSTS = frozenset(int(i) for i in os.environ.get("DOCKHAND_LAB_EDGE", "7,8,15,16,19,22,25").split(",")
+                       if i.strip())
 
 LABEL = "dockhand.lab"
 LABEL_ROLE = "dockhand.lab.role"
