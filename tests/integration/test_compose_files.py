@@ -213,3 +213,24 @@ def test_state_absent(run_playbook, clean, tmp_path):
     assert run.rc == 0, failures(run)
     assert run.result("down")["changed"] and not run.result("down again")["changed"], run.result("down again")
     assert containers_of(name) == [] and inspect(name + "_default", "network") is None
+
+
+def test_containers_role_deploys_compose_projects(run_playbook, clean, tmp_path):
+    """containers_compose_projects: each entry's source, options and environment reach the compose task; the loop
+    shows the project by its directory, not its environment; a rerun changes nothing."""
+    name = PREFIX + "role"
+    directory = project_dir(tmp_path, name)
+    role_vars = {"containers_compose_projects": [
+        {"project_src": str(directory), "environment": {"GREETING": "from-the-role"}, "wait": True,
+         "services": ["web"]}]}
+    play = local_play([], roles=[{"role": "dockhand.runtime.containers"}], vars=role_vars)
+    first = run_playbook(play)
+    assert_no_traceback(first)
+    assert first.rc == 0, failures(first)
+    assert first.status("Deploy the compose projects") == "changed"
+    assert containers_of(name) == [name + "-web-1"], "services: [web] did not reach the module"
+    assert env_of(name + "-web-1")["GREETING"] == "from-the-role"
+    assert "(item=%s)" % directory in first.output and "from-the-role" not in first.output, first.output[-2000:]
+    again = run_playbook(play)
+    assert again.rc == 0, failures(again)
+    assert not [r for r in again.records if r["status"] == "changed"], "the rerun changed something"
