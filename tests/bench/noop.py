@@ -36,7 +36,7 @@ CONTAINER_MODULE = os.path.join(REPO_ROOT, "plugins", "modules", "container.py")
 PREFIX = "dockhand-bench"
 IMAGE = "127.0.0.1:5000/library/busybox:latest"
 CONTAINER_IMAGE = "127.0.0.1:5000/library/busybox"
-MODULE_KEYS = ("image", "image_info", "network", "volume", "container", "copy_into", "prune")
+MODULE_KEYS = ("image", "image_info", "network", "volume", "container", "copy_into", "prune", "compose")
 # The container copy_into writes into: made once before the rounds, removed at the end.
 COPY_TARGET = PREFIX + "copy-target"
 COPY_TARGET_SPEC = {"name": COPY_TARGET, "image": CONTAINER_IMAGE, "command": "sleep 3600", "state": "started"}
@@ -44,6 +44,10 @@ COPY_TARGET_SETUP = [("dockhand.runtime.container", COPY_TARGET_SPEC)]
 COPY_TARGET_TEARDOWN = [("dockhand.runtime.container", {"name": COPY_TARGET, "state": "absent"})]
 # A prune that matches nothing: the label is on no object, so the rerun removes nothing (and never anything else).
 PRUNE_LABEL = PREFIX + "-nothing-carries-this"
+# A compose project of 10 services (busybox sleep), inline: the action plugin parses it on every task.
+COMPOSE_PROJECT = PREFIX + "-compose"
+COMPOSE_DEFINITION = {"services": {"s%d" % n: {"image": IMAGE, "command": "sleep 3600", "stop_signal": "SIGKILL"}
+                                   for n in range(1, 11)}}
 
 
 class Case:
@@ -82,6 +86,9 @@ def dockhand_cases(keys):
         "prune": Case("dockhand", "prune", "dockhand.runtime.prune",
                       {"containers": True, "containers_filters": {"label": PRUNE_LABEL},
                        "networks": True, "networks_filters": {"label": PRUNE_LABEL}}),
+        "compose": Case("dockhand", "compose", "dockhand.runtime.compose",
+                        {"project_name": COMPOSE_PROJECT, "definition": COMPOSE_DEFINITION},
+                        {"project_name": COMPOSE_PROJECT, "definition": COMPOSE_DEFINITION, "state": "absent"}),
     }
     return cases + [table[key] for key in keys]
 
@@ -108,7 +115,8 @@ def community_cases(keys):
                       {"containers": True, "containers_filters": {"label": PRUNE_LABEL},
                        "networks": True, "networks_filters": {"label": PRUNE_LABEL}}),
     }
-    return cases + [table[key] for key in keys]
+    # community.docker.docker_compose_v2 needs the compose CLI plugin on the host: not timed here.
+    return cases + [table[key] for key in keys if key in table]
 
 
 def play(tasks, name="bench"):
@@ -295,7 +303,8 @@ def main():
 
     remove_image = False
     try:
-        if {"image", "image_info", "container", "copy_into"} & set(keys):  # pull once, noting whether it was here
+        # pull once, noting whether it was here
+        if {"image", "image_info", "container", "copy_into", "compose"} & set(keys):
             image_case = Case("dockhand", "image", "dockhand.runtime.image", {"name": IMAGE})
             rc, output, events = runners["dockhand"].run(play([task("pull", image_case)]))
             if rc != 0:
