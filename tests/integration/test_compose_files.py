@@ -183,6 +183,22 @@ def test_definition_as_a_yaml_string(run_playbook, clean):
     assert env_of(name + "-one-1")["WHO"] == "world"
 
 
+def test_a_pull_that_brings_nothing_new_is_no_change(run_playbook, clean):
+    """pull: always asks the registry on every run; when it serves the image the host has, nothing changed
+    (community.docker #802, #803, #813)."""
+    name = PREFIX + "pull"
+    definition = yaml.safe_dump({"services": {"one": sleeper()}})
+    tasks = [compose_task(step, register=step, definition=definition, project_name=name, pull="always")
+             for step in ("up", "again")]
+    run = run_playbook(local_play(tasks))
+    assert_no_traceback(run)
+    assert run.rc == 0, failures(run)
+    assert run.result("up")["changed"], run.result("up")
+    again = run.result("again")
+    assert not again["changed"] and again["services"]["one"]["actions"] == [], again
+    assert [c["id"] for c in again["services"]["one"]["containers"]] == [inspect(name + "-one-1")["Id"]]
+
+
 def test_missing_required_variable_fails_and_changes_nothing(run_playbook, clean, tmp_path):
     name = PREFIX + "required"
     directory = project_dir(tmp_path, name)

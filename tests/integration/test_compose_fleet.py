@@ -22,6 +22,7 @@ pytestmark = pytest.mark.lab
 HOSTS = ["dockhand-lab-host23", "dockhand-lab-host24", "dockhand-lab-host25"]
 EDGE = "dockhand-lab-host25"
 DEPLOY = os.path.join(REPO_ROOT, "playbooks", "deploy.yml")
+README = os.path.join(REPO_ROOT, "README.md")
 PROJECT = "dh-cmpf-fleet"
 IMAGE = "busybox:latest"  # Docker Hub's name: each host pulls it through its mirror, the lab's cache
 
@@ -32,6 +33,8 @@ def header_command():
         lines = [line[1:].strip() for line in handle if line.startswith("#   ansible-playbook ")]
     found = [line for line in lines if "deploy_serial" in line]
     assert len(found) == 1, lines
+    with open(README) as handle:  # README.md "Compose projects" shows the same command
+        assert found[0] in handle.read().splitlines(), "README.md no longer shows %r" % found[0]
     return found[0]
 
 
