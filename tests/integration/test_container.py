@@ -359,6 +359,139 @@ def test_detach_false_returns_output_and_fails_on_exit_code(run_playbook, clean)
     assert run.status("failing job") == "failed" and failing["status"] == 2 and "exited with code 2" in failing["msg"]
 
 
+def inspect_task(task_name, name):
+    """A task that records Docker's inspect of ``name`` at this point of a play (read with inspected())."""
+    return {"name": task_name, "ansible.builtin.command": {"argv": ["docker", "inspect", "--type", "container", name]},
+            "register": "out", "changed_when": False, "failed_when": False}
+
+
+def inspected(run, task_name):
+    """The inspect an inspect_task recorded, or None when the container did not exist then."""
+    result = run.result(task_name)
+    return json.loads(result["stdout"])[0] if result["rc"] == 0 else None
+
+
+def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
+    """paused pauses and resumes in place; force_kill stops a container with the signal asked; cleanup removes a
+    job that succeeded; state healthy waits for the healthcheck, also without a bound (healthy_wait_timeout 0 or
+    less). Each step is checked in Docker's own inspect, taken right after it."""
+    pause, kill, job, healthy = PREFIX + "pause", PREFIX + "kill", PREFIX + "cleanjob", PREFIX + "healthy"
+    # PID 1 sh ignores SIGTERM (no handler), so a plain stop would wait stop_timeout and then SIGKILL (137);
+    # only the USR1 that force_kill sends makes it exit with 42.
+    stubborn = {"command": ["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 1; done"],
+                "stop_signal": "SIGTERM", "stop_timeout": 30}
+    healthcheck = {"test": ["CMD-SHELL", "test -e /tmp/ready"], "interval": "1s", "retries": 30}
+    slow_ready = {"healthcheck": healthcheck, "command": ["sh", "-c", "sleep 3; touch /tmp/ready; sleep 3600"]}
+    tasks = [
+        container_task("pause", pause, paused=True), inspect_task("after pause", pause),
+        container_task("pause again", pause, paused=True), inspect_task("after pause again", pause),
+        container_task("resume", pause, paused=False), inspect_task("after resume", pause),
+        container_task("pause through a recreate", pause, paused=True, hostname="other"),
+        inspect_task("after pause through a recreate", pause),
+        container_task("kill start", kill, **stubborn),
+        container_task("kill", kill, state="stopped", force_kill=True, kill_signal="SIGUSR1", **stubborn),
+        inspect_task("after kill", kill),
+        container_task("job", job, command=["sh", "-c", "echo done"], detach=False, cleanup=True),
+        inspect_task("after job", job),
+        container_task("healthy", healthy, state="healthy", **slow_ready), inspect_task("after healthy", healthy),
+        container_task("healthy again", healthy, state="healthy", **slow_ready),
+        container_task("healthy without a bound", PREFIX + "healthy-unbound", state="healthy",
+                       healthy_wait_timeout=-1, **slow_ready),
+        inspect_task("after healthy without a bound", PREFIX + "healthy-unbound"),
+    ]
+    run = run_playbook(local_play(tasks))
+    assert run.rc == 0, run
+    assert_no_traceback(run)
+    paused = inspected(run, "after pause")
+    assert run.result("pause")["actions"] == ["created", "started", "paused"]
+    assert paused["State"]["Running"] and paused["State"]["Paused"], paused["State"]
+    again = inspected(run, "after pause again")
+    assert run.result("pause again")["changed"] is False and again["State"]["Paused"]
+    assert (again["Id"], again["State"]["StartedAt"]) == (paused["Id"], paused["State"]["StartedAt"])
+    resumed = inspected(run, "after resume")
+    assert run.result("resume")["actions"] == ["unpaused"]
+    assert resumed["State"]["Running"] and not resumed["State"]["Paused"], resumed["State"]
+    # in place: the same container, not restarted
+    assert (resumed["Id"], resumed["State"]["StartedAt"]) == (paused["Id"], paused["State"]["StartedAt"])
+    recreated = inspected(run, "after pause through a recreate")
+    assert run.result("pause through a recreate")["actions"] == ["recreated", "started", "paused"]
+    assert recreated["Id"] != paused["Id"] and recreated["Config"]["Hostname"] == "other"
+    assert recreated["State"]["Running"] and recreated["State"]["Paused"], recreated["State"]
+    killed = inspected(run, "after kill")
+    assert run.result("kill")["actions"] == ["stopped"]
+    assert killed["Id"] == run.result("kill start")["container"]["Id"]
+    assert not killed["State"]["Running"] and killed["State"]["ExitCode"] == 42, killed["State"]  # USR1, not a stop
+    assert run.result("job")["actions"] == ["created", "started", "removed"] and "done" in run.result("job")["output"]
+    assert run.result("job")["status"] == 0 and inspected(run, "after job") is None
+    became = inspected(run, "after healthy")
+    assert became["State"]["Health"]["Status"] == "healthy", became["State"]
+    assert run.result("healthy")["container"]["Id"] == became["Id"]
+    assert run.result("healthy again")["changed"] is False
+    unbound = inspected(run, "after healthy without a bound")
+    assert run.result("healthy without a bound")["actions"] == ["created", "started"]
+    assert unbound["State"]["Health"]["Status"] == "healthy", unbound["State"]
+
+
+def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
+    """community.docker's comparisons on the real engine: by default a container may hold more labels, env and
+    capabilities than asked; strict wants them exact; ignore never changes; image: ignore keeps the old image.
+    Whether a task touched the container is read from Docker (ID and StartedAt), after every task."""
+    name = PREFIX + "cmp"
+    first = {"labels": {"a": "1", "b": "2"}, "env": {"A": "1", "B": "2"}, "capabilities": ["NET_ADMIN", "SYS_TIME"],
+             "hostname": "alpha"}
+    fewer = {"labels": {"a": "1"}, "env": {"A": "1"}, "capabilities": ["NET_ADMIN"], "hostname": "alpha"}
+    steps = [
+        container_task("first", name, **first),
+        container_task("fewer by default", name, **fewer),
+        container_task("another hostname ignored", name, comparisons={"hostname": "ignore"},
+                       **{**fewer, "hostname": "beta"}),
+        container_task("all ignored", name, image=HELLO, comparisons={"*": "ignore"}, **{**fewer, "hostname": "beta"}),
+        container_task("fewer labels strict", name, comparisons={"labels": "strict"}, **fewer),
+        container_task("again strict", name, comparisons={"*": "strict"}, **fewer),
+    ]
+    bad = container_task("bad mode", name, comparisons={"hostname": "allow_more_present"}, **fewer)
+    bad["ignore_errors"] = True
+    # HELLO must be here before "all ignored": a pull it made would count as a change (community.docker's too)
+    tasks = [{"name": "hello image", "dockhand.runtime.image": {"name": HELLO}}]
+    for step in steps:
+        tasks += [step, inspect_task("after " + step["name"], name)]
+    run = run_playbook(local_play(tasks + [bad, inspect_task("after bad mode", name)]))
+    assert run.rc == 0, run
+    assert_no_traceback(run)
+    seen = {step["name"]: (run.result(step["name"]), inspected(run, "after " + step["name"])) for step in steps}
+    report = {task: (result["changed"], result["actions"], result["differences"]) for task, (result, _) in seen.items()}
+    assert [result["changed"] for result, _ in seen.values()] == [True, False, False, False, True, False], report
+    ids = [(after["Id"], after["State"]["StartedAt"]) for _, after in seen.values()]
+    assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4] == ids[5], ids  # only strict labels recreated it
+    assert ids[4][0] != ids[0][0]
+    after = inspected(run, "after bad mode")
+    assert (after["Id"], after["State"]["StartedAt"]) == ids[5]
+    assert after["Config"]["Labels"].get("b") is None and after["Config"]["Hostname"] == "alpha"
+    assert after["Config"]["Image"] == BUSYBOX  # image: ignore (through '*') kept it on its image
+    assert _env(after)["A"] == "1" and "B" not in _env(after)  # the recreate made it from the task
+    assert run.status("bad mode") == "failed" and "sets and dicts only" in run.result("bad mode")["msg"]
+
+
+def test_control_options_refuse_bad_input_and_change_nothing(run_playbook, clean):
+    """paused with a stopped state, a kill signal with white space and a negative removal_wait_timeout are
+    refused with a message naming the option, and no container is made. (healthy_wait_timeout 0 or less is
+    valid: no bound, as in community.docker; test_pause_force_kill_cleanup_and_state_healthy runs it.)"""
+    name = PREFIX + "ctl"
+    tasks = [container_task("paused stopped", name, paused=True, state="stopped"),
+             container_task("bad signal", name, force_kill=True, kill_signal="SIG KILL"),
+             container_task("bad removal wait", name, removal_wait_timeout=-1)]
+    for task in tasks:
+        task["ignore_errors"] = True
+    run = run_playbook(local_play(tasks + [inspect_task("after", name)]))
+    assert_no_traceback(run)
+    assert all(run.status(task["name"]) == "failed" for task in tasks), [run.result(t["name"]) for t in tasks]
+    assert "paused" in run.result("paused stopped")["msg"] and "state" in run.result("paused stopped")["msg"]
+    assert run.result("bad signal")["msg"].startswith("kill_signal:"), run.result("bad signal")["msg"]
+    assert run.result("bad removal wait")["msg"].startswith("removal_wait_timeout:")
+    assert all(run.result(task["name"])["actions"] == [] for task in tasks)
+    assert inspected(run, "after") is None and inspect(name) is None  # nothing was created
+
+
 BAD_INPUT = [
     # (task name, options, words the message must contain)
     ("bad port", {"published_ports": ["80:99999"]}, ["published_ports", "99999"]),

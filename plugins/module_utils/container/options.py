@@ -1577,6 +1577,10 @@ def check_combinations(wanted):
         raise OptionError("memory_reservation: the soft limit must not exceed memory")
     if wanted.get("memory_swap") not in (None, 0, -1) and not memory:
         raise OptionError("memory_swap: set memory too; the engine takes a swap limit only with a memory limit")
+    for name in ("cpu_period", "cpu_quota"):  # the engine: "Conflicting options: Nano CPUs and CPU Period ..."
+        if (wanted.get("cpus") or 0) > 0 and (wanted.get(name) or 0) > 0:
+            raise OptionError("cpus: the engine takes a CPU limit as cpus or as cpu_period and cpu_quota, not both "
+                              "(%s is set); drop cpus or %s" % (name, name))
     if wanted.get("uts") == "host":
         for name in ("hostname", "domainname"):
             if wanted.get(name):

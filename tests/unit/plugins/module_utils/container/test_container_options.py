@@ -368,10 +368,19 @@ def test_new_options_reach_the_create_body(params, expected):
     ({"uts": "host", "hostname": "web"}, "^hostname: .*uts host"),
     ({"mac_address": "02:42:ac:11:00:02", "network_mode": "host"}, "^mac_address: .*network_mode host"),
     ({"mac_address": "02:42:ac:11:00:02", "network_mode": "container:db"}, "^mac_address: "),
+    # the engine refuses NanoCpus beside CpuPeriod or CpuQuota ("Conflicting options")
+    ({"cpus": 0.5, "cpu_period": 100000}, "^cpus: .*cpu_period"),
+    ({"cpus": "1.5", "cpu_quota": 50000}, "^cpus: .*cpu_quota"),
 ])
 def test_bad_new_option_values_are_refused_naming_the_option(params, message):
     with pytest.raises(co.OptionError, match=message):
         co.parse_options(params)
+
+
+@pytest.mark.parametrize("params", [{"cpus": 0, "cpu_period": 100000}, {"cpus": 0.5, "cpu_period": 0},
+                                    {"cpus": 0.5, "cpu_quota": -1}, {"cpu_period": 100000, "cpu_quota": 50000}])
+def test_cpus_goes_with_a_period_or_quota_that_sets_no_limit(params):
+    co.parse_options(params)
 
 
 def test_env_file_is_merged_under_env():
