@@ -301,7 +301,8 @@ options:
   cpus:
     description:
     - CPUs the container may use, such as V(0.5) or V(2); V(0) for no limit. Set or changed in place; removing
-      the limit recreates the container.
+      the limit recreates the container. Not together with O(cpu_period) or O(cpu_quota) (the engine refuses
+      the pair).
     type: float
   cpu_shares:
     description:

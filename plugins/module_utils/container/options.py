@@ -1285,7 +1285,8 @@ OPTIONS = (
            parse=parse_size_option(allow_unlimited=True), inspect=current_memory_swap, create="HostConfig.MemorySwap",
            compare=same_memory_swap, update="MemorySwap"),
     Option("cpus", "CPUs the container may use, such as V(0.5) or V(2); V(0) for no limit. Set or changed in "
-           "place; removing the limit recreates the container.", type="float",
+           "place; removing the limit recreates the container. Not together with O(cpu_period) or O(cpu_quota) (the "
+           "engine refuses the pair).", type="float",
            parse=parse_cpus_option, create="HostConfig.NanoCpus", update="NanoCpus"),
     Option("cpu_shares", "Relative CPU weight (the engine's default is 1024); V(0) for the default. Set or "
            "changed in place; going back to V(0) recreates the container.", type="int",
