@@ -335,3 +335,27 @@ def test_docker_compose_lists_removes_and_is_adopted(run_playbook, clean, tmp_pa
     assert run.rc == 0, failures(run)
     assert not run.result("adopt")["changed"], run.result("adopt")
     assert ids_and_starts(name) == before
+
+
+def test_a_key_removed_from_the_file_is_undone(run_playbook, clean):
+    """read_only, a capability and a port dropped from the service: the container is recreated without them (this
+    machine's dockerd cannot start a privileged container: read_only stands for the flags)."""
+    name = PREFIX + "removed"
+    first = model(name, {"web": dict(SLEEP, read_only=True, cap_add=["NET_ADMIN"], ports=[
+        {"target": 80, "published": "18331", "host_ip": "127.0.0.1", "protocol": "tcp"},
+        {"target": 443, "published": "18332", "host_ip": "127.0.0.1", "protocol": "tcp"}])})
+    second = json.loads(json.dumps(first))
+    web = second["services"]["web"]
+    del web["read_only"]
+    del web["cap_add"]
+    web["ports"] = web["ports"][:1]
+    run = run_playbook(local_play([compose_task("apply", first),
+                                   compose_task("removed", second, register="removed"),
+                                   compose_task("again", second, register="again")]))
+    assert run.rc == 0, failures(run)
+    assert run.result("removed")["changed"], run.result("removed")
+    assert not run.result("again")["changed"], run.result("again")
+    host = inspect(name + "-web-1")["HostConfig"]
+    assert host["ReadonlyRootfs"] is False
+    assert not host.get("CapAdd")
+    assert sorted(host["PortBindings"]) == ["80/tcp"]

@@ -411,6 +411,31 @@ SERVICE_KEYS = {
 }
 
 
+# The compose default (task form) of each table option the mapping owns, for a service that does not set it.
+# Compared when a container's config hash is not the service's, so a key removed from the file is undone as
+# compose's recreate on a new hash undoes it. Options whose default comes from the image or the daemon (user,
+# working_dir, hostname, domainname, healthcheck, stop_signal, stop_timeout, shm_size, logging, labels,
+# networks, network_mode) are not listed.
+UNSET = {
+    "command": [], "entrypoint": [], "env": {}, "published_ports": [], "exposed_ports": [], "volumes": [],
+    "mounts": [], "restart_policy": "no", "restart_retries": 0, "capabilities": [], "cap_drop": [],
+    "read_only": False, "init": False, "privileged": False, "tmpfs": [], "ulimits": [], "etc_hosts": {},
+    "sysctls": {}, "security_opts": [], "pid_mode": "", "ipc_mode": "", "devices": [], "dns_servers": [],
+    "dns_search_domains": [], "dns_opts": [], "groups": [], "memory": "0", "memory_reservation": "0", "cpus": 0,
+    "pids_limit": 0, "oom_score_adj": 0,
+}
+
+
+def unset_defaults(wanted):
+    """The engine form of the compose defaults (UNSET) of the options ``wanted`` does not set."""
+    found = {}
+    for name, value in UNSET.items():
+        if name not in wanted:
+            option = OPTIONS_BY_NAME[name]
+            found[name] = option.parse(value) if option.parse else value
+    return found
+
+
 def _context(project, name):
     return {"project": project["name"], "service": name, "all_services": project["services"],
             "networks": project.get("networks") or {}, "volumes": project.get("volumes") or {}, "warnings": []}

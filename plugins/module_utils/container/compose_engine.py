@@ -34,6 +34,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
 
 # compose recreates when the config changes: the stop timeout and the environment are compared strictly.
 MODES = parse_comparisons({"stop_timeout": "strict", "env": "strict"})
+# A container whose config hash is not the service's (the file changed, or another client made it) is compared
+# strictly on every option, with compose's defaults for those the service does not set (compose.UNSET); labels
+# may be more (compose's own, another client's).
+STRICT = parse_comparisons({"*": "strict", "labels": "allow_more_present"})
 
 
 class Failed(Exception):
@@ -311,6 +315,10 @@ class ComposeRun:
         compared.pop("labels", None)
         if service.get("labels"):
             compared["labels"] = self.wanted[name]["labels"]
+        defaults, modes = {}, MODES
+        if entry is not None and (entry.get("Labels") or {}).get(compose.CONFIG_HASH) != compose.config_hash(service):
+            defaults, modes = compose.unset_defaults(compared), STRICT
+            compared.update(defaults)
         state = self.params["state"]
         plan_state = {"stopped": "stopped", "absent": "absent"}.get(state, "started")
         one_shot = name in self.one_shots and container is not None and not engine.is_running(container) \
@@ -325,7 +333,7 @@ class ComposeRun:
                 image_config = old_image_config
         current_plan = plan(plan_state, container, compared, image_id if image else None, image_config,
                             recreate=self.params["recreate"] == "always" and container is not None,
-                            old_image_config=old_image_config, modes=MODES)
+                            old_image_config=old_image_config, modes=modes)
         if self.params["recreate"] == "never" and current_plan.mode == "recreate":
             current_plan.actions = [action for action in current_plan.actions if action != "recreated"]
             current_plan.mode = None
@@ -351,9 +359,9 @@ class ComposeRun:
             if container is not None:
                 shown["containers"].append(shown_container(container))
             return
-        self.execute(name, container_name, number, current_plan, container, image_name, image)
+        self.execute(name, container_name, number, current_plan, container, image_name, image, defaults)
 
-    def execute(self, name, container_name, number, current_plan, container, image_name, image):
+    def execute(self, name, container_name, number, current_plan, container, image_name, image, defaults=None):
         wanted = self.create_wanted(name, number)
         networks = wanted.get("networks") or []
         stop_timeout = wanted.get("stop_timeout")
@@ -370,7 +378,7 @@ class ComposeRun:
             else:
                 if current_plan.mode == "update":
                     for warning in engine.update(self.client, container["Id"], update_body(
-                            current_plan.differences, wanted, container)):
+                            current_plan.differences, dict(defaults or {}, **wanted), container)):
                         self.module.warn(warning)
                 if "started" in current_plan.actions:
                     self.start(name, container_name, container)
