@@ -285,6 +285,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args impor
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
 
+# Shorter values are not masked: every "1" or "on" in the output would be (redact's rule).
+MIN_NO_LOG_LENGTH = 3
+
 ARGUMENT_SPEC = {
     "project": {"type": "dict"},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent", "stopped", "restarted"]},
@@ -311,6 +314,10 @@ ARGUMENT_SPEC = {
 
 def manage(module):
     protect(module, skip_keys=("client_key", "tls"))
+    mask = (module.params["project"] or {}).get("mask") if isinstance(module.params["project"], dict) else None
+    if mask is not None and (not isinstance(mask, list) or not all(isinstance(item, str) for item in mask)):
+        module.fail_json(msg="project.mask: must be a list of strings (the values the action plugin masks)")
+    module.no_log_values.update(item for item in mask or [] if len(item) >= MIN_NO_LOG_LENGTH)
     result = {"changed": False, "actions": [], "services": {}, "networks": {}, "volumes": {}}
     if module._diff:
         result["diff"] = {"before": {}, "after": {}}

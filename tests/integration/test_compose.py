@@ -359,3 +359,27 @@ def test_a_key_removed_from_the_file_is_undone(run_playbook, clean):
     assert host["ReadonlyRootfs"] is False
     assert not host.get("CapAdd")
     assert sorted(host["PortBindings"]) == ["80/tcp"]
+
+
+def test_interpolated_secrets_show_nowhere(run_playbook, clean):
+    """Secret-named variables of the task's environment used in a command and a healthcheck: in the container, but
+    in no result, diff, warning or invocation (the module's no_log_values and the action plugin's mask)."""
+    name = PREFIX + "secrets"
+    definition = yaml.safe_dump({"services": {"db": {
+        "image": BUSYBOX, "stop_signal": "SIGKILL",
+        "command": ["sh", "-c", "sleep 3600", "--token", "${API_TOKEN}"],
+        "healthcheck": {"test": ["CMD", "true", "-p${MYSQL_ROOT_PASSWORD}"], "interval": "1s"}}}})
+
+    def task(task_name, password):
+        return {"name": task_name, "register": task_name, "environment": {
+            "MYSQL_ROOT_PASSWORD": password, "API_TOKEN": "tok12345"},
+            "dockhand.runtime.compose": {"definition": definition, "project_name": name}}
+    run = run_playbook(local_play([task("create", "hunter22"), task("change", "hunter33")]), diff=True)
+    assert run.rc == 0, failures(run)
+    assert "tok12345" in inspect(name + "-db-1")["Config"]["Cmd"]
+    assert "-phunter33" in inspect(name + "-db-1")["Config"]["Healthcheck"]["Test"]
+    assert run.result("change")["changed"] and run.result("change")["diff"], run.result("change")
+    assert "invocation" in run.result("change")
+    shown = json.dumps(run.records) + run.output
+    for secret in ("hunter22", "hunter33", "tok12345"):
+        assert secret not in shown, secret

@@ -18,6 +18,7 @@ module one option, ``project``, holding this model (JSON-safe)::
                                    resources {limits, reservations}}, ulimits {name: {soft, hard}}, sysctls,
                                    extra_hosts ["host:ip"], dns, tmpfs lists, logging {driver, options}; every
                                    other key passed through as written
+    mask: [str]                    values of secret-named variables the model holds: masked in every output
     networks: {<KEY>: {name, external, driver?, driver_opts?, labels?, internal?, attachable?, enable_ipv6?,
                        ipam?}}
     volumes:  {<KEY>: {name, external, driver?, driver_opts?, labels?}}

@@ -216,7 +216,27 @@ class ProjectBuilder:
         for document in documents:
             merged = merge_documents(merged, document)
         merged = strip_markers(merged)
-        return self._model(merged, working_dir, config_files)
+        model = self._model(merged, working_dir, config_files)
+        model["mask"] = self.used_secrets(model)
+        return model
+
+    def used_secrets(self, model: Dict[str, Any]) -> List[str]:
+        """The values of secret-named variables (task environment, .env, env_files) that reached the model through
+        interpolation or an env_file: the module and the action plugin mask them wherever they show."""
+        texts: List[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, str):
+                texts.append(value)
+
+        walk(model)
+        return sorted(secret for secret in self.secrets if any(secret in text for text in texts))
 
     def _model(self, document: Dict[str, Any], working_dir: Optional[str], config_files: List[str]) -> Dict[str, Any]:
         document = {key: value for key, value in document.items() if not str(key).startswith("x-")}

@@ -261,7 +261,7 @@ def test_dependency_cycle_helper():
 def test_top_level_extensions_and_version_dropped_unknown_refused():
     model, _warnings = build(definition={"version": "3.8", "x-any": {"a": 1}, "services": {}}, project_name="p")
     assert model == {"name": "p", "working_dir": None, "config_files": [], "services": {}, "networks": {},
-                     "volumes": {}}
+                     "volumes": {}, "mask": []}
     fails("secrets: the top-level key secrets is not supported (supported: name, services, networks, volumes, "
           "version)", definition={"secrets": {}, "services": {}}, project_name="p")
 
@@ -332,3 +332,12 @@ def test_secret_values_from_a_service_env_file_are_masked(project_dir):
     with pytest.raises(ComposeError) as caught:
         build(project_src=str(project_dir))
     assert str(caught.value) == "services.t.depends_on.********: the project has no service '********'"
+
+
+def test_the_model_lists_the_secrets_interpolation_used(project_dir):
+    write(project_dir, ".env", "MYSQL_ROOT_PASSWORD=hunter22\nAPI_TOKEN=tok12345\nUNUSED_SECRET=never-used\n")
+    write(project_dir, "compose.yaml", "services:\n  db:\n    image: x\n    command: ['--token', '${API_TOKEN}']\n"
+                                       "    healthcheck:\n      test: [CMD, mysqladmin, ping, '-p${MYSQL_ROOT_PASSWORD}']\n")
+    model, _warnings = build(project_src=str(project_dir))
+    assert model["services"]["db"]["command"] == ["--token", "tok12345"]
+    assert model["mask"] == ["hunter22", "tok12345"]
