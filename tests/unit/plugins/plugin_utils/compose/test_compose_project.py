@@ -337,7 +337,8 @@ def test_secret_values_from_a_service_env_file_are_masked(project_dir):
 def test_the_model_lists_the_secrets_interpolation_used(project_dir):
     write(project_dir, ".env", "MYSQL_ROOT_PASSWORD=hunter22\nAPI_TOKEN=tok12345\nUNUSED_SECRET=never-used\n")
     write(project_dir, "compose.yaml", "services:\n  db:\n    image: x\n    command: ['--token', '${API_TOKEN}']\n"
-                                       "    healthcheck:\n      test: [CMD, mysqladmin, ping, '-p${MYSQL_ROOT_PASSWORD}']\n")
+                                       "    healthcheck:\n"
+                                       "      test: [CMD, mysqladmin, ping, '-p${MYSQL_ROOT_PASSWORD}']\n")
     model, _warnings = build(project_src=str(project_dir))
     assert model["services"]["db"]["command"] == ["--token", "tok12345"]
     assert model["mask"] == ["hunter22", "tok12345"]
