@@ -383,3 +383,29 @@ def test_interpolated_secrets_show_nowhere(run_playbook, clean):
     shown = json.dumps(run.records) + run.output
     for secret in ("hunter22", "hunter33", "tok12345"):
         assert secret not in shown, secret
+
+
+def test_stop_and_remove_act_on_the_named_services_alone(run_playbook, clean):
+    """state stopped stops (never recreates, even with a changed service) the named service and not what it depends
+    on; absent removes the named service alone."""
+    name = PREFIX + "named"
+    first = model(name, {"db": dict(SLEEP), "app": dict(SLEEP, depends_on={
+        "db": {"condition": "service_started", "restart": False, "required": True}})})
+    changed = json.loads(json.dumps(first))
+    changed["services"]["app"]["environment"] = {"V": "2"}
+    run = run_playbook(local_play([compose_task("up", first)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    run = run_playbook(local_play([compose_task("stop", changed, register="stop", state="stopped", services=["app"]),
+                                   compose_task("stop again", changed, register="again", state="stopped",
+                                                services=["app"])]))
+    assert run.rc == 0, failures(run)
+    assert run.result("stop")["services"]["app"]["actions"] == ["stopped %s-app-1" % name], run.result("stop")
+    assert not run.result("stop again")["changed"], run.result("stop again")
+    app, db = inspect(name + "-app-1"), inspect(name + "-db-1")
+    assert app["Id"] == before[name + "-app-1"][0] and not app["State"]["Running"]
+    assert "V=2" not in (app["Config"]["Env"] or [])
+    assert db["State"]["Running"] and (db["Id"], db["State"]["StartedAt"]) == before[name + "-db-1"]
+    run = run_playbook(local_play([compose_task("rm", changed, register="rm", state="absent", services=["app"])]))
+    assert run.rc == 0, failures(run)
+    assert containers_of(name) == [name + "-db-1"]

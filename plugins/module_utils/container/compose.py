@@ -617,6 +617,13 @@ def selected(services, names):
     return found
 
 
+def acted(services, names, state):
+    """The services a state acts on: for present, ``names`` and what they depend on (compose's up); for absent,
+    stopped and restarted, ``names`` alone (compose's rm, stop and restart); all services when ``names`` is empty."""
+    found = selected(services, names)
+    return found if state == "present" or not names else set(names)
+
+
 def one_shots(services):
     """Services another one waits for with service_completed_successfully: run once, exit 0, left exited."""
     return {other for service in services.values() for other, condition in dependencies(service).items()

@@ -100,7 +100,7 @@ class ComposeRun:
         self.result = result
         self.params = module.params
         self.order = compose.check_project(project)
-        self.acted = compose.selected(project["services"], self.params["services"] or [])
+        self.acted = compose.acted(project["services"], self.params["services"] or [], self.params["state"])
         self.one_shots = compose.one_shots(project["services"])
         self.wanted = {}
         self.images = {}  # service -> (ref, inspect or None, name the engine holds it under)
@@ -249,6 +249,30 @@ class ComposeRun:
                 self.wait_for_dependencies(name)
             self.apply_service(name, existing.get(name) or {})
 
+    def stop_service(self, name, current):
+        """state stopped: the service's running containers stopped, nothing created, changed or pulled."""
+        shown = self.result["services"][name]
+        for number in sorted(current):
+            entry = current[number]
+            shown["containers"].append(shown_container(entry))
+            if entry.get("State") not in ("running", "paused", "restarting"):
+                continue
+            shown["actions"].append("stopped %s" % entry_name(entry))
+            if self.module.check_mode:
+                continue
+            try:
+                engine.halt(self.client, entry["Id"], self.wanted[name].get("stop_timeout"), gone_ok=True)
+            except EngineError as exc:
+                raise self.engine_failed(name, entry_name(entry), exc) from None
+        if not self.module.check_mode and shown["actions"]:
+            found = by_service(listing(self.client, self.project["name"])).get(name) or {}
+            shown["containers"] = [shown_container(found[number]) for number in sorted(found)]
+
+    def engine_failed(self, name, container_name, exc):
+        """A Failed for an engine error after validation: the result keeps what was done up to it."""
+        return Failed("services.%s: container %s: %s" % (name, container_name, exc.daemon_message or exc),
+                      engine_error=exc.to_dict())
+
     def apply_service(self, name, current):
         service = self.project["services"][name]
         shown = self.result["services"][name]
@@ -390,6 +414,8 @@ class ComposeRun:
         except engine.Gone:
             raise Failed("services.%s: container %s disappeared while it was being changed (removed by someone "
                          "else?); run the task again" % (name, container_name)) from None
+        except EngineError as exc:
+            raise self.engine_failed(name, container_name, exc) from None
         except engine.ContainerFailure as exc:
             details = dict(exc.details)
             done = details.pop("actions", [])
@@ -424,9 +450,12 @@ class ComposeRun:
         self.result["services"][name]["actions"].append("%s %s" % (action, container_name))
         if self.module.check_mode:
             return
-        if entry.get("State") == "running":
-            engine.halt(self.client, entry["Id"], None, gone_ok=True)
-        engine.remove(self.client, entry["Id"], volumes=bool(self.params["remove_volumes"]))
+        try:
+            if entry.get("State") == "running":
+                engine.halt(self.client, entry["Id"], (self.wanted.get(name) or {}).get("stop_timeout"), gone_ok=True)
+            engine.remove(self.client, entry["Id"], volumes=bool(self.params["remove_volumes"]))
+        except EngineError as exc:
+            raise self.engine_failed(name, container_name, exc) from None
 
     # -- conditions and waiting ----------------------------------------------------------------------------
 
@@ -535,9 +564,9 @@ class ComposeRun:
             self.absent(existing)
             return
         if self.params["state"] == "stopped":
-            for name in self.order:
+            for name in reversed(self.order):
                 if name in self.acted:
-                    self.apply_service(name, existing.get(name) or {})
+                    self.stop_service(name, existing.get(name) or {})
             return
         self.ensure_networks_and_volumes()
         self.present(existing)

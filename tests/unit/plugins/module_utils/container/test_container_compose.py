@@ -204,6 +204,12 @@ def test_dependency_order_and_implicit_service_references():
     assert compose.selected(services, []) == set(services)
     with pytest.raises(ComposeError, match="services: nope not in the project"):
         compose.selected(services, ["nope"])
+    assert compose.acted(services, ["app"], "present") == {"app", "db", "migrate"}
+    for state in ("absent", "stopped", "restarted"):  # compose's rm, stop, restart: the named services alone
+        assert compose.acted(services, ["app"], state) == {"app"}
+        assert compose.acted(services, [], state) == set(services)
+    with pytest.raises(ComposeError, match="services: nope not in the project"):
+        compose.acted(services, ["nope"], "stopped")
 
 
 def test_a_cycle_and_an_unknown_dependency_are_named():
