@@ -409,3 +409,17 @@ def test_stop_and_remove_act_on_the_named_services_alone(run_playbook, clean):
     run = run_playbook(local_play([compose_task("rm", changed, register="rm", state="absent", services=["app"])]))
     assert run.rc == 0, failures(run)
     assert containers_of(name) == [name + "-db-1"]
+
+
+def test_removal_waits_the_stop_grace_period(run_playbook, clean):
+    """A service that ignores SIGTERM with stop_grace_period 20s is removed with a 5 s API timeout: the stop waits
+    the grace period (and the API timeout) rather than the engine's default 10 s."""
+    name = PREFIX + "grace"
+    project = model(name, {"slow": {"image": BUSYBOX, "stop_grace_period": "20s",
+                                    "command": ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]}})
+    run = run_playbook(local_play([compose_task("up", project),
+                                   compose_task("down", project, register="down", state="absent", timeout=5)]))
+    assert_no_traceback(run)
+    assert run.rc == 0, failures(run)
+    assert run.result("down")["services"]["slow"]["actions"] == ["removed %s-slow-1" % name]
+    assert containers_of(name) == []
