@@ -159,14 +159,15 @@ options:
     description:
       - Profiles to enable (C("*") enables all). Services without profiles are always enabled; services named in
         O(services) enable their own profiles.
+      - Without it, C(COMPOSE_PROFILES) (comma-separated) from the task's environment, O(env_files) or C(.env).
     type: list
     elements: str
   project_name:
     description:
       - The project's name, as compose's C(-p) takes it; lower-case letters, digits, C(_) and C(-), starting with
         a letter or digit.
-      - Default is the top-level C(name), else the project directory's name, lower-cased with other characters
-        dropped.
+      - Default is C(COMPOSE_PROJECT_NAME) from the task's environment, O(env_files) or C(.env), else the
+        top-level C(name), else the project directory's name, lower-cased with other characters dropped.
     type: str
   config_path:
     description:

@@ -244,7 +244,8 @@ class ProjectBuilder:
         if unknown:
             raise ComposeError("the top-level key %s is not supported (supported: %s)"
                                % (unknown[0], ", ".join(TOP_LEVEL_KEYS)), (unknown[0],))
-        name = project_name(self.request.project_name, document.get("name"), working_dir)
+        name = project_name(self.request.project_name, document.get("name"), working_dir,
+                            self.environment.get("COMPOSE_PROJECT_NAME"))
         services = document.get("services") or {}
         if not isinstance(services, dict):
             raise ComposeError("expected a mapping, got a %s" % type_name(services), ("services",))
@@ -279,6 +280,8 @@ class ProjectBuilder:
             return string_list(value, ("services", service_name, "profiles"))
 
         active = set(string_list(self.request.profiles, ("profiles",)))
+        if not active and self.environment.get("COMPOSE_PROFILES"):  # the profiles option wins over it
+            active = {item.strip() for item in self.environment["COMPOSE_PROFILES"].split(",") if item.strip()}
         for service_name in self.request.services or []:
             if service_name not in services:
                 raise ComposeError("services: the project has no service %r (it has %s)"

@@ -342,3 +342,20 @@ def test_the_model_lists_the_secrets_interpolation_used(project_dir):
     model, _warnings = build(project_src=str(project_dir))
     assert model["services"]["db"]["command"] == ["--token", "tok12345"]
     assert model["mask"] == ["hunter22", "tok12345"]
+
+
+def test_compose_project_name_and_profiles_from_the_environment(project_dir):
+    write(project_dir, "compose.yaml", "name: from-file\nservices:\n  s: {image: a}\n"
+                                       "  dbg: {image: b, profiles: [debug]}\n  ops: {image: c, profiles: [ops]}\n")
+    write(project_dir, ".env", "COMPOSE_PROJECT_NAME=from-dotenv\nCOMPOSE_PROFILES=debug, ops\n")
+    model = build(project_src=str(project_dir))[0]
+    assert model["name"] == "from-dotenv"
+    assert sorted(model["services"]) == ["dbg", "ops", "s"]
+    model = build(project_src=str(project_dir), environment={"COMPOSE_PROJECT_NAME": "from-task"},
+                  profiles=["ops"])[0]
+    assert model["name"] == "from-task"
+    assert sorted(model["services"]) == ["ops", "s"]
+    assert build(project_src=str(project_dir), project_name="opt")[0]["name"] == "opt"
+    write(project_dir, ".env", "COMPOSE_PROJECT_NAME=Bad Name\n")
+    with pytest.raises(ComposeError, match="COMPOSE_PROJECT_NAME 'Bad Name' is not a valid project name"):
+        build(project_src=str(project_dir))
