@@ -64,6 +64,7 @@ _SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _RESTART = re.compile(r"(no|always|unless-stopped|on-failure)(?::(\d+))?")
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[bkmgBKMG]?[bB]?")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 PULL_POLICIES = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never"}
 
 
@@ -280,8 +281,10 @@ def _deploy(value, path, ctx):
     for key in value:
         if key not in ("replicas", "resources"):
             _fail("%s.%s" % (path, key), "not supported by dockhand.runtime.compose (a swarm setting); remove it")
-    resources = value.get("resources") or {}
+    resources = _want({} if value.get("resources") is None else value["resources"], dict, path + ".resources",
+                      "a mapping")
     for kind, item in resources.items():
+        _want({} if item is None else item, dict, "%s.resources.%s" % (path, kind), "a mapping")
         if kind not in _DEPLOY_KEYS:
             _fail("%s.resources.%s" % (path, kind), "not supported by dockhand.runtime.compose")
         for name, amount in (item or {}).items():
@@ -295,13 +298,18 @@ def _deploy(value, path, ctx):
             elif option in ("memory", "memory_reservation"):
                 found[option] = _size(amount, where)
             elif option == "cpus":
-                try:
-                    found[option] = float(amount)
-                except (TypeError, ValueError):
-                    _fail(where, "%r is not a number of CPUs" % (amount,))
+                found[option] = _cpu_count(amount, where)
             else:
                 found[option] = _want(amount, int, where, "a whole number")
     return found
+
+
+def _cpu_count(value, path):
+    """A number of CPUs (V(0.5), V("2")) as a float; anything else fails naming the path."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not _NUMBER.fullmatch(
+            str(value).strip()):
+        _fail(path, "%r is not a number of CPUs such as 0.5 or 2" % (value,))
+    return float(value)
 
 
 def _restart(value, path, _ctx):
@@ -406,7 +414,7 @@ SERVICE_KEYS = {
     "group_add": lambda value, path, ctx: {"groups": _text_list(value, path)},
     "mem_limit": lambda value, path, ctx: {"memory": _size(value, path)},
     "mem_reservation": lambda value, path, ctx: {"memory_reservation": _size(value, path)},
-    "cpus": lambda value, path, ctx: {"cpus": float(value)},
+    "cpus": lambda value, path, ctx: {"cpus": _cpu_count(value, path)},
     "pids_limit": _same("pids_limit"),
     "oom_score_adj": _same("oom_score_adj"),
 }
@@ -523,7 +531,8 @@ def container_name(project_name, name, number, service=None):
 
 
 def replicas(service, path):
-    deploy = service.get("deploy") or {}
+    deploy = service.get("deploy")
+    deploy = _want({} if deploy is None else deploy, dict, path + ".deploy", "a mapping")
     count = deploy.get("replicas", service.get("scale", 1))
     if count is None:
         count = 1
@@ -552,7 +561,7 @@ def pull_mode(service, default):
     policy = service.get("pull_policy")
     if policy is None:
         return default
-    if policy not in PULL_POLICIES:
+    if not isinstance(policy, str) or policy not in PULL_POLICIES:
         raise ComposeError("pull_policy: %r is not always, missing, if_not_present or never" % (policy,))
     return PULL_POLICIES[policy]
 

@@ -277,7 +277,12 @@ class ProjectBuilder:
         def profiles_of(service_name: str) -> List[str]:
             service = services[service_name]
             value = service.get("profiles") if isinstance(service, dict) else None
-            return string_list(value, ("services", service_name, "profiles"))
+            where = ("services", service_name, "profiles")
+            for index, item in enumerate(value if isinstance(value, list) else [value] if value is not None else []):
+                if not isinstance(item, str):  # a profile is a name: 5 is refused, not made "5"
+                    raise ComposeError("expected a profile name, got %r" % (item,),
+                                       where + ((index,) if isinstance(value, list) else ()))
+            return string_list(value, where)
 
         active = set(string_list(self.request.profiles, ("profiles",)))
         if not active and self.environment.get("COMPOSE_PROFILES"):  # the profiles option wins over it

@@ -143,10 +143,15 @@ REFUSED = [
     ({"shm_size": "lots"}, "services.web.shm_size"),
     ({"read_only": "yes"}, "services.web.read_only: must be true or false"),
     ({"memory_swap": 1}, "services.web.memory_swap: not supported"),
+    ({"cpus": "abc"}, "services.web.cpus: 'abc' is not a number of CPUs"),
+    ({"cpus": []}, "services.web.cpus: [] is not a number of CPUs"),
+    ({"deploy": {"resources": {"limits": {"cpus": []}}}}, "services.web.deploy.resources.limits.cpus: [] is not"),
+    ({"deploy": {"resources": []}}, "services.web.deploy.resources: must be a mapping"),
 ]
 
 
-@pytest.mark.parametrize("service, message", REFUSED, ids=[sorted(case[0])[0] for case in REFUSED])
+@pytest.mark.parametrize("service, message", REFUSED, ids=["%s-%d" % (sorted(case[0])[0], index)
+                                                           for index, case in enumerate(REFUSED)])
 def test_unsupported_or_bad_keys_fail_with_their_path(service, message):
     with pytest.raises(ComposeError) as caught:
         compose.service_wanted(project(**service), "web")
@@ -158,7 +163,9 @@ def test_check_project_refuses_bad_shapes():
                          ({"services": {"web": {"command": ["x"]}}}, "services.web.image"),
                          ({"services": {"web": {"image": "b", "deploy": {"replicas": 2}, "container_name": "w"}}},
                           "services.web.container_name"),
-                         ({"services": {"web": {"image": "b", "pull_policy": "sometimes"}}}, "pull_policy")):
+                         ({"services": {"web": {"image": "b", "pull_policy": "sometimes"}}}, "pull_policy"),
+                         ({"services": {"web": {"image": "b", "pull_policy": []}}}, "services.web: pull_policy"),
+                         ({"services": {"web": {"image": "b", "deploy": "x"}}}, "services.web.deploy: must be a")):
         model = dict(project(), **bad)
         with pytest.raises(ComposeError) as caught:
             compose.check_project(model)

@@ -359,3 +359,19 @@ def test_compose_project_name_and_profiles_from_the_environment(project_dir):
     write(project_dir, ".env", "COMPOSE_PROJECT_NAME=Bad Name\n")
     with pytest.raises(ComposeError, match="COMPOSE_PROJECT_NAME 'Bad Name' is not a valid project name"):
         build(project_src=str(project_dir))
+
+
+@pytest.mark.parametrize("service, message", [
+    ({"cpus": "abc"}, "services.s.cpus: expected a number of CPUs such as 0.5, got 'abc'"),
+    ({"cpus": []}, "services.s.cpus: expected a number of CPUs such as 0.5, got []"),
+    ({"pull_policy": []}, "services.s.pull_policy: expected one of always, missing, if_not_present, never, got []"),
+    ({"deploy": []}, "services.s.deploy: expected a mapping, got a list"),
+    ({"deploy": ""}, "services.s.deploy: expected a mapping, got a string"),
+    ({"deploy": 0}, "services.s.deploy: expected a mapping, got a integer"),
+    ({"deploy": {"resources": {"limits": {"cpus": "lots"}}}},
+     "services.s.deploy.resources.limits.cpus: expected a number of CPUs such as 0.5, got a string"),
+    ({"profiles": 5}, "services.s.profiles: expected a profile name, got 5"),
+    ({"profiles": ["a", 5]}, "services.s.profiles[1]: expected a profile name, got 5"),
+])
+def test_wrong_types_are_refused_with_the_key_path(service, message):
+    fails(message, definition={"services": {"s": dict({"image": "a"}, **service)}}, project_name="p", profiles=["*"])
