@@ -423,3 +423,19 @@ def test_removal_waits_the_stop_grace_period(run_playbook, clean):
     assert run.rc == 0, failures(run)
     assert run.result("down")["services"]["slow"]["actions"] == ["removed %s-slow-1" % name]
     assert containers_of(name) == []
+
+
+def test_check_mode_reports_the_recreate_for_a_tag_not_on_the_host(run_playbook, clean):
+    """A new image tag that is not local yet: check mode says the container is recreated, as the real run does."""
+    name = PREFIX + "newtag"
+    project = model(name, {"web": dict(SLEEP)})
+    newer = json.loads(json.dumps(project))
+    newer["services"]["web"]["image"] = "127.0.0.1:5000/library/busybox:dh-cmp-not-pulled"
+    run = run_playbook(local_play([compose_task("up", project)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    run = run_playbook(local_play([compose_task("newtag", newer, register="newtag")]), check=True, diff=True)
+    assert run.rc == 0, failures(run)
+    web = run.result("newtag")["services"]["web"]
+    assert "recreated %s-web-1" % name in web["actions"] and "image" in web["differences"], web
+    assert ids_and_starts(name) == before

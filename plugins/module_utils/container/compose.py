@@ -492,10 +492,11 @@ def service_wanted(project, name):
 # -- identity: hash, labels, names ---------------------------------------------------------------------------
 
 def config_hash(service):
-    """sha256 of the service's canonical model (sorted-key JSON), without its replica count, as compose leaves
-    the scale out of its hash."""
+    """sha256 of the service's canonical model (sorted-key JSON), without its replica count, depends_on and
+    pull_policy, as compose leaves them out of its hash."""
     model = dict(service)
-    model.pop("scale", None)
+    for key in ("scale", "depends_on", "pull_policy"):  # the order and the pull: not the container's config
+        model.pop(key, None)
     if isinstance(model.get("deploy"), dict):
         model["deploy"] = {key: value for key, value in model["deploy"].items() if key != "replicas"}
     text = json.dumps(model, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

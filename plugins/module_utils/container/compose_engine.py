@@ -355,9 +355,14 @@ class ComposeRun:
             old_image_config = (self.client.inspect("image", container["Image"]) or {}).get("Config") or {}
             if image is None:
                 image_config = old_image_config
+        # check mode before a pull: a reference the container was not made from is a new image
+        new_reference = image is None and container is not None and get_path(container, "Config.Image") not in (
+            service["image"], parse_image(service["image"]).local)
         current_plan = plan(plan_state, container, compared, image_id if image else None, image_config,
-                            recreate=self.params["recreate"] == "always" and container is not None,
+                            recreate=(self.params["recreate"] == "always" or new_reference) and container is not None,
                             old_image_config=old_image_config, modes=modes)
+        if new_reference and "image" not in current_plan.differences:
+            current_plan.differences.insert(0, "image")
         if self.params["recreate"] == "never" and current_plan.mode == "recreate":
             current_plan.actions = [action for action in current_plan.actions if action != "recreated"]
             current_plan.mode = None

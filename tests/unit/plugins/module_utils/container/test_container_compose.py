@@ -193,6 +193,9 @@ def test_config_hash_is_stable_and_leaves_out_the_replicas():
     assert compose.config_hash(one) == compose.config_hash(other)
     assert compose.config_hash(one) != compose.config_hash(dict(one, image="c"))
     assert len(compose.config_hash(one)) == 64
+    # compose leaves the order and the pull out of its hash: changing them recreates nothing
+    started = {"web": {"condition": "service_started", "restart": False, "required": True}}
+    assert compose.config_hash(dict(one, depends_on=started, pull_policy="always")) == compose.config_hash(one)
 
 
 def service(*needs, **conditions):
