@@ -41,6 +41,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     check_combinations,
     parse_duration,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.ipam import InvalidInput, wanted_ipam
 
 
 class ComposeError(OptionError):
@@ -64,6 +65,7 @@ _SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _RESTART = re.compile(r"(no|always|unless-stopped|on-failure)(?::(\d+))?")
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[bkmgBKMG]?[bB]?")
+_DRIVER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.:/-]*")
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 PULL_POLICIES = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never"}
 
@@ -640,6 +642,24 @@ def one_shots(services):
             if (condition or {}).get("condition") == "service_completed_successfully"}
 
 
+def network_ipam(config, path):
+    """The engine's IPAM of a top-level network ({Driver, Config}), validated as the network module validates its
+    ipam_config; raises ComposeError naming the key."""
+    ipam = _want(config.get("ipam") or {}, dict, path + ".ipam", "a mapping with driver and config")
+    driver = ipam.get("driver") or "default"
+    if not isinstance(driver, str) or not _DRIVER.fullmatch(driver):
+        _fail(path + ".ipam.driver", "%r is not an IPAM driver name" % (driver,))
+    entries = _want(ipam.get("config") or [], list, path + ".ipam.config", "a list")
+    for index, entry in enumerate(entries):
+        _want(entry, dict, "%s.ipam.config[%d]" % (path, index), "a mapping with subnet, gateway, ip_range")
+    try:
+        found = wanted_ipam(entries, option=path + ".ipam.config", iprange_key="ip_range")
+    except InvalidInput as exc:
+        raise ComposeError(str(exc)) from None
+    return {"Driver": driver, "Config": [{api: item[field] for field, api in (
+        ("subnet", "Subnet"), ("gateway", "Gateway"), ("iprange", "IPRange")) if item.get(field)} for item in found]}
+
+
 def check_project(project):
     """The model's shape, before anything else; raises ComposeError naming the key."""
     if not isinstance(project, dict):
@@ -656,6 +676,8 @@ def check_project(project):
             _want(config, dict, "%s.%s" % (key, item), "a mapping")
             if not isinstance(config.get("name"), str) or not _CONTAINER_NAME.fullmatch(config["name"]):
                 _fail("%s.%s.name" % (key, item), "%r is not a valid name" % (config.get("name"),))
+            if key == "networks" and config.get("ipam") is not None:
+                network_ipam(config, "networks.%s" % item)
     for service_name, service in services.items():
         path = "services.%s" % service_name
         if not _SERVICE_NAME.fullmatch(str(service_name)):

@@ -181,12 +181,8 @@ class ComposeRun:
                                   ("enable_ipv6", "EnableIPv6")):
                     if config.get(flag) is not None:
                         body[api] = bool(config[flag])
-                ipam = config.get("ipam") or {}
-                if ipam:
-                    body["IPAM"] = {"Driver": ipam.get("driver") or "default", "Config": [
-                        {api: item[field] for field, api in (("subnet", "Subnet"), ("gateway", "Gateway"),
-                                                             ("ip_range", "IPRange")) if item.get(field)}
-                        for item in ipam.get("config") or []]}
+                if config.get("ipam"):
+                    body["IPAM"] = compose.network_ipam(config, "networks.%s" % key)
                 self.client.post("/networks/create", body=body)
             else:
                 self.client.post("/volumes/create", body={

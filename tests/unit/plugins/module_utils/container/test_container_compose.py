@@ -248,3 +248,31 @@ def test_replicas_come_from_deploy_or_scale():
     assert compose.replicas({}, "s") == 1
     with pytest.raises(ComposeError, match="s.deploy.replicas"):
         compose.replicas({"deploy": {"replicas": -1}}, "s")
+
+
+@pytest.mark.parametrize("ipam, message", [
+    ({"config": [{"subnet": "10.1.0.0/33"}]}, "networks.front.ipam.config[0].subnet '10.1.0.0/33' is not a subnet"),
+    ({"config": [{"subnet": "10.1.0.5/24"}]}, "networks.front.ipam.config[0].subnet '10.1.0.5/24' has host bits "
+                                              "set; write 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/24", "gateway": "10.2.0.1"}]},
+     "networks.front.ipam.config[0].gateway 10.2.0.1 is outside the subnet 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/24", "ip_range": "10.1.1.0/25"}]},
+     "networks.front.ipam.config[0].ip_range 10.1.1.0/25 is not inside the subnet 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/16"}, {"subnet": "10.1.2.0/24"}]},
+     "networks.front.ipam.config: the subnets 10.1.0.0/16 and 10.1.2.0/24 overlap"),
+    ({"config": [{"gateway": "10.1.0.1"}]}, "networks.front.ipam.config[0].subnet: give the subnet"),
+    ({"config": "10.1.0.0/24"}, "networks.front.ipam.config: must be a list"),
+    ({"driver": "bad driver"}, "networks.front.ipam.driver: 'bad driver' is not an IPAM driver name"),
+])
+def test_network_ipam_is_validated_before_anything_is_created(ipam, message):
+    model = project()
+    model["networks"]["front"]["ipam"] = ipam
+    with pytest.raises(ComposeError) as caught:
+        compose.check_project(model)
+    assert message in str(caught.value)
+
+
+def test_network_ipam_in_the_engines_form():
+    config = {"ipam": {"config": [{"subnet": "10.1.0.0/24", "gateway": "10.1.0.1", "ip_range": "10.1.0.128/25"}]}}
+    assert compose.network_ipam(config, "networks.front") == {"Driver": "default", "Config": [
+        {"Subnet": "10.1.0.0/24", "Gateway": "10.1.0.1", "IPRange": "10.1.0.128/25"}]}
