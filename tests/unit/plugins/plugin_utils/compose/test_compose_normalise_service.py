@@ -50,7 +50,8 @@ def port(target, published=None, host_ip=None, protocol="tcp"):
     ("::1:6001:6001", [port(6001, "6001", "::1")]),
     ("8000-8001:80-81", [port(80, "8000"), port(81, "8001")]),
     ("3000-3001", [port(3000), port(3001)]),
-    ("9090-9091:8080", [port(8080, "9090-9091")]),
+    ("9090-9090:8080", [port(8080, "9090")]),
+    ({"target": 80, "published": "8080-8080"}, [port(80, "8080")]),
     ({"target": 80, "published": 8080, "host_ip": "0.0.0.0", "protocol": "udp", "mode": "host"},
      [port(80, "8080", "0.0.0.0", "udp")]),
     ({"target": "80"}, [port(80)]),
@@ -65,6 +66,10 @@ def test_ports(item, expected):
     ("8080:70000", "p[0]: '70000' is not a port or a port range within 1-65535"),
     ("8000-8002:80-81", "p[0]: '8000-8002:80-81' maps 3 published ports to 2 container ports"),
     ("80/sctp", "p[0]: protocol 'sctp' is not supported: use tcp or udp"),
+    ("8000-8010:80", "p[0]: '8000-8010:80' publishes one container port on a range of host ports, which "
+                     "dockhand.runtime.compose does not support: give one host port, such as 8000:80"),
+    ({"target": 80, "published": "8000-8010"}, "p[0].published: '8000-8010' publishes one container port on a "
+                                                "range of host ports"),
     ("80\n", "p[0]: '80\\n' is not a port mapping"),
     ({"published": 80}, "p[0]: a port in long syntax needs target"),
     ({"target": 80, "x": 1}, "p[0].x: key x is not supported in a port's long syntax"),

@@ -295,11 +295,12 @@ volumes:
 
 
 @pytest.mark.parametrize(("section", "message"), [
-    ("networks:\n  n: {external: true, driver: bridge}\n",
+    ("networks:\n  n: {external: true, driver: bridge, name: nn}\n",
      "networks.n.driver: an external network is only named, not configured: drop driver"),
     ("networks:\n  n: {scope: local}\n", "networks.n.scope: key scope is not supported"),
     ("volumes:\n  v: {name: 'bad name'}\n", "volumes.v.name: 'bad name' is not a valid volume name"),
     ("volumes: [a]\n", "volumes: expected a mapping, got a list"),
+    ("volumes:\n  v: {name: x}\n", "volumes.v.name: 'x' is not a valid volume name"),  # as the module: 2 at least
 ])
 def test_bad_top_level_resources(section, message):
     fails(message, definition="services: {}\n" + section, project_name="p")
