@@ -67,7 +67,8 @@ options:
   state:
     description:
       - V(present) creates, updates and starts what the project describes.
-      - V(stopped) stops the services' containers (creating none); V(restarted) applies the project as
+      - V(stopped) stops the services' running containers, and does nothing else (it creates, recreates,
+        updates and pulls nothing, as C(docker compose stop)); V(restarted) applies the project as
         V(present) does and restarts every container it did not start or recreate.
       - V(absent) removes the containers, and the project's networks; named volumes only with
         O(remove_volumes).
@@ -76,8 +77,9 @@ options:
     default: present
   services:
     description:
-      - Act on these services only, and on the services they depend on. All services when empty. With
-        V(absent), the project's networks are kept.
+      - Act on these services only (with V(present), on the services they depend on too, as C(docker compose up)
+        does; with V(absent), V(stopped) and V(restarted), on the named services alone). All services when empty.
+        With V(absent), the project's networks are kept.
     type: list
     elements: str
     default: []
