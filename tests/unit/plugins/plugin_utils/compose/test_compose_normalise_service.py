@@ -68,8 +68,8 @@ def test_ports(item, expected):
     ("80/sctp", "p[0]: protocol 'sctp' is not supported: use tcp or udp"),
     ("8000-8010:80", "p[0]: '8000-8010:80' publishes one container port on a range of host ports, which "
                      "dockhand.runtime.compose does not support: give one host port, such as 8000:80"),
-    ({"target": 80, "published": "8000-8010"}, "p[0].published: '8000-8010' publishes one container port on a "
-                                                "range of host ports"),
+    ({"target": 80, "published": "8000-8010"},
+     "p[0].published: '8000-8010' publishes one container port on a range of host ports"),
     ("80\n", "p[0]: '80\\n' is not a port mapping"),
     ({"published": 80}, "p[0]: a port in long syntax needs target"),
     ({"target": 80, "x": 1}, "p[0].x: key x is not supported in a port's long syntax"),
