@@ -16,6 +16,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import MASK
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.errors import ComposeError
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.project import Request, build_project
 
@@ -79,6 +80,47 @@ class RemoteReader:
         return self._cache[path]
 
 
+def masked(value, secrets):
+    """``value`` with every string holding one of ``secrets`` masked (longest first), at any depth."""
+    if isinstance(value, dict):
+        return {key: masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+    return value
+
+
+def _masked_before(before, after, secrets):
+    """A diff's before side where its after side held a secret: the text at the secret's place masked too (the old
+    value of the secret, which this run does not know), as far as the text around it is the same."""
+    if isinstance(after, dict) and isinstance(before, dict):
+        return {key: _masked_before(item, after.get(key), secrets) for key, item in before.items()}
+    if isinstance(after, list) and isinstance(before, list):
+        return [_masked_before(item, after[index] if index < len(after) else None, secrets)
+                for index, item in enumerate(before)]
+    if not isinstance(after, str) or not isinstance(before, str):
+        return before
+    for secret in list(secrets) + [MASK]:  # the module masked the new value already (its no_log_values)
+        start = after.find(secret)
+        if start < 0:
+            continue
+        prefix, suffix = after[:start], after[start + len(secret):]
+        if before.startswith(prefix) and before.endswith(suffix) and len(before) > len(prefix) + len(suffix):
+            return prefix + MASK + suffix
+    return before
+
+
+def masked_result(module_result, secrets):
+    """The module's result with the secrets masked everywhere, and in its diff their old values too."""
+    diff = module_result.get("diff")
+    if secrets and isinstance(diff, dict) and "before" in diff and "after" in diff:
+        module_result = dict(module_result, diff=dict(diff, before=_masked_before(
+            diff["before"], diff["after"], secrets)))
+    return masked(module_result, secrets)
+
+
 def merged(result, module_result, warnings=()):
     """The action's result with the module's, warnings of both kept."""
     result.update(module_result)
@@ -111,7 +153,8 @@ class ActionModule(ActionBase):
             return result
         args["project"] = project
         module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        return merged(result, module_result, warnings)
+        secrets = sorted(project.get("mask") or [], key=len, reverse=True)
+        return merged(result, masked_result(module_result, secrets), masked(warnings, secrets))
 
     @staticmethod
     def _remote_src(value):

@@ -67,7 +67,8 @@ options:
   state:
     description:
       - V(present) creates, updates and starts what the project describes.
-      - V(stopped) stops the services' containers (creating none); V(restarted) applies the project as
+      - V(stopped) stops the services' running containers, and does nothing else (it creates, recreates,
+        updates and pulls nothing, as C(docker compose stop)); V(restarted) applies the project as
         V(present) does and restarts every container it did not start or recreate.
       - V(absent) removes the containers, and the project's networks; named volumes only with
         O(remove_volumes).
@@ -76,8 +77,9 @@ options:
     default: present
   services:
     description:
-      - Act on these services only, and on the services they depend on. All services when empty. With
-        V(absent), the project's networks are kept.
+      - Act on these services only (with V(present), on the services they depend on too, as C(docker compose up)
+        does; with V(absent), V(stopped) and V(restarted), on the named services alone). All services when empty.
+        With V(absent), the project's networks are kept.
     type: list
     elements: str
     default: []
@@ -159,14 +161,15 @@ options:
     description:
       - Profiles to enable (C("*") enables all). Services without profiles are always enabled; services named in
         O(services) enable their own profiles.
+      - Without it, C(COMPOSE_PROFILES) (comma-separated) from the task's environment, O(env_files) or C(.env).
     type: list
     elements: str
   project_name:
     description:
       - The project's name, as compose's C(-p) takes it; lower-case letters, digits, C(_) and C(-), starting with
         a letter or digit.
-      - Default is the top-level C(name), else the project directory's name, lower-cased with other characters
-        dropped.
+      - Default is C(COMPOSE_PROJECT_NAME) from the task's environment, O(env_files) or C(.env), else the
+        top-level C(name), else the project directory's name, lower-cased with other characters dropped.
     type: str
   config_path:
     description:
@@ -285,6 +288,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args impor
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_pairs, protect
 
+# Shorter values are not masked: every "1" or "on" in the output would be (redact's rule).
+MIN_NO_LOG_LENGTH = 3
+
 ARGUMENT_SPEC = {
     "project": {"type": "dict"},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent", "stopped", "restarted"]},
@@ -311,6 +317,10 @@ ARGUMENT_SPEC = {
 
 def manage(module):
     protect(module, skip_keys=("client_key", "tls"))
+    mask = (module.params["project"] or {}).get("mask") if isinstance(module.params["project"], dict) else None
+    if mask is not None and (not isinstance(mask, list) or not all(isinstance(item, str) for item in mask)):
+        module.fail_json(msg="project.mask: must be a list of strings (the values the action plugin masks)")
+    module.no_log_values.update(item for item in mask or [] if len(item) >= MIN_NO_LOG_LENGTH)
     result = {"changed": False, "actions": [], "services": {}, "networks": {}, "volumes": {}}
     if module._diff:
         result["diff"] = {"before": {}, "after": {}}

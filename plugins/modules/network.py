@@ -167,69 +167,12 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args impor
     engine_module,
     make_client,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.ipam import InvalidInput, wanted_ipam
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import protect
 
 PREDEFINED = frozenset(("bridge", "host", "none"))
 FLAGS = (("internal", "Internal"), ("attachable", "Attachable"), ("enable_ipv6", "EnableIPv6"))
-
-
-class InvalidInput(Exception):
-    pass
-
-
-def _network(value, where):
-    try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        try:
-            loose = ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise InvalidInput("%s %r is not a subnet in CIDR form such as 172.28.0.0/16: %s"
-                               % (where, value, exc)) from None
-        raise InvalidInput("%s %r has host bits set; write %s" % (where, value, loose)) from None
-
-
-def _address(value, where):
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise InvalidInput("%s %r is not an IP address" % (where, value)) from None
-
-
-def wanted_ipam(entries):
-    """The ipam_config entries, validated and normalised: [{subnet, gateway?, iprange?, aux_addresses?}]."""
-    wanted = []
-    for index, entry in enumerate(entries or []):
-        where = "ipam_config[%d]" % index
-        subnet = _network(entry["subnet"], where + ".subnet")
-        item = {"subnet": str(subnet)}
-        if entry.get("gateway"):
-            gateway = _address(entry["gateway"], where + ".gateway")
-            if gateway not in subnet:
-                raise InvalidInput("%s.gateway %s is outside the subnet %s" % (where, gateway, subnet))
-            item["gateway"] = str(gateway)
-        if entry.get("iprange"):
-            iprange = _network(entry["iprange"], where + ".iprange")
-            if iprange.version != subnet.version or not iprange.subnet_of(subnet):
-                raise InvalidInput("%s.iprange %s is not inside the subnet %s" % (where, iprange, subnet))
-            item["iprange"] = str(iprange)
-        if entry.get("aux_addresses") is not None:
-            aux = {}
-            for name, value in entry["aux_addresses"].items():
-                address = _address(value, "%s.aux_addresses.%s" % (where, name))
-                if address not in subnet:
-                    raise InvalidInput("%s.aux_addresses.%s %s is outside the subnet %s"
-                                       % (where, name, address, subnet))
-                aux[str(name)] = str(address)
-            item["aux_addresses"] = aux
-        wanted.append(item)
-    subnets = [ipaddress.ip_network(item["subnet"]) for item in wanted]
-    for i, first in enumerate(subnets):
-        for second in subnets[i + 1:]:
-            if first.version == second.version and first.overlaps(second):
-                raise InvalidInput("ipam_config: the subnets %s and %s overlap" % (first, second))
-    return wanted
 
 
 def _normal(value, parse):

@@ -335,3 +335,107 @@ def test_docker_compose_lists_removes_and_is_adopted(run_playbook, clean, tmp_pa
     assert run.rc == 0, failures(run)
     assert not run.result("adopt")["changed"], run.result("adopt")
     assert ids_and_starts(name) == before
+
+
+def test_a_key_removed_from_the_file_is_undone(run_playbook, clean):
+    """read_only, a capability and a port dropped from the service: the container is recreated without them (this
+    machine's dockerd cannot start a privileged container: read_only stands for the flags)."""
+    name = PREFIX + "removed"
+    first = model(name, {"web": dict(SLEEP, read_only=True, cap_add=["NET_ADMIN"], ports=[
+        {"target": 80, "published": "18331", "host_ip": "127.0.0.1", "protocol": "tcp"},
+        {"target": 443, "published": "18332", "host_ip": "127.0.0.1", "protocol": "tcp"}])})
+    second = json.loads(json.dumps(first))
+    web = second["services"]["web"]
+    del web["read_only"]
+    del web["cap_add"]
+    web["ports"] = web["ports"][:1]
+    run = run_playbook(local_play([compose_task("apply", first),
+                                   compose_task("removed", second, register="removed"),
+                                   compose_task("again", second, register="again")]))
+    assert run.rc == 0, failures(run)
+    assert run.result("removed")["changed"], run.result("removed")
+    assert not run.result("again")["changed"], run.result("again")
+    host = inspect(name + "-web-1")["HostConfig"]
+    assert host["ReadonlyRootfs"] is False
+    assert not host.get("CapAdd")
+    assert sorted(host["PortBindings"]) == ["80/tcp"]
+
+
+def test_interpolated_secrets_show_nowhere(run_playbook, clean):
+    """Secret-named variables of the task's environment used in a command and a healthcheck: in the container, but
+    in no result, diff, warning or invocation (the module's no_log_values and the action plugin's mask)."""
+    name = PREFIX + "secrets"
+    definition = yaml.safe_dump({"services": {"db": {
+        "image": BUSYBOX, "stop_signal": "SIGKILL",
+        "command": ["sh", "-c", "sleep 3600", "--token", "${API_TOKEN}"],
+        "healthcheck": {"test": ["CMD", "true", "-p${MYSQL_ROOT_PASSWORD}"], "interval": "1s"}}}})
+
+    def task(task_name, password):
+        return {"name": task_name, "register": task_name, "environment": {
+            "MYSQL_ROOT_PASSWORD": password, "API_TOKEN": "tok12345"},
+            "dockhand.runtime.compose": {"definition": definition, "project_name": name}}
+    run = run_playbook(local_play([task("create", "hunter22"), task("change", "hunter33")]), diff=True)
+    assert run.rc == 0, failures(run)
+    assert "tok12345" in inspect(name + "-db-1")["Config"]["Cmd"]
+    assert "-phunter33" in inspect(name + "-db-1")["Config"]["Healthcheck"]["Test"]
+    assert run.result("change")["changed"] and run.result("change")["diff"], run.result("change")
+    assert "invocation" in run.result("change")
+    shown = json.dumps(run.records) + run.output
+    for secret in ("hunter22", "hunter33", "tok12345"):
+        assert secret not in shown, secret
+
+
+def test_stop_and_remove_act_on_the_named_services_alone(run_playbook, clean):
+    """state stopped stops (never recreates, even with a changed service) the named service and not what it depends
+    on; absent removes the named service alone."""
+    name = PREFIX + "named"
+    first = model(name, {"db": dict(SLEEP), "app": dict(SLEEP, depends_on={
+        "db": {"condition": "service_started", "restart": False, "required": True}})})
+    changed = json.loads(json.dumps(first))
+    changed["services"]["app"]["environment"] = {"V": "2"}
+    run = run_playbook(local_play([compose_task("up", first)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    run = run_playbook(local_play([compose_task("stop", changed, register="stop", state="stopped", services=["app"]),
+                                   compose_task("stop again", changed, register="again", state="stopped",
+                                                services=["app"])]))
+    assert run.rc == 0, failures(run)
+    assert run.result("stop")["services"]["app"]["actions"] == ["stopped %s-app-1" % name], run.result("stop")
+    assert not run.result("stop again")["changed"], run.result("stop again")
+    app, db = inspect(name + "-app-1"), inspect(name + "-db-1")
+    assert app["Id"] == before[name + "-app-1"][0] and not app["State"]["Running"]
+    assert "V=2" not in (app["Config"]["Env"] or [])
+    assert db["State"]["Running"] and (db["Id"], db["State"]["StartedAt"]) == before[name + "-db-1"]
+    run = run_playbook(local_play([compose_task("rm", changed, register="rm", state="absent", services=["app"])]))
+    assert run.rc == 0, failures(run)
+    assert containers_of(name) == [name + "-db-1"]
+
+
+def test_removal_waits_the_stop_grace_period(run_playbook, clean):
+    """A service that ignores SIGTERM with stop_grace_period 20s is removed with a 5 s API timeout: the stop waits
+    the grace period (and the API timeout) rather than the engine's default 10 s."""
+    name = PREFIX + "grace"
+    project = model(name, {"slow": {"image": BUSYBOX, "stop_grace_period": "20s",
+                                    "command": ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]}})
+    run = run_playbook(local_play([compose_task("up", project),
+                                   compose_task("down", project, register="down", state="absent", timeout=5)]))
+    assert_no_traceback(run)
+    assert run.rc == 0, failures(run)
+    assert run.result("down")["services"]["slow"]["actions"] == ["removed %s-slow-1" % name]
+    assert containers_of(name) == []
+
+
+def test_check_mode_reports_the_recreate_for_a_tag_not_on_the_host(run_playbook, clean):
+    """A new image tag that is not local yet: check mode says the container is recreated, as the real run does."""
+    name = PREFIX + "newtag"
+    project = model(name, {"web": dict(SLEEP)})
+    newer = json.loads(json.dumps(project))
+    newer["services"]["web"]["image"] = "127.0.0.1:5000/library/busybox:dh-cmp-not-pulled"
+    run = run_playbook(local_play([compose_task("up", project)]))
+    assert run.rc == 0, failures(run)
+    before = ids_and_starts(name)
+    run = run_playbook(local_play([compose_task("newtag", newer, register="newtag")]), check=True, diff=True)
+    assert run.rc == 0, failures(run)
+    web = run.result("newtag")["services"]["web"]
+    assert "recreated %s-web-1" % name in web["actions"] and "image" in web["differences"], web
+    assert ids_and_starts(name) == before

@@ -18,6 +18,7 @@ module one option, ``project``, holding this model (JSON-safe)::
                                    resources {limits, reservations}}, ulimits {name: {soft, hard}}, sysctls,
                                    extra_hosts ["host:ip"], dns, tmpfs lists, logging {driver, options}; every
                                    other key passed through as written
+    mask: [str]                    values of secret-named variables the model holds: masked in every output
     networks: {<KEY>: {name, external, driver?, driver_opts?, labels?, internal?, attachable?, enable_ipv6?,
                        ipam?}}
     volumes:  {<KEY>: {name, external, driver?, driver_opts?, labels?}}
@@ -40,6 +41,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     check_combinations,
     parse_duration,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.ipam import InvalidInput, wanted_ipam
 
 
 class ComposeError(OptionError):
@@ -63,6 +65,8 @@ _SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _RESTART = re.compile(r"(no|always|unless-stopped|on-failure)(?::(\d+))?")
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[bkmgBKMG]?[bB]?")
+_DRIVER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.:/-]*")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 PULL_POLICIES = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never"}
 
 
@@ -279,8 +283,10 @@ def _deploy(value, path, ctx):
     for key in value:
         if key not in ("replicas", "resources"):
             _fail("%s.%s" % (path, key), "not supported by dockhand.runtime.compose (a swarm setting); remove it")
-    resources = value.get("resources") or {}
+    resources = _want({} if value.get("resources") is None else value["resources"], dict, path + ".resources",
+                      "a mapping")
     for kind, item in resources.items():
+        _want({} if item is None else item, dict, "%s.resources.%s" % (path, kind), "a mapping")
         if kind not in _DEPLOY_KEYS:
             _fail("%s.resources.%s" % (path, kind), "not supported by dockhand.runtime.compose")
         for name, amount in (item or {}).items():
@@ -294,13 +300,18 @@ def _deploy(value, path, ctx):
             elif option in ("memory", "memory_reservation"):
                 found[option] = _size(amount, where)
             elif option == "cpus":
-                try:
-                    found[option] = float(amount)
-                except (TypeError, ValueError):
-                    _fail(where, "%r is not a number of CPUs" % (amount,))
+                found[option] = _cpu_count(amount, where)
             else:
                 found[option] = _want(amount, int, where, "a whole number")
     return found
+
+
+def _cpu_count(value, path):
+    """A number of CPUs (V(0.5), V("2")) as a float; anything else fails naming the path."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not _NUMBER.fullmatch(
+            str(value).strip()):
+        _fail(path, "%r is not a number of CPUs such as 0.5 or 2" % (value,))
+    return float(value)
 
 
 def _restart(value, path, _ctx):
@@ -405,10 +416,35 @@ SERVICE_KEYS = {
     "group_add": lambda value, path, ctx: {"groups": _text_list(value, path)},
     "mem_limit": lambda value, path, ctx: {"memory": _size(value, path)},
     "mem_reservation": lambda value, path, ctx: {"memory_reservation": _size(value, path)},
-    "cpus": lambda value, path, ctx: {"cpus": float(value)},
+    "cpus": lambda value, path, ctx: {"cpus": _cpu_count(value, path)},
     "pids_limit": _same("pids_limit"),
     "oom_score_adj": _same("oom_score_adj"),
 }
+
+
+# The compose default (task form) of each table option the mapping owns, for a service that does not set it.
+# Compared when a container's config hash is not the service's, so a key removed from the file is undone as
+# compose's recreate on a new hash undoes it. Options whose default comes from the image or the daemon (user,
+# working_dir, hostname, domainname, healthcheck, stop_signal, stop_timeout, shm_size, logging, labels,
+# networks, network_mode) are not listed.
+UNSET = {
+    "command": [], "entrypoint": [], "env": {}, "published_ports": [], "exposed_ports": [], "volumes": [],
+    "mounts": [], "restart_policy": "no", "restart_retries": 0, "capabilities": [], "cap_drop": [],
+    "read_only": False, "init": False, "privileged": False, "tmpfs": [], "ulimits": [], "etc_hosts": {},
+    "sysctls": {}, "security_opts": [], "pid_mode": "", "ipc_mode": "", "devices": [], "dns_servers": [],
+    "dns_search_domains": [], "dns_opts": [], "groups": [], "memory": "0", "memory_reservation": "0", "cpus": 0,
+    "pids_limit": 0, "oom_score_adj": 0,
+}
+
+
+def unset_defaults(wanted):
+    """The engine form of the compose defaults (UNSET) of the options ``wanted`` does not set."""
+    found = {}
+    for name, value in UNSET.items():
+        if name not in wanted:
+            option = OPTIONS_BY_NAME[name]
+            found[name] = option.parse(value) if option.parse else value
+    return found
 
 
 def _context(project, name):
@@ -458,10 +494,11 @@ def service_wanted(project, name):
 # -- identity: hash, labels, names ---------------------------------------------------------------------------
 
 def config_hash(service):
-    """sha256 of the service's canonical model (sorted-key JSON), without its replica count, as compose leaves
-    the scale out of its hash."""
+    """sha256 of the service's canonical model (sorted-key JSON), without its replica count, depends_on and
+    pull_policy, as compose leaves them out of its hash."""
     model = dict(service)
-    model.pop("scale", None)
+    for key in ("scale", "depends_on", "pull_policy"):  # the order and the pull: not the container's config
+        model.pop(key, None)
     if isinstance(model.get("deploy"), dict):
         model["deploy"] = {key: value for key, value in model["deploy"].items() if key != "replicas"}
     text = json.dumps(model, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -497,7 +534,8 @@ def container_name(project_name, name, number, service=None):
 
 
 def replicas(service, path):
-    deploy = service.get("deploy") or {}
+    deploy = service.get("deploy")
+    deploy = _want({} if deploy is None else deploy, dict, path + ".deploy", "a mapping")
     count = deploy.get("replicas", service.get("scale", 1))
     if count is None:
         count = 1
@@ -526,7 +564,7 @@ def pull_mode(service, default):
     policy = service.get("pull_policy")
     if policy is None:
         return default
-    if policy not in PULL_POLICIES:
+    if not isinstance(policy, str) or policy not in PULL_POLICIES:
         raise ComposeError("pull_policy: %r is not always, missing, if_not_present or never" % (policy,))
     return PULL_POLICIES[policy]
 
@@ -591,10 +629,35 @@ def selected(services, names):
     return found
 
 
+def acted(services, names, state):
+    """The services a state acts on: for present, ``names`` and what they depend on (compose's up); for absent,
+    stopped and restarted, ``names`` alone (compose's rm, stop and restart); all services when ``names`` is empty."""
+    found = selected(services, names)
+    return found if state == "present" or not names else set(names)
+
+
 def one_shots(services):
     """Services another one waits for with service_completed_successfully: run once, exit 0, left exited."""
     return {other for service in services.values() for other, condition in dependencies(service).items()
             if (condition or {}).get("condition") == "service_completed_successfully"}
+
+
+def network_ipam(config, path):
+    """The engine's IPAM of a top-level network ({Driver, Config}), validated as the network module validates its
+    ipam_config; raises ComposeError naming the key."""
+    ipam = _want(config.get("ipam") or {}, dict, path + ".ipam", "a mapping with driver and config")
+    driver = ipam.get("driver") or "default"
+    if not isinstance(driver, str) or not _DRIVER.fullmatch(driver):
+        _fail(path + ".ipam.driver", "%r is not an IPAM driver name" % (driver,))
+    entries = _want(ipam.get("config") or [], list, path + ".ipam.config", "a list")
+    for index, entry in enumerate(entries):
+        _want(entry, dict, "%s.ipam.config[%d]" % (path, index), "a mapping with subnet, gateway, ip_range")
+    try:
+        found = wanted_ipam(entries, option=path + ".ipam.config", iprange_key="ip_range")
+    except InvalidInput as exc:
+        raise ComposeError(str(exc)) from None
+    return {"Driver": driver, "Config": [{api: item[field] for field, api in (
+        ("subnet", "Subnet"), ("gateway", "Gateway"), ("iprange", "IPRange")) if item.get(field)} for item in found]}
 
 
 def check_project(project):
@@ -613,6 +676,8 @@ def check_project(project):
             _want(config, dict, "%s.%s" % (key, item), "a mapping")
             if not isinstance(config.get("name"), str) or not _CONTAINER_NAME.fullmatch(config["name"]):
                 _fail("%s.%s.name" % (key, item), "%r is not a valid name" % (config.get("name"),))
+            if key == "networks" and config.get("ipam") is not None:
+                network_ipam(config, "networks.%s" % item)
     for service_name, service in services.items():
         path = "services.%s" % service_name
         if not _SERVICE_NAME.fullmatch(str(service_name)):

@@ -34,6 +34,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
 
 # compose recreates when the config changes: the stop timeout and the environment are compared strictly.
 MODES = parse_comparisons({"stop_timeout": "strict", "env": "strict"})
+# A container whose config hash is not the service's (the file changed, or another client made it) is compared
+# strictly on every option, with compose's defaults for those the service does not set (compose.UNSET); labels
+# may be more (compose's own, another client's).
+STRICT = parse_comparisons({"*": "strict", "labels": "allow_more_present"})
 
 
 class Failed(Exception):
@@ -96,7 +100,7 @@ class ComposeRun:
         self.result = result
         self.params = module.params
         self.order = compose.check_project(project)
-        self.acted = compose.selected(project["services"], self.params["services"] or [])
+        self.acted = compose.acted(project["services"], self.params["services"] or [], self.params["state"])
         self.one_shots = compose.one_shots(project["services"])
         self.wanted = {}
         self.images = {}  # service -> (ref, inspect or None, name the engine holds it under)
@@ -177,12 +181,8 @@ class ComposeRun:
                                   ("enable_ipv6", "EnableIPv6")):
                     if config.get(flag) is not None:
                         body[api] = bool(config[flag])
-                ipam = config.get("ipam") or {}
-                if ipam:
-                    body["IPAM"] = {"Driver": ipam.get("driver") or "default", "Config": [
-                        {api: item[field] for field, api in (("subnet", "Subnet"), ("gateway", "Gateway"),
-                                                             ("ip_range", "IPRange")) if item.get(field)}
-                        for item in ipam.get("config") or []]}
+                if config.get("ipam"):
+                    body["IPAM"] = compose.network_ipam(config, "networks.%s" % key)
                 self.client.post("/networks/create", body=body)
             else:
                 self.client.post("/volumes/create", body={
@@ -244,6 +244,30 @@ class ComposeRun:
             if not self.module.check_mode:
                 self.wait_for_dependencies(name)
             self.apply_service(name, existing.get(name) or {})
+
+    def stop_service(self, name, current):
+        """state stopped: the service's running containers stopped, nothing created, changed or pulled."""
+        shown = self.result["services"][name]
+        for number in sorted(current):
+            entry = current[number]
+            shown["containers"].append(shown_container(entry))
+            if entry.get("State") not in ("running", "paused", "restarting"):
+                continue
+            shown["actions"].append("stopped %s" % entry_name(entry))
+            if self.module.check_mode:
+                continue
+            try:
+                engine.halt(self.client, entry["Id"], self.wanted[name].get("stop_timeout"), gone_ok=True)
+            except EngineError as exc:
+                raise self.engine_failed(name, entry_name(entry), exc) from None
+        if not self.module.check_mode and shown["actions"]:
+            found = by_service(listing(self.client, self.project["name"])).get(name) or {}
+            shown["containers"] = [shown_container(found[number]) for number in sorted(found)]
+
+    def engine_failed(self, name, container_name, exc):
+        """A Failed for an engine error after validation: the result keeps what was done up to it."""
+        return Failed("services.%s: container %s: %s" % (name, container_name, exc.daemon_message or exc),
+                      engine_error=exc.to_dict())
 
     def apply_service(self, name, current):
         service = self.project["services"][name]
@@ -311,6 +335,10 @@ class ComposeRun:
         compared.pop("labels", None)
         if service.get("labels"):
             compared["labels"] = self.wanted[name]["labels"]
+        defaults, modes = {}, MODES
+        if entry is not None and (entry.get("Labels") or {}).get(compose.CONFIG_HASH) != compose.config_hash(service):
+            defaults, modes = compose.unset_defaults(compared), STRICT
+            compared.update(defaults)
         state = self.params["state"]
         plan_state = {"stopped": "stopped", "absent": "absent"}.get(state, "started")
         one_shot = name in self.one_shots and container is not None and not engine.is_running(container) \
@@ -323,9 +351,14 @@ class ComposeRun:
             old_image_config = (self.client.inspect("image", container["Image"]) or {}).get("Config") or {}
             if image is None:
                 image_config = old_image_config
+        # check mode before a pull: a reference the container was not made from is a new image
+        new_reference = image is None and container is not None and get_path(container, "Config.Image") not in (
+            service["image"], parse_image(service["image"]).local)
         current_plan = plan(plan_state, container, compared, image_id if image else None, image_config,
-                            recreate=self.params["recreate"] == "always" and container is not None,
-                            old_image_config=old_image_config, modes=MODES)
+                            recreate=(self.params["recreate"] == "always" or new_reference) and container is not None,
+                            old_image_config=old_image_config, modes=modes)
+        if new_reference and "image" not in current_plan.differences:
+            current_plan.differences.insert(0, "image")
         if self.params["recreate"] == "never" and current_plan.mode == "recreate":
             current_plan.actions = [action for action in current_plan.actions if action != "recreated"]
             current_plan.mode = None
@@ -351,9 +384,9 @@ class ComposeRun:
             if container is not None:
                 shown["containers"].append(shown_container(container))
             return
-        self.execute(name, container_name, number, current_plan, container, image_name, image)
+        self.execute(name, container_name, number, current_plan, container, image_name, image, defaults)
 
-    def execute(self, name, container_name, number, current_plan, container, image_name, image):
+    def execute(self, name, container_name, number, current_plan, container, image_name, image, defaults=None):
         wanted = self.create_wanted(name, number)
         networks = wanted.get("networks") or []
         stop_timeout = wanted.get("stop_timeout")
@@ -370,7 +403,7 @@ class ComposeRun:
             else:
                 if current_plan.mode == "update":
                     for warning in engine.update(self.client, container["Id"], update_body(
-                            current_plan.differences, wanted, container)):
+                            current_plan.differences, dict(defaults or {}, **wanted), container)):
                         self.module.warn(warning)
                 if "started" in current_plan.actions:
                     self.start(name, container_name, container)
@@ -382,6 +415,8 @@ class ComposeRun:
         except engine.Gone:
             raise Failed("services.%s: container %s disappeared while it was being changed (removed by someone "
                          "else?); run the task again" % (name, container_name)) from None
+        except EngineError as exc:
+            raise self.engine_failed(name, container_name, exc) from None
         except engine.ContainerFailure as exc:
             details = dict(exc.details)
             done = details.pop("actions", [])
@@ -416,9 +451,12 @@ class ComposeRun:
         self.result["services"][name]["actions"].append("%s %s" % (action, container_name))
         if self.module.check_mode:
             return
-        if entry.get("State") == "running":
-            engine.halt(self.client, entry["Id"], None, gone_ok=True)
-        engine.remove(self.client, entry["Id"], volumes=bool(self.params["remove_volumes"]))
+        try:
+            if entry.get("State") == "running":
+                engine.halt(self.client, entry["Id"], (self.wanted.get(name) or {}).get("stop_timeout"), gone_ok=True)
+            engine.remove(self.client, entry["Id"], volumes=bool(self.params["remove_volumes"]))
+        except EngineError as exc:
+            raise self.engine_failed(name, container_name, exc) from None
 
     # -- conditions and waiting ----------------------------------------------------------------------------
 
@@ -527,9 +565,9 @@ class ComposeRun:
             self.absent(existing)
             return
         if self.params["state"] == "stopped":
-            for name in self.order:
+            for name in reversed(self.order):
                 if name in self.acted:
-                    self.apply_service(name, existing.get(name) or {})
+                    self.stop_service(name, existing.get(name) or {})
             return
         self.ensure_networks_and_volumes()
         self.present(existing)

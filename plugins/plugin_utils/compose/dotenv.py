@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import is_secret_name
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.errors import ComposeError
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.interpolate import (
     InterpolationError,
@@ -45,13 +46,14 @@ def _unescape_double(raw: str) -> str:
     return re.sub(r"\\(.)", lambda m: _DOUBLE_ESCAPES.get(m.group(1), m.group(0)), raw, flags=re.DOTALL)
 
 
-def _rest_of_line(text: str, index: int, line: int, source: str) -> int:
+def _rest_of_line(text: str, index: int, line: int, source: str, key: str) -> int:
     """Index of the next line after a closing quote: only white space or a comment may follow it."""
     end = text.find("\n", index)
     end = len(text) if end < 0 else end
     tail = text[index:end].strip()
     if tail and not tail.startswith("#"):
-        raise ComposeError("line %d: unexpected %r after the closing quote" % (line, tail[:20]), source=source)
+        shown = "text" if is_secret_name(key) else repr(tail[:20])  # a secret's value is not quoted
+        raise ComposeError("line %d: unexpected %s after the closing quote of %s" % (line, shown, key), source=source)
     return end + 1
 
 
@@ -64,10 +66,13 @@ def parse_env(text: str, source: str, lookup: Optional[Lookup] = None) -> Dict[s
         value = lookup(name)
         return found.get(name) if value is None else value
 
-    def interpolated(raw, line):
+    def interpolated(raw, line, key):
         try:
             return substitute(raw, resolve)
         except InterpolationError as exc:
+            if exc.quotes_text and is_secret_name(key):
+                raise ComposeError("line %d: invalid interpolation format in the value of %s (not shown: the name "
+                                   "says it is a secret)" % (line, key), source=source) from None
             raise ComposeError("line %d: %s" % (line, exc), source=source) from None
 
     index = 0
@@ -97,11 +102,11 @@ def parse_env(text: str, source: str, lookup: Optional[Lookup] = None) -> Dict[s
         quote = text[start:start + 1]
         if quote in ("'", '"'):
             raw, after = _quoted(text, start + 1, quote, line, source)
-            index = _rest_of_line(text, after, line, source)
+            index = _rest_of_line(text, after, line, source, key)
             if quote == "'":
                 found[key] = raw.replace("\\'", "'")
             else:
-                found[key] = interpolated(_unescape_double(raw), line)
+                found[key] = interpolated(_unescape_double(raw), line, key)
             continue
         raw = text[start:end]
         comment = re.search(r"[ \t]#", raw)
@@ -109,6 +114,6 @@ def parse_env(text: str, source: str, lookup: Optional[Lookup] = None) -> Dict[s
             raw = raw[:comment.start()]
         if any(ord(char) < 32 and char != "\t" for char in raw):
             raise ComposeError("line %d: a control character in the value of %s" % (line, key), source=source)
-        found[key] = interpolated(raw.strip(), line)
+        found[key] = interpolated(raw.strip(), line, key)
         index = end + 1
     return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import is_secret_name
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.errors import ComposeError, PathPart
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.load import Override
 
@@ -23,6 +24,18 @@ Lookup = Callable[[str], Optional[str]]
 
 class InterpolationError(ValueError):
     """A required variable without a value, or a ``${`` that is not a valid expression."""
+
+    def __init__(self, message: str, quotes_text: bool = False):
+        super().__init__(message)
+        self.quotes_text = quotes_text  # the message shows the text of the value
+
+
+def _invalid(name: Optional[str], text: str) -> InterpolationError:
+    """An invalid expression's error; its text is not quoted when it belongs to a secret-named variable."""
+    if name and is_secret_name(name):
+        return InterpolationError("invalid interpolation format in an expression of %s (its text is not shown: the "
+                                  "variable's name says it is a secret)" % name)
+    return InterpolationError("invalid interpolation format: %s" % text, quotes_text=True)
 
 
 def _closing_brace(text: str, start: int) -> int:
@@ -47,7 +60,7 @@ def _braced(body: str, lookup: Lookup, unset: List[str]) -> str:
     """The value of ``${body}``."""
     match = NAME.match(body)
     if not match:
-        raise InterpolationError("invalid interpolation format: ${%s}" % body)
+        raise _invalid(None, "${%s}" % body)
     name = match.group(0)
     rest = body[match.end():]
     if not rest:
@@ -58,7 +71,7 @@ def _braced(body: str, lookup: Lookup, unset: List[str]) -> str:
         return value
     operator = next((op for op in OPERATORS if rest.startswith(op)), None)
     if operator is None:
-        raise InterpolationError("invalid interpolation format: ${%s}" % body)
+        raise _invalid(name, "${%s}" % body)
     word = rest[len(operator):]
     value = lookup(name)
     present = value is not None and (value != "" or not operator.startswith(":"))
@@ -93,7 +106,8 @@ def substitute(text: str, lookup: Lookup, unset: Optional[List[str]] = None) -> 
         elif after == "{":
             end = _closing_brace(text, index + 2)
             if end < 0:
-                raise InterpolationError("invalid interpolation format: %s (no closing brace)" % text[index:])
+                named = NAME.match(text, index + 2)
+                raise _invalid(named.group(0) if named else None, "%s (no closing brace)" % text[index:])
             out.append(_braced(text[index + 2:end], lookup, unset))
             index = end + 1
         else:
@@ -126,6 +140,9 @@ def interpolate_document(document: Any, environment: Mapping[str, str], source: 
             try:
                 return substitute(value, environment.get, unset)
             except InterpolationError as exc:
+                if exc.quotes_text and any(isinstance(part, str) and is_secret_name(part) for part in where):
+                    raise ComposeError("invalid interpolation format (the value is not shown: its key's name says "
+                                       "it is a secret)", where, source) from None
                 raise ComposeError(str(exc), where, source) from None
         return value
 

@@ -30,10 +30,14 @@ def check_name(name: object, where: str) -> str:
     return name
 
 
-def project_name(option: Optional[str], top_level: object, directory: Optional[str]) -> str:
-    """The project's name: the task's project_name, else ``name:``, else the project directory's name."""
+def project_name(option: Optional[str], top_level: object, directory: Optional[str],
+                 from_environment: Optional[str] = None) -> str:
+    """The project's name: the task's project_name, else COMPOSE_PROJECT_NAME (``from_environment``: the task's
+    environment, env_files or .env), else ``name:``, else the project directory's name."""
     if option is not None:
         return check_name(option, "project_name")
+    if from_environment:
+        return check_name(from_environment, "COMPOSE_PROJECT_NAME")
     if top_level is not None:
         return check_name(top_level, "the top-level name:")
     if directory is None:

@@ -37,6 +37,12 @@ def _protocol(value: Any, path: Path) -> str:
     return protocol
 
 
+# compose lets the engine pick a free host port of a range for one container port; the module publishes a port on
+# one host port (or ranges of the same length), so it refuses rather than binds something else.
+_ONE_OF_RANGE = ("%r publishes one container port on a range of host ports, which dockhand.runtime.compose does not "
+                 "support: give one host port, such as %d:%d")
+
+
 def _entry(target: int, published, host_ip, protocol: str) -> Dict[str, Any]:
     return {"target": target, "published": published, "host_ip": host_ip, "protocol": protocol}
 
@@ -55,7 +61,9 @@ def short_port(text: str, path: Path) -> List[Dict[str, Any]]:
         return [_entry(target, None, host_ip, protocol) for target in targets]
     published_ports = _span(published, path)
     if len(targets) == 1:
-        return [_entry(targets[0], published, host_ip, protocol)]
+        if len(published_ports) > 1:
+            raise ComposeError(_ONE_OF_RANGE % (text, published_ports[0], targets[0]), path)
+        return [_entry(targets[0], str(published_ports[0]), host_ip, protocol)]
     if len(published_ports) != len(targets):
         raise ComposeError("%r maps %d published ports to %d container ports: give ranges of the same length"
                            % (text, len(published_ports), len(targets)), path)
@@ -77,6 +85,10 @@ def long_port(value: Dict[str, Any], path: Path) -> Dict[str, Any]:
         _span(published, path + ("published",))
         if not re.fullmatch(_RANGE, published):
             raise ComposeError("%r is not a port or a port range" % published, path + ("published",))
+        span = _span(published, path + ("published",))
+        if len(span) > 1:
+            raise ComposeError(_ONE_OF_RANGE % (published, span[0], target), path + ("published",))
+        published = str(span[0])
     host_ip = value.get("host_ip")
     if host_ip is not None and (not isinstance(host_ip, str) or not re.fullmatch(r"[0-9A-Fa-f:.]+", host_ip)):
         raise ComposeError("%r is not an IP address" % (host_ip,), path + ("host_ip",))

@@ -216,7 +216,27 @@ class ProjectBuilder:
         for document in documents:
             merged = merge_documents(merged, document)
         merged = strip_markers(merged)
-        return self._model(merged, working_dir, config_files)
+        model = self._model(merged, working_dir, config_files)
+        model["mask"] = self.used_secrets(model)
+        return model
+
+    def used_secrets(self, model: Dict[str, Any]) -> List[str]:
+        """The values of secret-named variables (task environment, .env, env_files) that reached the model through
+        interpolation or an env_file: the module and the action plugin mask them wherever they show."""
+        texts: List[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, str):
+                texts.append(value)
+
+        walk(model)
+        return sorted(secret for secret in self.secrets if any(secret in text for text in texts))
 
     def _model(self, document: Dict[str, Any], working_dir: Optional[str], config_files: List[str]) -> Dict[str, Any]:
         document = {key: value for key, value in document.items() if not str(key).startswith("x-")}
@@ -224,7 +244,8 @@ class ProjectBuilder:
         if unknown:
             raise ComposeError("the top-level key %s is not supported (supported: %s)"
                                % (unknown[0], ", ".join(TOP_LEVEL_KEYS)), (unknown[0],))
-        name = project_name(self.request.project_name, document.get("name"), working_dir)
+        name = project_name(self.request.project_name, document.get("name"), working_dir,
+                            self.environment.get("COMPOSE_PROJECT_NAME"))
         services = document.get("services") or {}
         if not isinstance(services, dict):
             raise ComposeError("expected a mapping, got a %s" % type_name(services), ("services",))
@@ -256,9 +277,16 @@ class ProjectBuilder:
         def profiles_of(service_name: str) -> List[str]:
             service = services[service_name]
             value = service.get("profiles") if isinstance(service, dict) else None
-            return string_list(value, ("services", service_name, "profiles"))
+            where = ("services", service_name, "profiles")
+            for index, item in enumerate(value if isinstance(value, list) else [value] if value is not None else []):
+                if not isinstance(item, str):  # a profile is a name: 5 is refused, not made "5"
+                    raise ComposeError("expected a profile name, got %r" % (item,),
+                                       where + ((index,) if isinstance(value, list) else ()))
+            return string_list(value, where)
 
         active = set(string_list(self.request.profiles, ("profiles",)))
+        if not active and self.environment.get("COMPOSE_PROFILES"):  # the profiles option wins over it
+            active = {item.strip() for item in self.environment["COMPOSE_PROFILES"].split(",") if item.strip()}
         for service_name in self.request.services or []:
             if service_name not in services:
                 raise ComposeError("services: the project has no service %r (it has %s)"

@@ -13,7 +13,8 @@ from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.forms imp
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.load import type_name
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.names import RESOURCE_KEY
 
-ENGINE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+# The engine's rule for names, as the module checks it: two characters at least.
+ENGINE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _COMMON = ("name", "external", "driver", "driver_opts", "labels")
 NETWORK_KEYS = _COMMON + ("internal", "attachable", "enable_ipv6", "ipam")
 VOLUME_KEYS = _COMMON

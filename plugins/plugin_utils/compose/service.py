@@ -28,6 +28,8 @@ from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.ports imp
 from ansible_collections.dockhand.runtime.plugins.plugin_utils.compose.volumes import normalise_volumes
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
+PULL_POLICIES = ("always", "missing", "if_not_present", "never")
 DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 # Keys left out of the model: resolved here (extends, profiles, env_file, scale) or extensions.
 CONSUMED = ("extends", "profiles", "env_file", "scale")
@@ -204,7 +206,7 @@ def _resources(value: Any, path: Path, keys) -> Dict[str, Any]:
         result["memory"] = memory
     if value.get("cpus") is not None:
         cpus = value["cpus"]
-        if isinstance(cpus, bool) or not isinstance(cpus, (str, int, float)):
+        if isinstance(cpus, bool) or not isinstance(cpus, (str, int, float)) or not NUMBER.fullmatch(str(cpus).strip()):
             raise ComposeError("expected a number of CPUs such as 0.5, got a %s" % type_name(cpus), path + ("cpus",))
         result["cpus"] = float(cpus) if isinstance(cpus, int) else cpus
     if value.get("pids") is not None:
@@ -217,7 +219,7 @@ def _deploy(service: Dict[str, Any], path: Path) -> Optional[Dict[str, Any]]:
     scale = service.get("scale")
     if deploy is None and scale is None:
         return None
-    deploy = deploy or {}
+    deploy = {} if deploy is None else deploy
     where = path + ("deploy",)
     if not isinstance(deploy, dict):
         raise ComposeError("expected a mapping, got a %s" % type_name(deploy), where)
@@ -336,6 +338,15 @@ def normalise_service(name: str, service: Any, context: Context) -> Dict[str, An
             result[key] = string_list(value, where)
         elif key == "logging":
             result[key] = _logging(value, where)
+        elif key == "cpus":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not NUMBER.fullmatch(
+                    str(value).strip()):
+                raise ComposeError("expected a number of CPUs such as 0.5, got %r" % (value,), where)
+            result[key] = float(value)
+        elif key == "pull_policy":
+            if not isinstance(value, str) or value not in PULL_POLICIES:
+                raise ComposeError("expected one of %s, got %r" % (", ".join(PULL_POLICIES), value), where)
+            result[key] = value
         elif key in BOOLEAN_KEYS:
             result[key] = as_bool(value, where)
         elif key in INTEGER_KEYS:

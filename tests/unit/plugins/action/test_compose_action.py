@@ -101,3 +101,23 @@ def test_a_secret_in_the_task_environment_is_masked_in_the_error(tmp_path):
     assert "pw-abcdef" not in result["msg"]
     assert result["msg"] == ("services.w.ports[0]: '********' is not a port mapping: write "
                              "[HOST_IP:][PUBLISHED:]TARGET[/PROTOCOL], e.g. \"8080:80\" or \"127.0.0.1:8080:80/tcp\"")
+
+
+class LeakingAction(RecordingAction):
+    """A module answer that shows the interpolated secret, the old value beside the masked new one in a diff."""
+
+    def _execute_module(self, module_name=None, module_args=None, task_vars=None, **kwargs):
+        self.calls.append((module_name, module_args))
+        return {"changed": True, "msg": "ran --token tok12345",
+                "diff": {"before": {"db": {"healthcheck": {"test": ["CMD", "true", "-pold-value1"]}}},
+                         "after": {"db": {"healthcheck": {"test": ["CMD", "true", "-p********"]}}}}}
+
+
+def test_the_module_result_is_masked_with_the_interpolated_secrets(tmp_path):
+    action = make_action(tmp_path, {"definition": {"services": {"db": {"image": "a", "command": [
+        "--token", "${API_TOKEN}"]}}}, "project_name": "p"}, environment=[{"API_TOKEN": "tok12345"}])
+    action.__class__ = LeakingAction
+    result = action.run(task_vars={})
+    assert action.calls[0][1]["project"]["mask"] == ["tok12345"]
+    assert result["msg"] == "ran --token ********"
+    assert result["diff"]["before"]["db"]["healthcheck"]["test"] == ["CMD", "true", "-p********"]

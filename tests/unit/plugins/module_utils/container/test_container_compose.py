@@ -143,10 +143,15 @@ REFUSED = [
     ({"shm_size": "lots"}, "services.web.shm_size"),
     ({"read_only": "yes"}, "services.web.read_only: must be true or false"),
     ({"memory_swap": 1}, "services.web.memory_swap: not supported"),
+    ({"cpus": "abc"}, "services.web.cpus: 'abc' is not a number of CPUs"),
+    ({"cpus": []}, "services.web.cpus: [] is not a number of CPUs"),
+    ({"deploy": {"resources": {"limits": {"cpus": []}}}}, "services.web.deploy.resources.limits.cpus: [] is not"),
+    ({"deploy": {"resources": []}}, "services.web.deploy.resources: must be a mapping"),
 ]
 
 
-@pytest.mark.parametrize("service, message", REFUSED, ids=[sorted(case[0])[0] for case in REFUSED])
+@pytest.mark.parametrize("service, message", REFUSED, ids=["%s-%d" % (sorted(case[0])[0], index)
+                                                           for index, case in enumerate(REFUSED)])
 def test_unsupported_or_bad_keys_fail_with_their_path(service, message):
     with pytest.raises(ComposeError) as caught:
         compose.service_wanted(project(**service), "web")
@@ -158,7 +163,9 @@ def test_check_project_refuses_bad_shapes():
                          ({"services": {"web": {"command": ["x"]}}}, "services.web.image"),
                          ({"services": {"web": {"image": "b", "deploy": {"replicas": 2}, "container_name": "w"}}},
                           "services.web.container_name"),
-                         ({"services": {"web": {"image": "b", "pull_policy": "sometimes"}}}, "pull_policy")):
+                         ({"services": {"web": {"image": "b", "pull_policy": "sometimes"}}}, "pull_policy"),
+                         ({"services": {"web": {"image": "b", "pull_policy": []}}}, "services.web: pull_policy"),
+                         ({"services": {"web": {"image": "b", "deploy": "x"}}}, "services.web.deploy: must be a")):
         model = dict(project(), **bad)
         with pytest.raises(ComposeError) as caught:
             compose.check_project(model)
@@ -186,6 +193,9 @@ def test_config_hash_is_stable_and_leaves_out_the_replicas():
     assert compose.config_hash(one) == compose.config_hash(other)
     assert compose.config_hash(one) != compose.config_hash(dict(one, image="c"))
     assert len(compose.config_hash(one)) == 64
+    # compose leaves the order and the pull out of its hash: changing them recreates nothing
+    started = {"web": {"condition": "service_started", "restart": False, "required": True}}
+    assert compose.config_hash(dict(one, depends_on=started, pull_policy="always")) == compose.config_hash(one)
 
 
 def service(*needs, **conditions):
@@ -204,6 +214,12 @@ def test_dependency_order_and_implicit_service_references():
     assert compose.selected(services, []) == set(services)
     with pytest.raises(ComposeError, match="services: nope not in the project"):
         compose.selected(services, ["nope"])
+    assert compose.acted(services, ["app"], "present") == {"app", "db", "migrate"}
+    for state in ("absent", "stopped", "restarted"):  # compose's rm, stop, restart: the named services alone
+        assert compose.acted(services, ["app"], state) == {"app"}
+        assert compose.acted(services, [], state) == set(services)
+    with pytest.raises(ComposeError, match="services: nope not in the project"):
+        compose.acted(services, ["nope"], "stopped")
 
 
 def test_a_cycle_and_an_unknown_dependency_are_named():
@@ -232,3 +248,31 @@ def test_replicas_come_from_deploy_or_scale():
     assert compose.replicas({}, "s") == 1
     with pytest.raises(ComposeError, match="s.deploy.replicas"):
         compose.replicas({"deploy": {"replicas": -1}}, "s")
+
+
+@pytest.mark.parametrize("ipam, message", [
+    ({"config": [{"subnet": "10.1.0.0/33"}]}, "networks.front.ipam.config[0].subnet '10.1.0.0/33' is not a subnet"),
+    ({"config": [{"subnet": "10.1.0.5/24"}]}, "networks.front.ipam.config[0].subnet '10.1.0.5/24' has host bits "
+                                              "set; write 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/24", "gateway": "10.2.0.1"}]},
+     "networks.front.ipam.config[0].gateway 10.2.0.1 is outside the subnet 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/24", "ip_range": "10.1.1.0/25"}]},
+     "networks.front.ipam.config[0].ip_range 10.1.1.0/25 is not inside the subnet 10.1.0.0/24"),
+    ({"config": [{"subnet": "10.1.0.0/16"}, {"subnet": "10.1.2.0/24"}]},
+     "networks.front.ipam.config: the subnets 10.1.0.0/16 and 10.1.2.0/24 overlap"),
+    ({"config": [{"gateway": "10.1.0.1"}]}, "networks.front.ipam.config[0].subnet: give the subnet"),
+    ({"config": "10.1.0.0/24"}, "networks.front.ipam.config: must be a list"),
+    ({"driver": "bad driver"}, "networks.front.ipam.driver: 'bad driver' is not an IPAM driver name"),
+])
+def test_network_ipam_is_validated_before_anything_is_created(ipam, message):
+    model = project()
+    model["networks"]["front"]["ipam"] = ipam
+    with pytest.raises(ComposeError) as caught:
+        compose.check_project(model)
+    assert message in str(caught.value)
+
+
+def test_network_ipam_in_the_engines_form():
+    config = {"ipam": {"config": [{"subnet": "10.1.0.0/24", "gateway": "10.1.0.1", "ip_range": "10.1.0.128/25"}]}}
+    assert compose.network_ipam(config, "networks.front") == {"Driver": "default", "Config": [
+        {"Subnet": "10.1.0.0/24", "Gateway": "10.1.0.1", "IPRange": "10.1.0.128/25"}]}

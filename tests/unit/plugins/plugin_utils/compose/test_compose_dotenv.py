@@ -94,3 +94,20 @@ def test_error_does_not_show_the_values():
     with pytest.raises(ComposeError) as caught:
         env("DB_PASSWORD=hunter22\nX='unterminated\n")
     assert "hunter22" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('DB_PASSWORD="hunter22"xyz-rest\n', "line 1: unexpected text after the closing quote of DB_PASSWORD"),
+    ("API_TOKEN=ab${cdhunter22\n", "line 1: invalid interpolation format in the value of API_TOKEN (not shown"),
+    ("API_TOKEN=${X:hunter22}\n", "line 1: invalid interpolation format in the value of API_TOKEN (not shown"),
+])
+def test_errors_do_not_quote_a_secret_named_value(text, message):
+    with pytest.raises(ComposeError) as caught:
+        parse_env(text, "/p/.env")
+    assert message in str(caught.value)
+    assert "hunter22" not in str(caught.value) and "xyz-rest" not in str(caught.value)
+
+
+def test_errors_quote_other_values():
+    with pytest.raises(ComposeError, match="unexpected 'x' after the closing quote of NAME"):
+        parse_env('NAME="a"x\n', "/p/.env")

@@ -79,6 +79,7 @@ def expected_model():
         "networks": {"frontnet": {"name": "webapp_frontnet", "external": False},
                      "backnet": {"name": "webapp_backnet", "external": False, "internal": True}},
         "volumes": {"db-data": {"name": "webapp_db-data", "external": False}},
+        "mask": ["change-me", "s3cr3t p@ss"],  # the secret-named values that reached the model
     }
 
 

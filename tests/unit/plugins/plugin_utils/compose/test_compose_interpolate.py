@@ -113,3 +113,16 @@ def test_document_error_names_file_and_key_path():
 def test_document_reports_unset_names_once():
     _result, unset = interpolate_document({"a": "$X", "b": ["${X}", "$Y"]}, {}, "f")
     assert unset == ["X", "Y"]
+
+
+@pytest.mark.parametrize("document, shown", [
+    ({"environment": {"DB_PASSWORD": "ab${cd-hunter22"}}, "environment.DB_PASSWORD: invalid interpolation format "
+                                                          "(the value is not shown"),
+    ({"command": "run ${API_TOKEN:hunter22}"}, "invalid interpolation format in an expression of API_TOKEN"),
+    ({"command": "run ${API_TOKEN-hunter22"}, "invalid interpolation format in an expression of API_TOKEN"),
+])
+def test_errors_do_not_quote_secret_text(document, shown):
+    with pytest.raises(ComposeError) as caught:
+        interpolate_document(document, {}, "compose.yaml")
+    assert shown in str(caught.value)
+    assert "hunter22" not in str(caught.value)

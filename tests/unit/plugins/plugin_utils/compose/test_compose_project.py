@@ -261,7 +261,7 @@ def test_dependency_cycle_helper():
 def test_top_level_extensions_and_version_dropped_unknown_refused():
     model, _warnings = build(definition={"version": "3.8", "x-any": {"a": 1}, "services": {}}, project_name="p")
     assert model == {"name": "p", "working_dir": None, "config_files": [], "services": {}, "networks": {},
-                     "volumes": {}}
+                     "volumes": {}, "mask": []}
     fails("secrets: the top-level key secrets is not supported (supported: name, services, networks, volumes, "
           "version)", definition={"secrets": {}, "services": {}}, project_name="p")
 
@@ -295,11 +295,12 @@ volumes:
 
 
 @pytest.mark.parametrize(("section", "message"), [
-    ("networks:\n  n: {external: true, driver: bridge}\n",
+    ("networks:\n  n: {external: true, driver: bridge, name: nn}\n",
      "networks.n.driver: an external network is only named, not configured: drop driver"),
     ("networks:\n  n: {scope: local}\n", "networks.n.scope: key scope is not supported"),
     ("volumes:\n  v: {name: 'bad name'}\n", "volumes.v.name: 'bad name' is not a valid volume name"),
     ("volumes: [a]\n", "volumes: expected a mapping, got a list"),
+    ("volumes:\n  v: {name: x}\n", "volumes.v.name: 'x' is not a valid volume name"),  # as the module: 2 at least
 ])
 def test_bad_top_level_resources(section, message):
     fails(message, definition="services: {}\n" + section, project_name="p")
@@ -332,3 +333,46 @@ def test_secret_values_from_a_service_env_file_are_masked(project_dir):
     with pytest.raises(ComposeError) as caught:
         build(project_src=str(project_dir))
     assert str(caught.value) == "services.t.depends_on.********: the project has no service '********'"
+
+
+def test_the_model_lists_the_secrets_interpolation_used(project_dir):
+    write(project_dir, ".env", "MYSQL_ROOT_PASSWORD=hunter22\nAPI_TOKEN=tok12345\nUNUSED_SECRET=never-used\n")
+    write(project_dir, "compose.yaml", "services:\n  db:\n    image: x\n    command: ['--token', '${API_TOKEN}']\n"
+                                       "    healthcheck:\n"
+                                       "      test: [CMD, mysqladmin, ping, '-p${MYSQL_ROOT_PASSWORD}']\n")
+    model, _warnings = build(project_src=str(project_dir))
+    assert model["services"]["db"]["command"] == ["--token", "tok12345"]
+    assert model["mask"] == ["hunter22", "tok12345"]
+
+
+def test_compose_project_name_and_profiles_from_the_environment(project_dir):
+    write(project_dir, "compose.yaml", "name: from-file\nservices:\n  s: {image: a}\n"
+                                       "  dbg: {image: b, profiles: [debug]}\n  ops: {image: c, profiles: [ops]}\n")
+    write(project_dir, ".env", "COMPOSE_PROJECT_NAME=from-dotenv\nCOMPOSE_PROFILES=debug, ops\n")
+    model = build(project_src=str(project_dir))[0]
+    assert model["name"] == "from-dotenv"
+    assert sorted(model["services"]) == ["dbg", "ops", "s"]
+    model = build(project_src=str(project_dir), environment={"COMPOSE_PROJECT_NAME": "from-task"},
+                  profiles=["ops"])[0]
+    assert model["name"] == "from-task"
+    assert sorted(model["services"]) == ["ops", "s"]
+    assert build(project_src=str(project_dir), project_name="opt")[0]["name"] == "opt"
+    write(project_dir, ".env", "COMPOSE_PROJECT_NAME=Bad Name\n")
+    with pytest.raises(ComposeError, match="COMPOSE_PROJECT_NAME 'Bad Name' is not a valid project name"):
+        build(project_src=str(project_dir))
+
+
+@pytest.mark.parametrize("service, message", [
+    ({"cpus": "abc"}, "services.s.cpus: expected a number of CPUs such as 0.5, got 'abc'"),
+    ({"cpus": []}, "services.s.cpus: expected a number of CPUs such as 0.5, got []"),
+    ({"pull_policy": []}, "services.s.pull_policy: expected one of always, missing, if_not_present, never, got []"),
+    ({"deploy": []}, "services.s.deploy: expected a mapping, got a list"),
+    ({"deploy": ""}, "services.s.deploy: expected a mapping, got a string"),
+    ({"deploy": 0}, "services.s.deploy: expected a mapping, got a integer"),
+    ({"deploy": {"resources": {"limits": {"cpus": "lots"}}}},
+     "services.s.deploy.resources.limits.cpus: expected a number of CPUs such as 0.5, got a string"),
+    ({"profiles": 5}, "services.s.profiles: expected a profile name, got 5"),
+    ({"profiles": ["a", 5]}, "services.s.profiles[1]: expected a profile name, got 5"),
+])
+def test_wrong_types_are_refused_with_the_key_path(service, message):
+    fails(message, definition={"services": {"s": dict({"image": "a"}, **service)}}, project_name="p", profiles=["*"])
