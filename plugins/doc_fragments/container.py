@@ -26,7 +26,8 @@ options:
   image:
     description:
       - The image, as C(docker pull) takes it, such as V(busybox:1.36) or
-        V(registry.example.com/team/app@sha256:<digest>).
+        V(registry.example.com/team/app@sha256:<digest>), or the ID (V(sha256:<hex>)) of an image the host
+        holds; an ID is never pulled.
       - Required to create a container. For an existing container without O(image), the image is
         not compared.
     type: str

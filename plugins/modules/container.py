@@ -213,6 +213,7 @@ new_container:
   type: dict
 """
 
+import re
 import shlex
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine
@@ -252,10 +253,27 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.referenc
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")
 
 
+_IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
+
+
+def image_id_of(value):
+    """``sha256:<hex>`` when O(image) is an image ID (with or without C(sha256:)), else None: an ID names an image
+    this host holds and is never pulled, as in community.docker."""
+    found = _IMAGE_ID.fullmatch(value or "")
+    return "sha256:" + found.group(1) if found else None
+
+
 def resolve_image(module, client, ref, result):
     """(inspect, name) of the image after pulling as O(pull) says; inspect None in check mode when a pull would
     bring it. ``name`` is what the engine holds it under (a mirror's digest name for a pinned image a mirror of
     Docker's rewrite table served)."""
+    image_id = image_id_of(module.params["image"])
+    if image_id is not None:
+        local = client.inspect("image", image_id)
+        if local is None:
+            module.fail_json(msg="image: %s is an image ID this host does not hold; an ID cannot be pulled, so pull "
+                                 "the image by its name first" % image_id, **result)
+        return local, image_id
     local = client.inspect("image", ref.local)
     mode = module.params["pull"]
     if local is not None and (mode != "always" or ref.digest):
