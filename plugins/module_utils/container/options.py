@@ -1560,8 +1560,29 @@ def caveats(wanted, engine_version):
     return found
 
 
+def volume_targets(volumes):
+    """The container paths of a parsed volumes option, binds first, in order."""
+    return [bind.split(":")[1] for bind in volumes["binds"]] + list(volumes["anonymous"])
+
+
+def check_mount_points(wanted):
+    """A container path is mounted once: refused before anything is created, with community.docker's words."""
+    volumes = volume_targets(wanted["volumes"]) if wanted.get("volumes") else []
+    mounts = [mount["Target"] for mount in wanted.get("mounts") or []]
+    for targets, option in ((volumes, "volumes"), (mounts, "mounts")):
+        seen = set()
+        for target in targets:
+            if target in seen:
+                raise OptionError('The mount point "%s" appears twice in the %s option' % (target, option))
+            seen.add(target)
+    for target in mounts:
+        if target in volumes:
+            raise OptionError('The mount point "%s" appears both in the volumes and mounts option' % target)
+
+
 def check_combinations(wanted):
     """Options that are fine alone but not together."""
+    check_mount_points(wanted)
     mode = wanted.get("network_mode")
     if wanted.get("networks") and mode and (mode in ("host", "none") or mode.startswith("container:")):
         raise OptionError("network_mode: %s cannot be combined with networks; drop networks, or set network_mode "
