@@ -112,10 +112,12 @@ options:
     type: float
   healthy_wait_timeout:
     description:
-      - With O(state=healthy), seconds to wait at most for the container to become healthy, through the
-        start or recreate too (the longer of this and O(health_timeout)). V(0) or less waits without a bound,
-        as in community.docker. A container that reports V(unhealthy) is waited for until the time is up
-        (it may recover); one that exits fails at once.
+      - With O(state=healthy), seconds to wait at most for the container to become healthy after it was
+        started; a recreate waits the longer of this and O(health_timeout), since it rolls back a new container
+        that is not healthy. V(0) or less waits without a bound, as in community.docker. A container that
+        reports V(unhealthy) is waited for until the time is up (it may recover), and is left running when the
+        task fails with community.docker's C(Timeout of ... seconds exceeded) message; one that exits fails at
+        once.
     type: float
     default: 300
   comparisons:

@@ -399,7 +399,9 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             name, " (check %s)" % option if option else "", said,
             "; the new container was removed" if fresh else ""), engine_error=exc.to_dict(), **result)
     auto_remove = bool(module.params["auto_remove"])
-    ok, current = engine.came_up(client, container_id, start_wait(module.params), auto_remove=auto_remove)
+    # with state healthy, wait_healthy waits afterwards, through unhealthy, up to healthy_wait_timeout
+    wait = 0 if module.params["state"] == "healthy" else start_wait(module.params)
+    ok, current = engine.came_up(client, container_id, wait, auto_remove=auto_remove)
     if not ok and module.params["detach"]:
         fail_not_up(module, client, name, current, result)
     return current
@@ -520,9 +522,22 @@ def wait_healthy(module, client, name, container, result):
     if not ok:
         details = engine.failure_details(client, current)
         result["container"] = summary(current)
-        module.fail_json(msg=engine.describe_not_up(name, details, module.params["healthy_wait_timeout"]),
+        module.fail_json(msg=not_healthy_message(name, current, details, healthy_wait(module.params)),
                          new_container=details, **result)
     return current
+
+
+def not_healthy_message(name, container, details, timeout):
+    """Why state healthy failed: a container still running ran out of time (community.docker's words, which
+    playbooks match), any other one did not come up."""
+    state = details["state"] or {}
+    if container is None or state.get("status") != "running" or timeout is None:
+        return engine.describe_not_up(name, details, timeout)
+    text = 'Timeout of %s seconds exceeded while waiting for container "%s" to become healthy (it is %s)' % (
+        timeout, container["Id"], state.get("health"))
+    if state.get("health_log"):
+        text += "; last health check output: %s" % state["health_log"][-1][:300]
+    return text
 
 
 def healthy_wait(params):
