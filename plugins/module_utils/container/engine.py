@@ -177,7 +177,7 @@ def create(client, name, body, networks, warnings=None):
                                engine_error=exc.to_dict()) from None
     container_id = answer["Id"]
     if warnings is not None:
-        warnings.extend("the engine: %s" % said for said in answer.get("Warnings") or [] if said)
+        warnings.extend(engine_warnings(answer))
     try:
         for network in networks[1:]:
             client.post(object_path("network", network["name"], "/connect"),
@@ -274,7 +274,13 @@ def rename(client, container_id, new_name):
 
 def update(client, container_id, body):
     answer = _call(client.post, object_path("container", container_id, "/update"), body=body)
-    return (answer or {}).get("Warnings") or []
+    return engine_warnings(answer)
+
+
+def engine_warnings(answer):
+    """The engine's warnings in a create or update answer (a setting it discarded), worded as community.docker
+    words them, since playbooks look for them in the result's warnings."""
+    return ["Docker warning: %s" % said for said in (answer or {}).get("Warnings") or [] if said]
 
 
 def logs_tail(client, container_id, lines=LOG_TAIL_LINES):
