@@ -200,7 +200,9 @@ container:
       description: How often the engine restarted it.
       type: int
 output:
-  description: With O(detach=false), what the container wrote to stdout and stderr.
+  description: With O(detach=false), what the container wrote to stdout and stderr; with O(auto_remove),
+    C(Cannot retrieve result as auto_remove is enabled), as in community.docker (the container is gone before
+    its logs can be read).
   returned: when detach is false and the container ran
   type: str
 status:
@@ -407,16 +409,29 @@ def start_checked(module, client, name, container_id, result, fresh=False):
     return current
 
 
+# The output of a container with auto_remove, which is gone before its logs can be read (community.docker's words).
+AUTO_REMOVED_OUTPUT = "Cannot retrieve result as auto_remove is enabled"
+
+
+def attached_container(shown, output):
+    """The result's container after a run with detach false: what summary() shows of it (None once removed)
+    with the output under Output, where community.docker puts it."""
+    return dict(shown or {}, Output=output)
+
+
 def run_attached(module, client, container_id, result):
     try:
         code, output = engine.wait_exit(client, container_id, timeout=None)
     except engine.Gone:
         module.warn("container %s removed itself (auto_remove) before its exit code could be read"
                     % module.params["name"])
+        result["output"] = AUTO_REMOVED_OUTPUT
         return
     result["status"] = code
-    result["output"] = output
+    result["output"] = AUTO_REMOVED_OUTPUT if module.params["auto_remove"] else output
     if code != 0:
+        result["container"] = attached_container(summary(client.inspect("container", container_id)),
+                                                 result["output"])
         module.fail_json(msg="container %s exited with code %s; its output is in output" % (
             module.params["name"], code), **result)
 
@@ -710,8 +725,8 @@ def manage(module):
                 module.fail_json(msg=str(exc), **dict(result, **details))
             after = clean_up(module, client, after, result)
             result["container"] = summary(wait_healthy(module, client, name, after, result))
-            if result["container"] is not None and "output" in result:
-                result["container"]["Output"] = result["output"]  # where community.docker puts it (detach false)
+            if "output" in result:
+                result["container"] = attached_container(result["container"], result["output"])
             return result
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)
