@@ -610,8 +610,13 @@ def check_image_labels(module, image_config, wanted, modes, result):
         return
     missing = sorted(set((image_config or {}).get("Labels") or {}) - set(wanted.get("labels") or {}))
     if missing:
-        module.fail_json(msg="image_label_mismatch: the image sets labels that labels does not (%s); add them to "
-                             "labels, or set image_label_mismatch to ignore" % ", ".join(missing), **result)
+        module.fail_json(msg=image_labels_message(missing), **result)
+
+
+def image_labels_message(missing):
+    """community.docker's words (playbooks match them) for image labels that strict labels would remove."""
+    return ("Some labels should be removed but are present in the base image. You can set image_label_mismatch "
+            "to 'ignore' to ignore this error. Labels: %s" % ", ".join('"%s"' % label for label in missing))
 
 
 def image_name_differs(params, container, image_id, modes):

@@ -821,10 +821,15 @@ def same_env(wanted, current, image, _wanted_all):
     return env_list_to_dict(current) == expected_env(wanted, image)
 
 
-def same_labels(wanted, current, image, _wanted_all):
+def expected_labels(wanted, image):
+    """The image's labels overlaid with the task's."""
     expected = dict(image.get("Labels") or {})
     expected.update(wanted)
-    return (current or {}) == expected
+    return expected
+
+
+def same_labels(wanted, current, image, _wanted_all):
+    return (current or {}) == expected_labels(wanted, image)
 
 
 def same_argv_or_image(key):
