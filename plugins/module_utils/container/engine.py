@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import time
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
@@ -373,7 +374,7 @@ def wanted_host_ports(port_bindings):
         protocol = port.partition("/")[2] or "tcp"
         for entry in entries or []:
             host_port = str((entry or {}).get("HostPort") or "")
-            if host_port and host_port != "0":
+            if host_port and host_port != "0" and "-" not in host_port:  # a range: the engine picks a free port
                 found.add((int(host_port), protocol, (entry or {}).get("HostIp") or ""))
     return found
 
@@ -423,8 +424,8 @@ def bind_free(ip, port, protocol):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT socket is no conflict
         sock.bind((ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         return True
-    except OSError:
-        return False
+    except OSError as exc:  # only a port in use is taken; an address this host lacks is the engine's to judge
+        return exc.errno != errno.EADDRINUSE
     finally:
         sock.close()
 

@@ -221,7 +221,9 @@ def _check_ip(ip, what):
     match = _IPV4.fullmatch(ip)
     if match and all(int(part) <= 255 for part in match.groups()):
         return
-    if ":" in ip and re.fullmatch(r"[0-9a-fA-F:.]+", ip):
+    address, percent, zone = ip.partition("%")  # an IPv6 address may name its zone: fe80::1%eth0
+    if ":" in address and re.fullmatch(r"[0-9a-fA-F:.]+", address) and (
+            not percent or re.fullmatch(r"[A-Za-z0-9_.-]+", zone)):
         return
     _fail("%s %r is not an IP address" % (what, ip))
 
@@ -240,7 +242,9 @@ def parse_published_ports(value, default_ip=""):
         container_ports = _container_port(container)
         if host:
             host_ports = [str(port) for port in _port_range(host, "host port in %r:" % text)]
-            if len(host_ports) == 1 and len(container_ports) > 1:
+            if len(host_ports) > 1 and len(container_ports) == 1:
+                host_ports = ["%s-%s" % (host_ports[0], host_ports[-1])]  # the engine takes a free port of it
+            elif len(host_ports) == 1 and len(container_ports) > 1:
                 host_ports = host_ports * len(container_ports)
             if len(host_ports) != len(container_ports):
                 _fail("%r: the host and container port ranges have different lengths" % text)
