@@ -52,8 +52,9 @@ options:
       - An image of a registry other than Docker Hub goes through the mirrors of Docker's rewrite table
         (O(mirrors_table)) as M(dockhand.runtime.image) describes. It is pulled by digest, checked, and tagged
         back to its canonical name, so a rerun finds it under the name the task gives.
-    type: str
-    choices: [missing, always, never]
+      - V(true) is V(always) and V(false) is V(missing), as in community.docker.
+    type: raw
+    choices: [missing, always, never, true, false]
     default: missing
   recreate:
     description:

@@ -642,9 +642,15 @@ def removal_wait(params):
     return engine.REMOVAL_WAIT_SECONDS if value is None else value
 
 
+def pull_mode(value):
+    """O(pull) as a word: community.docker's true and false are always and missing."""
+    return {True: "always", False: "missing"}.get(value, value) if isinstance(value, bool) else value
+
+
 def check_control(module, result):
     """The options that say what to do (not what to have); returns the kill signal in the engine's form."""
     params = module.params
+    params["pull"] = pull_mode(params["pull"])
     if params["paused"] is not None and params["state"] not in ("started", "healthy"):
         module.fail_json(msg="paused: only state started or healthy can pause or resume a container (state is %s)"
                          % params["state"], **result)

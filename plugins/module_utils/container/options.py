@@ -1480,7 +1480,7 @@ CONTROL_SPEC = {
     "image": {"type": "str"},
     "state": {"type": "str", "default": "started",
               "choices": ["present", "started", "stopped", "absent", "healthy"]},
-    "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
+    "pull": {"type": "raw", "default": "missing", "choices": ["missing", "always", "never", True, False]},
     "recreate": {"type": "bool", "default": False},
     "restart": {"type": "bool", "default": False},
     "detach": {"type": "bool", "default": True},
