@@ -26,7 +26,8 @@ options:
   image:
     description:
       - The image, as C(docker pull) takes it, such as V(busybox:1.36) or
-        V(registry.example.com/team/app@sha256:<digest>).
+        V(registry.example.com/team/app@sha256:<digest>), or the ID (V(sha256:<hex>)) of an image the host
+        holds; an ID is never pulled.
       - Required to create a container. For an existing container without O(image), the image is
         not compared.
     type: str
@@ -51,8 +52,9 @@ options:
       - An image of a registry other than Docker Hub goes through the mirrors of Docker's rewrite table
         (O(mirrors_table)) as M(dockhand.runtime.image) describes. It is pulled by digest, checked, and tagged
         back to its canonical name, so a rerun finds it under the name the task gives.
-    type: str
-    choices: [missing, always, never]
+      - V(true) is V(always) and V(false) is V(missing), as in community.docker.
+    type: raw
+    choices: [missing, always, never, true, false]
     default: missing
   recreate:
     description:
@@ -111,10 +113,12 @@ options:
     type: float
   healthy_wait_timeout:
     description:
-      - With O(state=healthy), seconds to wait at most for the container to become healthy, through the
-        start or recreate too (the longer of this and O(health_timeout)). V(0) or less waits without a bound,
-        as in community.docker. A container that reports V(unhealthy) is waited for until the time is up
-        (it may recover); one that exits fails at once.
+      - With O(state=healthy), seconds to wait at most for the container to become healthy after it was
+        started; a recreate waits the longer of this and O(health_timeout), since it rolls back a new container
+        that is not healthy. V(0) or less waits without a bound, as in community.docker. A container that
+        reports V(unhealthy) is waited for until the time is up (it may recover), and is left running when the
+        task fails with community.docker's C(Timeout of ... seconds exceeded) message; one that exits fails at
+        once.
     type: float
     default: 300
   comparisons:

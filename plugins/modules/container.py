@@ -200,7 +200,9 @@ container:
       description: How often the engine restarted it.
       type: int
 output:
-  description: With O(detach=false), what the container wrote to stdout and stderr.
+  description: With O(detach=false), what the container wrote to stdout and stderr; with O(auto_remove),
+    C(Cannot retrieve result as auto_remove is enabled), as in community.docker (the container is gone before
+    its logs can be read).
   returned: when detach is false and the container ran
   type: str
 status:
@@ -213,6 +215,7 @@ new_container:
   type: dict
 """
 
+import re
 import shlex
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine
@@ -252,10 +255,27 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.referenc
 _USES_IMAGE = ("env", "labels", "command", "entrypoint", "exposed_ports", "volumes", "stop_signal")
 
 
+_IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
+
+
+def image_id_of(value):
+    """``sha256:<hex>`` when O(image) is an image ID (with or without C(sha256:)), else None: an ID names an image
+    this host holds and is never pulled, as in community.docker."""
+    found = _IMAGE_ID.fullmatch(value or "")
+    return "sha256:" + found.group(1) if found else None
+
+
 def resolve_image(module, client, ref, result):
     """(inspect, name) of the image after pulling as O(pull) says; inspect None in check mode when a pull would
     bring it. ``name`` is what the engine holds it under (a mirror's digest name for a pinned image a mirror of
     Docker's rewrite table served)."""
+    image_id = image_id_of(module.params["image"])
+    if image_id is not None:
+        local = client.inspect("image", image_id)
+        if local is None:
+            module.fail_json(msg="image: %s is an image ID this host does not hold; an ID cannot be pulled, so pull "
+                                 "the image by its name first" % image_id, **result)
+        return local, image_id
     local = client.inspect("image", ref.local)
     mode = module.params["pull"]
     if local is not None and (mode != "always" or ref.digest):
@@ -381,10 +401,22 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             name, " (check %s)" % option if option else "", said,
             "; the new container was removed" if fresh else ""), engine_error=exc.to_dict(), **result)
     auto_remove = bool(module.params["auto_remove"])
-    ok, current = engine.came_up(client, container_id, start_wait(module.params), auto_remove=auto_remove)
+    # with state healthy, wait_healthy waits afterwards, through unhealthy, up to healthy_wait_timeout
+    wait = 0 if module.params["state"] == "healthy" else start_wait(module.params)
+    ok, current = engine.came_up(client, container_id, wait, auto_remove=auto_remove)
     if not ok and module.params["detach"]:
         fail_not_up(module, client, name, current, result)
     return current
+
+
+# The output of a container with auto_remove, which is gone before its logs can be read (community.docker's words).
+AUTO_REMOVED_OUTPUT = "Cannot retrieve result as auto_remove is enabled"
+
+
+def attached_container(shown, output):
+    """The result's container after a run with detach false: what summary() shows of it (None once removed)
+    with the output under Output, where community.docker puts it."""
+    return dict(shown or {}, Output=output)
 
 
 def run_attached(module, client, container_id, result):
@@ -393,10 +425,13 @@ def run_attached(module, client, container_id, result):
     except engine.Gone:
         module.warn("container %s removed itself (auto_remove) before its exit code could be read"
                     % module.params["name"])
+        result["output"] = AUTO_REMOVED_OUTPUT
         return
     result["status"] = code
-    result["output"] = output
+    result["output"] = AUTO_REMOVED_OUTPUT if module.params["auto_remove"] else output
     if code != 0:
+        result["container"] = attached_container(summary(client.inspect("container", container_id)),
+                                                 result["output"])
         module.fail_json(msg="container %s exited with code %s; its output is in output" % (
             module.params["name"], code), **result)
 
@@ -502,9 +537,22 @@ def wait_healthy(module, client, name, container, result):
     if not ok:
         details = engine.failure_details(client, current)
         result["container"] = summary(current)
-        module.fail_json(msg=engine.describe_not_up(name, details, module.params["healthy_wait_timeout"]),
+        module.fail_json(msg=not_healthy_message(name, current, details, healthy_wait(module.params)),
                          new_container=details, **result)
     return current
+
+
+def not_healthy_message(name, container, details, timeout):
+    """Why state healthy failed: a container still running ran out of time (community.docker's words, which
+    playbooks match), any other one did not come up."""
+    state = details["state"] or {}
+    if container is None or state.get("status") != "running" or timeout is None:
+        return engine.describe_not_up(name, details, timeout)
+    text = 'Timeout of %s seconds exceeded while waiting for container "%s" to become healthy (it is %s)' % (
+        timeout, container["Id"], state.get("health"))
+    if state.get("health_log"):
+        text += "; last health check output: %s" % state["health_log"][-1][:300]
+    return text
 
 
 def healthy_wait(params):
@@ -562,8 +610,13 @@ def check_image_labels(module, image_config, wanted, modes, result):
         return
     missing = sorted(set((image_config or {}).get("Labels") or {}) - set(wanted.get("labels") or {}))
     if missing:
-        module.fail_json(msg="image_label_mismatch: the image sets labels that labels does not (%s); add them to "
-                             "labels, or set image_label_mismatch to ignore" % ", ".join(missing), **result)
+        module.fail_json(msg=image_labels_message(missing), **result)
+
+
+def image_labels_message(missing):
+    """community.docker's words (playbooks match them) for image labels that strict labels would remove."""
+    return ("Some labels should be removed but are present in the base image. You can set image_label_mismatch "
+            "to 'ignore' to ignore this error. Labels: %s" % ", ".join('"%s"' % label for label in missing))
 
 
 def image_name_differs(params, container, image_id, modes):
@@ -589,9 +642,15 @@ def removal_wait(params):
     return engine.REMOVAL_WAIT_SECONDS if value is None else value
 
 
+def pull_mode(value):
+    """O(pull) as a word: community.docker's true and false are always and missing."""
+    return {True: "always", False: "missing"}.get(value, value) if isinstance(value, bool) else value
+
+
 def check_control(module, result):
     """The options that say what to do (not what to have); returns the kill signal in the engine's form."""
     params = module.params
+    params["pull"] = pull_mode(params["pull"])
     if params["paused"] is not None and params["state"] not in ("started", "healthy"):
         module.fail_json(msg="paused: only state started or healthy can pause or resume a container (state is %s)"
                          % params["state"], **result)
@@ -677,8 +736,8 @@ def manage(module):
                 module.fail_json(msg=str(exc), **dict(result, **details))
             after = clean_up(module, client, after, result)
             result["container"] = summary(wait_healthy(module, client, name, after, result))
-            if result["container"] is not None and "output" in result:
-                result["container"]["Output"] = result["output"]  # where community.docker puts it (detach false)
+            if "output" in result:
+                result["container"] = attached_container(result["container"], result["output"])
             return result
     except OptionError as exc:
         module.fail_json(msg=str(exc), **result)

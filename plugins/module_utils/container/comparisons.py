@@ -38,6 +38,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     _normal_device_request,
     env_list_to_dict,
     expected_env,
+    expected_labels,
     expected_network_names,
     networks_as_asked,
     normalize_capability,
@@ -121,8 +122,10 @@ def more_env(wanted, current, image, _wanted_all):
     return _items_within(expected_env(wanted, image), env_list_to_dict(current))
 
 
-def more_labels(wanted, current, _image, _wanted_all):
-    return _items_within(wanted, current)
+def more_labels(wanted, current, image, _wanted_all):
+    """The image's labels overlaid with the task's are all there, with their values (a label the task no longer
+    overrides goes back to the image's value)."""
+    return _items_within(expected_labels(wanted, image), current)
 
 
 def more_capabilities(wanted, current, _image, _wanted_all):

@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import time
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
@@ -177,7 +178,7 @@ def create(client, name, body, networks, warnings=None):
                                engine_error=exc.to_dict()) from None
     container_id = answer["Id"]
     if warnings is not None:
-        warnings.extend("the engine: %s" % said for said in answer.get("Warnings") or [] if said)
+        warnings.extend(engine_warnings(answer))
     try:
         for network in networks[1:]:
             client.post(object_path("network", network["name"], "/connect"),
@@ -274,7 +275,13 @@ def rename(client, container_id, new_name):
 
 def update(client, container_id, body):
     answer = _call(client.post, object_path("container", container_id, "/update"), body=body)
-    return (answer or {}).get("Warnings") or []
+    return engine_warnings(answer)
+
+
+def engine_warnings(answer):
+    """The engine's warnings in a create or update answer (a setting it discarded), worded as community.docker
+    words them, since playbooks look for them in the result's warnings."""
+    return ["Docker warning: %s" % said for said in (answer or {}).get("Warnings") or [] if said]
 
 
 def logs_tail(client, container_id, lines=LOG_TAIL_LINES):
@@ -367,7 +374,7 @@ def wanted_host_ports(port_bindings):
         protocol = port.partition("/")[2] or "tcp"
         for entry in entries or []:
             host_port = str((entry or {}).get("HostPort") or "")
-            if host_port and host_port != "0":
+            if host_port and host_port != "0" and "-" not in host_port:  # a range: the engine picks a free port
                 found.add((int(host_port), protocol, (entry or {}).get("HostIp") or ""))
     return found
 
@@ -417,8 +424,8 @@ def bind_free(ip, port, protocol):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT socket is no conflict
         sock.bind((ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         return True
-    except OSError:
-        return False
+    except OSError as exc:  # only a port in use is taken; an address this host lacks is the engine's to judge
+        return exc.errno != errno.EADDRINUSE
     finally:
         sock.close()
 

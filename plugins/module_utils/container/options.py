@@ -221,7 +221,9 @@ def _check_ip(ip, what):
     match = _IPV4.fullmatch(ip)
     if match and all(int(part) <= 255 for part in match.groups()):
         return
-    if ":" in ip and re.fullmatch(r"[0-9a-fA-F:.]+", ip):
+    address, percent, zone = ip.partition("%")  # an IPv6 address may name its zone: fe80::1%eth0
+    if ":" in address and re.fullmatch(r"[0-9a-fA-F:.]+", address) and (
+            not percent or re.fullmatch(r"[A-Za-z0-9_.-]+", zone)):
         return
     _fail("%s %r is not an IP address" % (what, ip))
 
@@ -240,7 +242,9 @@ def parse_published_ports(value, default_ip=""):
         container_ports = _container_port(container)
         if host:
             host_ports = [str(port) for port in _port_range(host, "host port in %r:" % text)]
-            if len(host_ports) == 1 and len(container_ports) > 1:
+            if len(host_ports) > 1 and len(container_ports) == 1:
+                host_ports = ["%s-%s" % (host_ports[0], host_ports[-1])]  # the engine takes a free port of it
+            elif len(host_ports) == 1 and len(container_ports) > 1:
                 host_ports = host_ports * len(container_ports)
             if len(host_ports) != len(container_ports):
                 _fail("%r: the host and container port ranges have different lengths" % text)
@@ -821,10 +825,15 @@ def same_env(wanted, current, image, _wanted_all):
     return env_list_to_dict(current) == expected_env(wanted, image)
 
 
-def same_labels(wanted, current, image, _wanted_all):
+def expected_labels(wanted, image):
+    """The image's labels overlaid with the task's."""
     expected = dict(image.get("Labels") or {})
     expected.update(wanted)
-    return (current or {}) == expected
+    return expected
+
+
+def same_labels(wanted, current, image, _wanted_all):
+    return (current or {}) == expected_labels(wanted, image)
 
 
 def same_argv_or_image(key):
@@ -1472,7 +1481,7 @@ CONTROL_SPEC = {
     "image": {"type": "str"},
     "state": {"type": "str", "default": "started",
               "choices": ["present", "started", "stopped", "absent", "healthy"]},
-    "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
+    "pull": {"type": "raw", "default": "missing", "choices": ["missing", "always", "never", True, False]},
     "recreate": {"type": "bool", "default": False},
     "restart": {"type": "bool", "default": False},
     "detach": {"type": "bool", "default": True},
@@ -1561,8 +1570,29 @@ def caveats(wanted, engine_version):
     return found
 
 
+def volume_targets(volumes):
+    """The container paths of a parsed volumes option, binds first, in order."""
+    return [bind.split(":")[1] for bind in volumes["binds"]] + list(volumes["anonymous"])
+
+
+def check_mount_points(wanted):
+    """A container path is mounted once: refused before anything is created, with community.docker's words."""
+    volumes = volume_targets(wanted["volumes"]) if wanted.get("volumes") else []
+    mounts = [mount["Target"] for mount in wanted.get("mounts") or []]
+    for targets, option in ((volumes, "volumes"), (mounts, "mounts")):
+        seen = set()
+        for target in targets:
+            if target in seen:
+                raise OptionError('The mount point "%s" appears twice in the %s option' % (target, option))
+            seen.add(target)
+    for target in mounts:
+        if target in volumes:
+            raise OptionError('The mount point "%s" appears both in the volumes and mounts option' % target)
+
+
 def check_combinations(wanted):
     """Options that are fine alone but not together."""
+    check_mount_points(wanted)
     mode = wanted.get("network_mode")
     if wanted.get("networks") and mode and (mode in ("host", "none") or mode.startswith("container:")):
         raise OptionError("network_mode: %s cannot be combined with networks; drop networks, or set network_mode "

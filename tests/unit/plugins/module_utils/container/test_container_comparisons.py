@@ -70,6 +70,15 @@ def test_a_dict_allows_more_keys_but_not_another_value():
     assert differences(wanted(labels={"a": "1"}, env={"A": "1"}), current, {}, strict) == ["env", "labels"]
 
 
+def test_a_label_the_task_no_longer_overrides_goes_back_to_the_image_s_value():
+    image = {"Labels": {"img_label": "base"}}
+    overridden = container(Config={"Labels": {"img_label": "override", "extra": "1"}})
+    assert differences(wanted(labels={}), overridden, image) == ["labels"]
+    assert differences(wanted(labels={"img_label": "override"}), overridden, image) == []
+    as_built = container(Config={"Labels": {"img_label": "base", "extra": "1"}})
+    assert differences(wanted(labels={}), as_built, image) == []
+
+
 def test_ignore_never_changes_and_ordered_lists_stay_strict():
     current = container(HostConfig={"Dns": ["10.0.0.1", "10.0.0.2"]})
     assert differences(wanted(dns_servers=["10.0.0.1"]), current, {}) == ["dns_servers"]

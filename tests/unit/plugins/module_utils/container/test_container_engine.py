@@ -101,3 +101,10 @@ def test_describe_not_up(state, words):
     assert text.endswith("last words\n")
     if state.get("health_log"):
         assert "last health check output: curl: refused" in text
+
+
+def test_engine_warnings_are_worded_as_community_docker_words_them():
+    said = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
+    assert ce.engine_warnings({"Id": "c", "Warnings": [said, ""]}) == ["Docker warning: " + said]
+    assert ce.engine_warnings({"Warnings": None}) == []
+    assert ce.engine_warnings(None) == []

@@ -1,0 +1,43 @@
+"""published_ports as community.docker takes them: a host port range for one container port, an IPv6 zone; and
+the host-port check before a recreate, which only a port in use fails."""
+
+import socket
+
+import pytest
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine as ce
+from ansible_collections.dockhand.runtime.plugins.module_utils.container import options as co
+
+
+def test_a_host_range_for_one_container_port_is_left_to_the_engine():
+    assert co.parse_published_ports(["9010-9050:9010"]) == {"9010/tcp": [{"HostIp": "", "HostPort": "9010-9050"}]}
+    assert ce.wanted_host_ports({"9010/tcp": [{"HostIp": "", "HostPort": "9010-9050"}],
+                                 "80/tcp": [{"HostIp": "", "HostPort": "8080"}]}) == {(8080, "tcp", "")}
+
+
+def test_ranges_of_different_lengths_are_still_refused():
+    with pytest.raises(co.OptionError, match="different lengths"):
+        co.parse_published_ports(["9010-9050:9010-9011"])
+
+
+def test_an_ipv6_address_may_name_its_zone():
+    assert co.parse_published_ports(["[fe80::1%eth0]:90:90/tcp"]) == {
+        "90/tcp": [{"HostIp": "fe80::1%eth0", "HostPort": "90"}]}
+
+
+@pytest.mark.parametrize("text", ["[fe80::1%]:90:90", "[fe80::1%a b]:90:90", "[fe80::1%x%y]:90:90", "1.2.3.4%x:90:90"])
+def test_a_bad_zone_is_refused(text):
+    with pytest.raises(co.OptionError, match="is not an IP address"):
+        co.parse_published_ports([text])
+
+
+def test_only_a_port_in_use_counts_as_taken():
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        assert ce.bind_free("127.0.0.1", port, "tcp") is False
+        assert ce.bind_free("192.0.2.1", port, "tcp") is True  # TEST-NET-1: an address this host lacks
+    finally:
+        listener.close()
