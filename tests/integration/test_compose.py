@@ -179,7 +179,9 @@ def test_round_trip_of_the_spec_keys(run_playbook, clean, tmp_path):
 def test_depends_on_conditions_replicas_and_check_mode(run_playbook, clean):
     """Each condition is waited for in order; replicas up and down; check mode changes nothing."""
     name = PREFIX + "deps"
-    healthy = dict(SLEEP, healthcheck={"test": ["CMD", "true"], "interval": "1s"})
+    # The first check (after one interval) makes db healthy; the engine keeps the last five checks, so with 15 s
+    # between them Log[0] is still the first one when the test reads it (it was gone with 1 s).
+    healthy = dict(SLEEP, healthcheck={"test": ["CMD", "true"], "interval": "15s"})
     job = {"image": BUSYBOX, "command": ["sh", "-c", "sleep 1; echo migrated"]}
     app = dict(SLEEP, depends_on={
         "db": {"condition": "service_healthy", "restart": True, "required": True},
