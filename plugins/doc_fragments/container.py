@@ -234,7 +234,8 @@ options:
   published_ports:
     description:
     - 'Ports to publish, in the C(docker run -p) format: V(8080:80), V(127.0.0.1:8080:80/udp), V(80) (a
-      random host port), V(8000-8001:80-81), V([::1]:8080:80).'
+      random host port), V(8000-8001:80-81), V([::1]:8080:80). Without an IP a port is bound on every address,
+      IPv6 too; V(0.0.0.0:8080:80) binds IPv4 only.'
     type: list
     elements: str
     aliases:

@@ -29,6 +29,9 @@ IN_THE_LABS_WORDS = {
         "tests/integration/test_switch_mirrors.py runs it with a cache the registry_cache role deployed on a lab host",
     "ansible-playbook -i inventory dockhand.runtime.deploy -e deploy_hosts=app_servers": "the user's inventory: "
         "tests/integration/test_containers_role.py runs deploy.yml on a lab host",
+    "ansible-playbook -i inventory dockhand.runtime.deploy -e deploy_hosts=web_servers -e deploy_serial=1 "
+    "-e @compose-app.yml": "tests/integration/test_compose_fleet.py runs this line of deploy.yml's header (and "
+        "checks that README.md shows the same line) with the lab's inventory and three lab hosts",
     "DOCKHAND_LAB_REUSE=1 python -m pytest -q tests/integration/test_engine_role.py": "the suite itself: make test "
         "runs that file",
     "docker rm -f -v dockhand-lab-host5 && DOCKHAND_LAB_REUSE=1 tests/lab/lab up 20": "a measurement recipe that "

@@ -251,7 +251,8 @@ def parse_published_ports(value, default_ip=""):
         else:
             host_ports = [""] * len(container_ports)
         for port, host_port in zip(container_ports, host_ports):
-            binding = {"HostIp": "" if ip == "0.0.0.0" else ip, "HostPort": host_port}
+            # As given: an explicit 0.0.0.0 binds IPv4 only, where "" (no IP) binds IPv6 ([::]) as well.
+            binding = {"HostIp": ip, "HostPort": host_port}
             if binding not in bindings.setdefault(port, []):
                 bindings[port].append(binding)
     return bindings
@@ -857,8 +858,7 @@ def _bindings_set(bindings):
     found = set()
     for port, entries in (bindings or {}).items():
         for entry in entries or [{}]:
-            ip = entry.get("HostIp") or ""
-            found.add((port, "" if ip == "0.0.0.0" else ip, entry.get("HostPort") or ""))
+            found.add((port, entry.get("HostIp") or "", entry.get("HostPort") or ""))
     return found
 
 
@@ -1253,7 +1253,8 @@ OPTIONS = (
            "default the container may have more labels, with C(labels: strict) in O(comparisons) it may not.",
            type="dict", parse=parse_text_dict, create="Labels", compare=same_labels),
     Option("published_ports", "Ports to publish, in the C(docker run -p) format: V(8080:80), "
-           "V(127.0.0.1:8080:80/udp), V(80) (a random host port), V(8000-8001:80-81), V([::1]:8080:80).",
+           "V(127.0.0.1:8080:80/udp), V(80) (a random host port), V(8000-8001:80-81), V([::1]:8080:80). Without "
+           "an IP a port is bound on every address, IPv6 too; V(0.0.0.0:8080:80) binds IPv4 only.",
            aliases=("ports",), parse=parse_published_ports, create=_create_published,
            inspect="HostConfig.PortBindings", compare=same_bindings, **_LIST),
     Option("exposed_ports", "Ports to expose without publishing them, such as V(80) or V(53/udp). Compared "

@@ -38,7 +38,7 @@ def test_module_documentation_matches_the_table():
     ("80", {"80/tcp": [{"HostIp": "", "HostPort": ""}]}),
     ("8080:80", {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}),
     ("127.0.0.1:8080:80/udp", {"80/udp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}),
-    ("0.0.0.0::53", {"53/tcp": [{"HostIp": "", "HostPort": ""}]}),
+    ("0.0.0.0::53", {"53/tcp": [{"HostIp": "0.0.0.0", "HostPort": ""}]}),  # IPv4 only, as written
     ("[::1]:8080:80", {"80/tcp": [{"HostIp": "::1", "HostPort": "8080"}]}),
     ("8000-8001:80-81", {"80/tcp": [{"HostIp": "", "HostPort": "8000"}],
                          "81/tcp": [{"HostIp": "", "HostPort": "8001"}]}),

@@ -41,3 +41,13 @@ def test_only_a_port_in_use_counts_as_taken():
         assert ce.bind_free("192.0.2.1", port, "tcp") is True  # TEST-NET-1: an address this host lacks
     finally:
         listener.close()
+
+
+def test_an_explicit_any_ipv4_address_is_kept():
+    """0.0.0.0 binds IPv4 only; "" binds [::] as well (dockerd 20.10 here), so 0.0.0.0 must reach the engine as
+    written, and a container bound to "" differs from a task that asks for 0.0.0.0."""
+    wanted = co.parse_published_ports(["0.0.0.0:8080:80"])
+    assert wanted == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
+    assert not co.same_bindings(wanted, {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}, {}, {})
+    assert co.same_bindings(wanted, {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, {}, {})
+    assert co.parse_published_ports(["8080:80"]) == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}
