@@ -631,6 +631,9 @@ def parse_default_host_ip(value):
     return text
 
 
+# The operating systems Go (and so Docker) knows; a platform of one word that is none of them is an architecture.
+_OPERATING_SYSTEMS = frozenset(("aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux",
+                                "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"))
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
                  "i386": "386", "i686": "386"}
 
@@ -641,6 +644,8 @@ def parse_platform(value):
     if isinstance(value, bool) or not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_-]+(/[a-z0-9_]+)?)?", text):
         _fail("%r is not a platform os[/arch[/variant]], such as linux/amd64 or linux/arm64/v8" % (value,))
     parts = text.split("/")
+    if len(parts) == 1 and parts[0] not in _OPERATING_SYSTEMS:
+        parts.insert(0, "linux")  # an architecture alone is Linux's, as Docker reads it (amd64: linux/amd64)
     if len(parts) > 1:
         parts[1] = _ARCH_ALIASES.get(parts[1], parts[1])
     return "/".join(parts)

@@ -277,6 +277,8 @@ def test_a_container_name_with_a_newline_is_refused(bad):
     ({"device_cgroup_rules": ["c 42:* rmw"]}, {"HostConfig": {"DeviceCgroupRules": ["c 42:* rmw"]}}),
     ({"runtime": "runc"}, {"HostConfig": {"Runtime": "runc"}}),
     ({"platform": "Linux/x86_64"}, {"platform": "linux/amd64"}),
+    ({"platform": "amd64"}, {"platform": "linux/amd64"}),
+    ({"platform": "windows"}, {"platform": "windows"}),
     ({"groups": ["5678", "1234", "1234"]}, {"HostConfig": {"GroupAdd": ["1234", "5678"]}}),
     ({"domainname": "example.com"}, {"Domainname": "example.com"}),
     ({"mac_address": "92-D0-C6-0A-29-33"}, {"MacAddress": "92:d0:c6:0a:29:33"}),
@@ -491,6 +493,9 @@ def test_new_options_compare_with_engine_defaults(params, container, differs):
     ("linux", {"os": "linux", "architecture": "amd64"}, False),
     ("linux/amd64", {"os": "linux", "architecture": "amd64"}, False),
     ("linux/x86_64", {"os": "linux", "architecture": "amd64"}, False),
+    ("amd64", {"os": "linux", "architecture": "amd64"}, False),  # an architecture alone: linux/amd64
+    ("x86_64", {"os": "linux", "architecture": "amd64"}, False),
+    ("arm64", {"os": "linux", "architecture": "amd64"}, True),
     ("linux/arm64", {"os": "linux", "architecture": "amd64"}, True),
     ("linux/arm64/v8", {"os": "linux", "architecture": "arm64", "variant": ""}, False),
     ("linux/arm/v7", {"os": "linux", "architecture": "arm", "variant": "v6"}, True),
