@@ -459,9 +459,12 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
     assert run.rc == 0, run
     assert_no_traceback(run)
     seen = {step["name"]: (run.result(step["name"]), inspected(run, "after " + step["name"])) for step in steps}
-    report = {task: (result["changed"], result["actions"], result["differences"]) for task, (result, _) in seen.items()}
-    assert [result["changed"] for result, _ in seen.values()] == [True, False, False, False, True, False], report
-    ids = [(after["Id"], after["State"]["StartedAt"]) for _, after in seen.values()]
+    results = [result for result, _after in seen.values()]
+    states = [after for _result, after in seen.values()]
+    report = {task: (result["changed"], result["actions"], result["differences"])
+              for task, result in zip(seen, results)}
+    assert [result["changed"] for result in results] == [True, False, False, False, True, False], report
+    ids = [(after["Id"], after["State"]["StartedAt"]) for after in states]
     assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4] == ids[5], ids  # only strict labels recreated it
     assert ids[4][0] != ids[0][0]
     after = inspected(run, "after bad mode")
