@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 import yaml
+from compose_objects import docker, inspect, remove_projects
 from conftest import assert_no_traceback, local_play
 
 pytestmark = pytest.mark.engine
@@ -21,31 +22,8 @@ PREFIX = "dh-cmp-"
 SLEEP = {"image": BUSYBOX, "command": ["sleep", "3600"], "stop_signal": "SIGKILL"}
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
-
-
-def inspect(name, kind="container"):
-    done = docker("inspect", "--type", kind, name, check=False)
-    return json.loads(done.stdout)[0] if done.returncode == 0 else None
-
-
-def ours(kind):
-    """Names (IDs for containers) of the containers, networks or volumes of dh-cmp- projects."""
-    listed = docker(kind, "ls", *(["-a"] if kind == "container" else []), "--format",
-                    '{{.%s}}\t{{.Label "com.docker.compose.project"}}' % ("ID" if kind == "container" else "Name"))
-    return [line.split("\t")[0] for line in listed.stdout.splitlines()
-            if "\t" in line and line.split("\t")[1].startswith(PREFIX)]
-
-
 def remove_all():
-    containers = ours("container")
-    if containers:
-        docker("rm", "-f", "-v", *containers, check=False)
-    for network in ours("network"):
-        docker("network", "rm", network, check=False)
-    for volume in ours("volume"):
-        docker("volume", "rm", volume, check=False)
+    remove_projects(PREFIX)
     for name in (PREFIX + "ext-net",):
         docker("network", "rm", name, check=False)
 

@@ -5,11 +5,10 @@ test; every project is named dh-cmpf-... and everything labelled with such a pro
 each test.
 """
 
-import json
-import subprocess
 
 import pytest
 import yaml
+from compose_objects import docker, inspect, remove_projects
 from conftest import assert_no_traceback, local_play
 
 pytestmark = pytest.mark.engine
@@ -19,31 +18,8 @@ HELLO = "127.0.0.1:5000/library/hello:latest"
 PREFIX = "dh-cmpf-"
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
-
-
-def inspect(name, kind="container"):
-    done = docker("inspect", "--type", kind, name, check=False)
-    return json.loads(done.stdout)[0] if done.returncode == 0 else None
-
-
-def ours(kind):
-    """IDs (containers) or names (networks, volumes) of everything a dh-cmpf- project labelled."""
-    listed = docker(kind, "ls", *(["-a"] if kind == "container" else []), "--format",
-                    '{{.%s}}\t{{.Label "com.docker.compose.project"}}' % ("ID" if kind == "container" else "Name"))
-    return [line.split("\t")[0] for line in listed.stdout.splitlines()
-            if "\t" in line and line.split("\t")[1].startswith(PREFIX)]
-
-
 def remove_all():
-    containers = ours("container")
-    if containers:
-        docker("rm", "-f", "-v", *containers, check=False)
-    for network in ours("network"):
-        docker("network", "rm", network, check=False)
-    for volume in ours("volume"):
-        docker("volume", "rm", volume, check=False)
+    remove_projects(PREFIX)
 
 
 @pytest.fixture
