@@ -195,18 +195,6 @@ options:
     type: str
     choices: [image_not_present, always]
     default: image_not_present
-  config_path:
-    description:
-      - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)
-        or C(config.json) in E(DOCKER_CONFIG).
-    type: path
-    aliases: [dockercfg_path]
-  mirrors_table:
-    description:
-      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
-        M(dockhand.runtime.registry_mirrors) writes it; default C(/etc/dockhand/registry-mirrors.json).
-        It is read only when a pull is due.
-    type: path
 # BEGIN options from container_options.OPTIONS (make container-doc)
   command:
     description:

@@ -100,3 +100,25 @@ notes:
   - Set the connection once for a play with C(module_defaults) and the action group
     C(group/dockhand.runtime.engine).
 """
+
+
+    # The options of the modules that pull images (image, container, compose).
+    PULLS = r"""
+options:
+  config_path:
+    description:
+      - The Docker config file to read registry credentials from.
+      - Defaults to C(config.json) in E(DOCKER_CONFIG) if set, else C(~/.docker/config.json) of the
+        user the module runs as.
+      - Credentials are looked up by the image's registry host; a missing file means no credentials.
+    type: path
+    aliases: [dockercfg_path]
+  mirrors_table:
+    description:
+      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
+        M(dockhand.runtime.registry_mirrors) writes it.
+      - Defaults to C(/etc/dockhand/registry-mirrors.json). A missing file means no mirrors.
+      - It is read only when a pull is due. Credentials for a mirror are looked up by the mirror's host, as for
+        any registry.
+    type: path
+"""

@@ -47,6 +47,7 @@ author:
   - dockhand.runtime team (@dockhand-runtime)
 extends_documentation_fragment:
   - dockhand.runtime.engine
+  - dockhand.runtime.engine.pulls
 attributes:
   check_mode:
     support: full
@@ -171,18 +172,6 @@ options:
       - Default is C(COMPOSE_PROJECT_NAME) from the task's environment, O(env_files) or C(.env), else the
         top-level C(name), else the project directory's name, lower-cased with other characters dropped.
     type: str
-  config_path:
-    description:
-      - The Docker config file with registry credentials for pulls; default C(~/.docker/config.json)
-        or C(config.json) in E(DOCKER_CONFIG).
-    type: path
-    aliases: [dockercfg_path]
-  mirrors_table:
-    description:
-      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
-        M(dockhand.runtime.registry_mirrors) writes it; default C(/etc/dockhand/registry-mirrors.json).
-        It is read only when a pull is due.
-    type: path
 notes:
   - Supported service keys are C(image), C(command), C(entrypoint), C(environment), C(env_file), C(ports),
     C(expose), C(volumes), C(networks), C(network_mode), C(depends_on), C(healthcheck), C(restart),

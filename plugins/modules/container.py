@@ -52,6 +52,7 @@ author:
   - dockhand.runtime team (@dockhand-runtime)
 extends_documentation_fragment:
   - dockhand.runtime.engine
+  - dockhand.runtime.engine.pulls
   - dockhand.runtime.container
 attributes:
   check_mode:

@@ -38,6 +38,7 @@ author:
   - dockhand.runtime team (@dockhand-runtime)
 extends_documentation_fragment:
   - dockhand.runtime.engine
+  - dockhand.runtime.engine.pulls
 attributes:
   check_mode:
     support: full
@@ -86,21 +87,6 @@ options:
         (the container keeps running on the untagged image).
     type: bool
     default: false
-  config_path:
-    description:
-      - The Docker config file to read registry credentials from.
-      - Defaults to C(config.json) in E(DOCKER_CONFIG) if set, else C(~/.docker/config.json) of the
-        user the module runs as.
-      - Credentials are looked up by the image's registry host; a missing file means no credentials.
-    type: path
-    aliases: [dockercfg_path]
-  mirrors_table:
-    description:
-      - Docker's rewrite table of mirrors for registries other than Docker Hub, as
-        M(dockhand.runtime.registry_mirrors) writes it.
-      - Defaults to C(/etc/dockhand/registry-mirrors.json). A missing file means no mirrors.
-      - Credentials for a mirror are looked up by the mirror's host, as for any registry.
-    type: path
   source:
     description:
       - Where the image comes from with O(state=present).

@@ -67,9 +67,11 @@ def end(module):
 
 
 def fragment_options(name):
-    """The options of this collection's doc fragment ``name`` (dockhand.runtime.<name>)."""
-    fragment = importlib.import_module("ansible_collections.dockhand.runtime.plugins.doc_fragments." + name)
-    return yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION).get("options") or {}
+    """The options of this collection's doc fragment ``name`` (dockhand.runtime.<file>[.<variable>])."""
+    file, _dot, variable = name.partition(".")
+    fragment = importlib.import_module("ansible_collections.dockhand.runtime.plugins.doc_fragments." + file)
+    text = getattr(fragment.ModuleDocFragment, (variable or "documentation").upper())
+    return yaml.safe_load(text).get("options") or {}
 
 
 def module_options(module):
