@@ -1,5 +1,5 @@
-"""What the compose tests read and clean up on this machine's dockerd: docker inspect, and the containers,
-networks and volumes of the compose projects whose names start with a test file's prefix."""
+"""What the compose tests share: docker inspect, the containers, networks and volumes of the compose projects
+whose names start with a test file's prefix (and their clean-up), and a failed run's messages."""
 
 import json
 import subprocess
@@ -13,6 +13,13 @@ def inspect(name, kind="container"):
     """docker inspect of one object, or None when there is none."""
     done = docker("inspect", "--type", kind, name, check=False)
     return json.loads(done.stdout)[0] if done.returncode == 0 else None
+
+
+def containers_of(project):
+    """The names of a project's containers, sorted."""
+    listed = docker("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "--format",
+                    "{{.Names}}").stdout.split()
+    return sorted(listed)
 
 
 def of_projects(kind, prefix):
@@ -32,3 +39,9 @@ def remove_projects(prefix):
         docker("network", "rm", network, check=False)
     for volume in of_projects("volume", prefix):
         docker("volume", "rm", volume, check=False)
+
+
+def failures(run):
+    """The messages of a playbook run's failed tasks, else the end of its output."""
+    return [record["result"].get("msg") for record in run.records if record["result"].get("failed")] or \
+        run.output[-3000:]

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 import yaml
-from compose_objects import docker, inspect, remove_projects
+from compose_objects import containers_of, docker, failures, inspect, remove_projects
 from conftest import assert_no_traceback, local_play
 
 pytestmark = pytest.mark.engine
@@ -52,22 +52,11 @@ def model(name, services, networks=None, volumes=None, default_network=True):
             "volumes": volumes}
 
 
-def failures(run):
-    return [record["result"].get("msg") for record in run.records if record["result"].get("failed")] or \
-        run.output[-3000:]
-
-
 def compose_task(task_name, project, register=None, **options):
     task = {"name": task_name, "dockhand.runtime.compose": dict(options, project=project)}
     if register:
         task["register"] = register
     return task
-
-
-def containers_of(project):
-    listed = docker("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "--format",
-                    "{{.Names}}").stdout.split()
-    return sorted(listed)
 
 
 def ids_and_starts(project):

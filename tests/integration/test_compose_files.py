@@ -8,7 +8,7 @@ each test.
 
 import pytest
 import yaml
-from compose_objects import docker, inspect, remove_projects
+from compose_objects import containers_of, failures, inspect, remove_projects
 from conftest import assert_no_traceback, local_play
 
 pytestmark = pytest.mark.engine
@@ -29,11 +29,6 @@ def clean():
     remove_all()
 
 
-def failures(run):
-    return [record["result"].get("msg") for record in run.records if record["result"].get("failed")] or \
-        run.output[-3000:]
-
-
 def compose_task(task_name, register=None, environment=None, **options):
     task = {"name": task_name, "dockhand.runtime.compose": options}
     if register:
@@ -41,12 +36,6 @@ def compose_task(task_name, register=None, environment=None, **options):
     if environment:
         task["environment"] = environment
     return task
-
-
-def containers_of(project):
-    listed = docker("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "--format",
-                    "{{.Names}}").stdout.split()
-    return sorted(listed)
 
 
 def ids(project):
