@@ -101,7 +101,6 @@ notes:
     C(group/dockhand.runtime.engine).
 """
 
-
     # The options of the modules that pull images (image, container, compose).
     PULLS = r"""
 options:
