@@ -5,6 +5,12 @@ test; every project is named dh-cmpf-... and everything labelled with such a pro
 each test.
 """
 
+import json
+import os
+import shutil
+import socket
+import subprocess
+import urllib.request
 
 import pytest
 import yaml
@@ -215,3 +221,102 @@ def test_containers_role_deploys_compose_projects(run_playbook, clean, tmp_path)
     again = run_playbook(play)
     assert again.rc == 0, failures(again)
     assert not [r for r in again.records if r["status"] == "changed"], "the rerun changed something"
+
+
+WEBAPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "unit", "plugins", "plugin_utils",
+                      "compose", "fixtures", "webapp")
+
+
+def instant(stamp):
+    """A Docker timestamp (RFC 3339 with up to nine fraction digits, trailing zeros cut) as comparable numbers."""
+    seconds, _dot, fraction = stamp.rstrip("Z").partition(".")
+    return seconds, int(fraction.ljust(9, "0"))
+
+
+def lab_override(port):
+    """What a user adds to run the example where only the lab's images exist: compose's own override file maps
+    each image to busybox, each program to a busybox stand-in that answers the same healthcheck, and the
+    published ports to a free loopback port."""
+    quick = {"interval": "1s", "timeout": "3s", "retries": 30, "start_period": "0s"}
+    return "\n".join([
+        "services:",
+        "  proxy:",
+        "    image: %s" % BUSYBOX,
+        "    command: httpd -f -p 80 -h /etc/nginx/conf.d",
+        "    stop_signal: SIGKILL",
+        "    ports: !override",
+        "      - 127.0.0.1:%d:80" % port,
+        "  app:",
+        "    image: %s" % BUSYBOX,
+        "    command: sh -c 'mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8000 -h /www'",
+        "    stop_signal: SIGKILL",
+        "    healthcheck: %s" % json.dumps(quick),
+        "  migrate:",
+        "    image: %s" % BUSYBOX,
+        "    command: [sh, -c, 'test -n \"$$DATABASE_URL\"']",
+        "  db:",
+        "    image: %s" % BUSYBOX,
+        "    command: sleep 3600",
+        "    stop_signal: SIGKILL",
+        "    healthcheck: %s" % json.dumps(dict(quick, test=["CMD", "test", "-d", "/var/lib/postgresql/data"])),
+        "  cache:",
+        "    image: %s" % BUSYBOX,
+        "    command: sleep 3600",
+        "    stop_signal: SIGKILL",
+        "    healthcheck: %s" % json.dumps(dict(quick, test=["CMD", "test", "-d", "/data"])),
+        ""])
+
+
+def test_a_public_style_example_with_the_lab_images(run_playbook, clean, tmp_path):
+    """A whole example in the shape of the public awesome-compose samples (a proxy, an app that waits for its
+    database, a migration job, a cache, a debug-only profile, two networks, a named volume), kept in this
+    repository as tests/unit/.../fixtures/webapp (written for this project), run as a user would: its files and
+    .env untouched, plus an override file that maps the images to the lab's busybox."""
+    name = PREFIX + "webapp"
+    directory = tmp_path / "webapp"
+    shutil.copytree(WEBAPP, directory)
+    (directory / "proxy").mkdir()
+    (directory / "proxy" / "nginx.conf").write_text("server { listen 80; }\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    files = [str(directory / "compose.yaml"), write(directory / "compose.lab.yaml", lab_override(port))]
+    run = run_playbook(local_play([
+        compose_task("up", register="up", files=files, project_name=name, wait=True, wait_timeout=120),
+        compose_task("again", register="again", files=files, project_name=name, wait=True)]))
+    assert_no_traceback(run)
+    assert run.rc == 0, failures(run)
+    assert not run.result("again")["changed"], run.result("again")
+    services = ["app", "cache", "db", "migrate", "proxy"]  # adminer is in the debug profile, not started
+    assert containers_of(name) == ["%s-%s-1" % (name, service) for service in services]
+    state = {service: inspect("%s-%s-1" % (name, service))["State"] for service in services}
+    assert {service: state[service].get("Health", {}).get("Status") for service in ("app", "db", "cache")} == \
+        {"app": "healthy", "db": "healthy", "cache": "healthy"}
+    assert state["proxy"]["Running"] and not state["migrate"]["Running"] and state["migrate"]["ExitCode"] == 0
+    # The order depends_on asks for: db healthy before the migration ran, the migration done before app started.
+    assert instant(state["migrate"]["StartedAt"]) > instant(state["db"]["StartedAt"])
+    assert instant(state["app"]["StartedAt"]) > instant(state["migrate"]["FinishedAt"])
+
+    app = inspect(name + "-app-1")
+    assert app["HostConfig"]["Memory"] == 512 * 1024 * 1024 and app["HostConfig"]["NanoCpus"] == 1500000000
+    assert app["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert env_of(name + "-app-1")["DATABASE_URL"] == "postgresql://app:s3cr3t p@ss@db:5432/app"
+    assert env_of(name + "-app-1")["SECRET_KEY"] == "change-me"  # from env_file app.env
+    assert sorted(app["NetworkSettings"]["Networks"]) == [name + "_backnet", name + "_frontnet"]
+    assert "web" in app["NetworkSettings"]["Networks"][name + "_frontnet"]["Aliases"]
+    assert inspect(name + "_backnet", "network")["Internal"] is True
+    assert inspect(name + "_db-data", "volume")["Labels"]["com.docker.compose.project"] == name
+    proxy = inspect(name + "-proxy-1")
+    assert sorted(proxy["NetworkSettings"]["Networks"]) == [name + "_frontnet"]
+
+    # The proxy serves its bind-mounted configuration on the published port, and reaches the app by its alias.
+    with urllib.request.urlopen("http://127.0.0.1:%d/default.conf" % port, timeout=10) as answer:
+        assert answer.read() == b"server { listen 80; }\n"
+    reached = subprocess.run(["docker", "exec", name + "-proxy-1", "wget", "-qO-", "http://web:8000/health"],
+                             stdout=subprocess.PIPE, text=True, check=False)
+    assert reached.stdout == "ok\n"
+
+    down = run_playbook(local_play([compose_task("down", register="down", files=files, project_name=name,
+                                                 state="absent")]))
+    assert down.rc == 0, failures(down)
+    assert containers_of(name) == [] and inspect(name + "_db-data", "volume") is not None
