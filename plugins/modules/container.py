@@ -228,6 +228,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     caveats,
     container_references,
     create_body,
+    expected_network_names,
     get_path,
     parse_image,
     parse_name,
@@ -437,6 +438,13 @@ def run_attached(module, client, container_id, result):
             module.params["name"], code), **result)
 
 
+def only_networks(wanted, modes):
+    """The networks a container may be on, when ``networks`` is compared strictly (else None: any more may be)."""
+    if "networks" not in wanted or modes.get("networks") != "strict":
+        return None
+    return expected_network_names(wanted["networks"], wanted)
+
+
 def recreate(module, client, name, current_plan, container, wanted, image_name, result):
     """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
     body = create_body(wanted, image_name or container["Image"])
@@ -447,7 +455,7 @@ def recreate(module, client, name, current_plan, container, wanted, image_name, 
                                    wanted.get("stop_timeout"), start_new=start_new,
                                    health_timeout=start_wait(module.params),
                                    force_kill=module.params["force_kill"], kill_signal=module.params["kill_signal"],
-                                   warnings=warnings)
+                                   warnings=warnings, only_networks=current_plan.only_networks)
     finally:
         for warning in warnings:
             module.warn(warning)
@@ -476,7 +484,7 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
     if current_plan.mode == "create":
         warnings = []
         new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [],
-                            warnings=warnings)
+                            warnings=warnings, only_networks=current_plan.only_networks)
         for warning in warnings:
             module.warn(warning)
     elif current_plan.mode == "update":
@@ -780,6 +788,7 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
                         restart=params["restart"], old_image_config=old_image_config, modes=modes)
     if name_mismatch and "image" not in current_plan.differences:
         current_plan.differences.insert(0, "image")
+    current_plan.only_networks = only_networks(wanted, modes)
     result["actions"] = pulled + current_plan.actions
     result["differences"] = current_plan.differences
     result["changed"] = bool(result["actions"])

@@ -371,6 +371,37 @@ def inspected(run, task_name):
     return json.loads(result["stdout"])[0] if result["rc"] == 0 else None
 
 
+def test_an_empty_networks_list(run_playbook, clean):
+    """networks: [] keeps the engine's default bridge (networks compares allow_more_present by default); compared
+    strictly, the container is on no network at all: a new one is disconnected from the bridge, one on the bridge
+    is recreated without it, and a rerun changes nothing. Judged by Docker's inspect after each task."""
+    loose, strict = PREFIX + "nonet-loose", PREFIX + "nonet-strict"
+    only = {"networks": [], "comparisons": {"networks": "strict"}}
+    tasks = [
+        container_task("loose", loose, networks=[]), inspect_task("after loose", loose),
+        container_task("loose again", loose, networks=[]),
+        container_task("loose made strict", loose, **only), inspect_task("after loose made strict", loose),
+        container_task("strict", strict, **only), inspect_task("after strict", strict),
+        container_task("strict again", strict, **only), inspect_task("after strict again", strict),
+    ]
+    run = run_playbook(local_play(tasks))
+    assert run.rc == 0, run
+    assert_no_traceback(run)
+    first = inspected(run, "after loose")
+    assert list(first["NetworkSettings"]["Networks"]) == ["bridge"]
+    assert run.result("loose again")["changed"] is False
+    made_strict = inspected(run, "after loose made strict")
+    assert run.result("loose made strict")["actions"] == ["recreated", "started"]
+    assert made_strict["Id"] != first["Id"] and made_strict["NetworkSettings"]["Networks"] == {}
+    assert made_strict["State"]["Running"], made_strict["State"]
+    created = inspected(run, "after strict")
+    assert run.result("strict")["actions"] == ["created", "started"]
+    assert created["NetworkSettings"]["Networks"] == {} and created["State"]["Running"]
+    again = inspected(run, "after strict again")
+    assert run.result("strict again")["changed"] is False
+    assert (again["Id"], again["State"]["StartedAt"]) == (created["Id"], created["State"]["StartedAt"])
+
+
 def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):
     """paused pauses and resumes in place; force_kill stops a container with the signal asked; cleanup removes a
     job that succeeded; state healthy waits for the healthcheck, also without a bound (healthy_wait_timeout 0 or

@@ -156,11 +156,14 @@ def find(client, name):
     return container
 
 
-def create(client, name, body, networks, warnings=None):
+def create(client, name, body, networks, warnings=None, only_networks=None):
     """Create a container and connect it to the networks after the first; returns its inspect.
 
     A ``platform`` key of ``body`` (option platform) goes as the query parameter. The
     engine's warnings about the body (a setting it discarded) are appended to ``warnings``.
+    ``only_networks`` (a set of names): the container is disconnected from any other
+    network, such as the default bridge the engine connects it to when ``networks`` is
+    empty (``networks: []`` compared strictly).
     Raises ContainerFailure naming the option the engine refused, after removing
     whatever was created.
     """
@@ -188,7 +191,19 @@ def create(client, name, body, networks, warnings=None):
         raise ContainerFailure("cannot connect container %s to network %s (networks): %s"
                                % (name, network["name"], exc.daemon_message or exc),
                                engine_error=exc.to_dict()) from None
-    return client.inspect("container", container_id)
+    created = client.inspect("container", container_id)
+    if only_networks is None:
+        return created
+    extra = sorted(set(get_path(created, "NetworkSettings.Networks") or {}) - set(only_networks))
+    for other in extra:
+        try:
+            client.post(object_path("network", other, "/disconnect"), body={"Container": container_id})
+        except EngineError as exc:
+            remove(client, container_id)
+            said = exc.daemon_message or exc
+            raise ContainerFailure("cannot disconnect container %s from network %s (networks: only the listed ones): "
+                                   "%s" % (name, other, said), engine_error=exc.to_dict()) from None
+    return client.inspect("container", container_id) if extra else created
 
 
 def start(client, container_id):
@@ -455,7 +470,7 @@ def check_host_ports(client, old, body):
 # --------------------------------------------------------------------------
 
 def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, health_timeout, force_kill=False,
-                  kill_signal=None, warnings=None):
+                  kill_signal=None, warnings=None, only_networks=None):
     """Replace ``old`` by a container made from ``body``; the old one comes back if the new one fails.
 
     Returns the new container's inspect (None when it ran with auto_remove and
@@ -475,7 +490,7 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
     leftover = find(client, name + NEW_SUFFIX)
     if leftover is not None:
         remove(client, leftover["Id"], volumes=True)
-    new = create(client, name + NEW_SUFFIX, body, networks, warnings=warnings)
+    new = create(client, name + NEW_SUFFIX, body, networks, warnings=warnings, only_networks=only_networks)
     auto_remove = bool(get_path(body, "HostConfig.AutoRemove"))
     was_running = is_running(old)
     steps = []

@@ -33,7 +33,7 @@ _VOLUME_ID = re.compile(r"[0-9a-f]{64}")
 class Plan:
     """What to do with one container, and why."""
 
-    __slots__ = ("actions", "differences", "image_changed", "mode", "why")
+    __slots__ = ("actions", "differences", "image_changed", "mode", "why", "only_networks")
 
     def __init__(self, actions=None, differences=None, image_changed=False, mode=None, why=None):
         self.actions = actions or []
@@ -41,6 +41,7 @@ class Plan:
         self.image_changed = image_changed
         self.mode = mode  # create | update | recreate | remove | None
         self.why = why  # why a difference that could be updated recreates instead
+        self.only_networks = None  # names: a new container is disconnected from any other network
 
     def __repr__(self):
         return "Plan(%s, %s)" % (self.mode, self.actions)
