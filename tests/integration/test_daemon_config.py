@@ -283,7 +283,8 @@ def alias_play(prefix, count):
             "name": "%s-{{ item }}" % prefix, "groups": "aliases",
             **{var: "{{ hostvars['%s']['%s'] }}" % (HOST, var)
                for var in ("ansible_host", "ansible_port", "ansible_user", "ansible_connection",
-                           "ansible_ssh_private_key_file", "ansible_python_interpreter")},
+                           "ansible_ssh_private_key_file", "ansible_python_interpreter", "ansible_pipelining",
+                           "ansible_ssh_common_args")},
             "ansible_paramiko_host_key_checking": False},
         "loop": list(range(count)),
     }]}

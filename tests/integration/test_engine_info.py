@@ -161,6 +161,26 @@ def test_lab_host_without_docker(run_playbook, lab):
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("connection, banner", [("ssh", "ESTABLISH SSH CONNECTION"),
+                                                ("paramiko", "ESTABLISH PARAMIKO SSH CONNECTION")])
+def test_both_connections_reach_a_lab_host(run_playbook, lab, monkeypatch, connection, banner):
+    """OpenSSH (the lab's default) and paramiko (deprecated in ansible-core 2.19, still what older controllers
+    use): the module runs over each and reads the same host4."""
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    run = run_playbook([{
+        "name": "over %s" % connection, "hosts": "dockhand-lab-host4", "gather_facts": False,
+        "vars": {"ansible_connection": connection}, "tasks": [info_task("info")],
+    }], inventory=lab["inventory"])
+    assert run.rc == 0, str(run)
+    other = {"ESTABLISH SSH CONNECTION": "ESTABLISH PARAMIKO",
+             "ESTABLISH PARAMIKO SSH CONNECTION": "ESTABLISH SSH CONNECTION"}
+    assert banner in run.output and other[banner] not in run.output
+    engine = run.result("info")["engine"]
+    assert engine["running"] is False and engine["error_kind"] == "unreachable"
+    assert_no_traceback(run)
+
+
+@pytest.mark.lab
 def test_lab_host_with_docker(run_playbook, lab):
     """host17 (with docker.io installed) as root and as a user outside the docker group."""
     host = "dockhand-lab-host9"

@@ -58,6 +58,7 @@ MIRROR_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_MIRROR_PORT_BASE", "5000"))
 SSH_PORT_BASE = int(os.environ.get("DOCKHAND_LAB_SSH_PORT_BASE", "2200"))
 DEBIAN_MIRROR = os.environ.get("DOCKHAND_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
+CONNECTION = os.environ.get("DOCKHAND_LAB_CONNECTION", "ssh")
 BOOT_TIMEOUT = int(os.environ.get("DOCKHAND_LAB_BOOT_TIMEOUT", "240"))
 # "Edge" hosts, by index: the hub (the stand-in for Docker Hub) is unreachable from them, so they reach
 # registries only through the lab's mirrors, as this collection's users do. The roles' and playbooks'
@@ -1617,10 +1618,16 @@ def collect_state():
 
 
 def write_inventory(state):
+    if CONNECTION not in ("ssh", "paramiko"):
+        raise LabError("DOCKHAND_LAB_CONNECTION is %r: set it to ssh (the default) or paramiko" % CONNECTION)
     hub = state["hub"]
     group_vars = [
         ("ansible_user", "root"),
-        ("ansible_connection", "paramiko"),
+        # OpenSSH with ControlPersist (ansible's default ssh_args) and pipelining: one SSH session per host
+        # for a whole run, and no temporary module files. DOCKHAND_LAB_CONNECTION=paramiko writes paramiko
+        # instead (deprecated in ansible-core 2.19; a test keeps it working: test_engine_info.py).
+        ("ansible_connection", CONNECTION),
+        ("ansible_pipelining", True),
         ("ansible_ssh_private_key_file", str(SSH_KEY)),
         ("ansible_python_interpreter", "/usr/bin/python3"),
         # paramiko_ssh reads these (ansible-core 2.19): no known_hosts, no prompt.
@@ -1630,7 +1637,7 @@ def write_inventory(state):
         # the default 10 s while 22 hosts start containers (an "Authentication timeout" was seen in CI).
         ("ansible_paramiko_timeout", 30),
         ("ansible_ssh_timeout", 30),
-        # ...and these keep the plain ssh connection quiet too, should a test switch to it.
+        # ...and these keep the OpenSSH connection quiet and off known_hosts.
         ("ansible_ssh_common_args",
          "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"),
         ("lab_network", NETWORK),
