@@ -17,10 +17,11 @@ check: venv
 	$(VENV)/bin/antsibull-changelog lint
 	$(VENV)/bin/python -m pytest -q tests/unit
 
-## Bring up a $(HOSTS)-host lab and run playbooks/provision.yml against it.
+## Bring up a $(HOSTS)-host lab, run playbooks/provision.yml against it, then write the fleet report (build/report).
 provision: venv link
 	tests/lab/lab up $(HOSTS)
 	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml -e @tests/lab/provision-vars.yml playbooks/provision.yml
+	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml -e report_dest=build/report playbooks/report.yml
 
 lab-up:
 	tests/lab/lab up $(HOSTS)

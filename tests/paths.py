@@ -9,4 +9,4 @@ COLLECTION_LINK = os.path.join(COLLECTIONS_DIR, "ansible_collections", "dockhand
 LAB = os.path.join(TESTS_DIR, "lab", "lab")
 LAB_INVENTORY = os.path.join(TESTS_DIR, "lab", "state", "inventory.yml")
 # The lab hosts the integration tests use: each test file has hosts of its own (tests/integration/conftest.py).
-LAB_HOSTS = 25
+LAB_HOSTS = 27

@@ -35,6 +35,11 @@ options:
       - A process to report on, such as a container's (RV(dockhand.runtime.container_info#module:containers[].pid))
         or dockerd's (RV(dockhand.runtime.engine_info#module:dockerd_unit.main_pid)).
     type: int
+  slice:
+    description:
+      - A systemd slice to report the limits and the current use of (RV(slice)), such as V(containers.slice),
+        the one M(dockhand.runtime.cgroup_slice) and the cgroups role make.
+    type: str
 seealso:
   - module: dockhand.runtime.cgroup_slice
   - module: dockhand.runtime.engine_info
@@ -59,9 +64,61 @@ EXAMPLES = r"""
     that:
       - where.process.slice == 'containers.slice'
       - where.process.effective_memory_limit == 536870912
+
+- name: What containers.slice may use, and uses now
+  dockhand.runtime.cgroup_info:
+    slice: containers.slice
+  register: sliced
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ sliced.slice.memory_current }} of {{ sliced.slice.memory_max }} bytes in use"
 """
 
 RETURN = r"""
+slice:
+  description:
+    - The limits of O(slice) and what it uses now, read from its cgroup files (the v1 controllers' or the unified
+      one's). A limit is null when unlimited; every value is null when the slice's cgroup does not exist.
+  returned: when O(slice) is given
+  type: dict
+  contains:
+    name:
+      description: The slice.
+      type: str
+      sample: containers.slice
+    path:
+      description: Its path in the cgroup tree.
+      type: str
+      sample: /containers.slice
+    exists:
+      description: Whether its cgroup is there (systemd makes it when the slice is started or gets a process).
+      type: bool
+      sample: true
+    memory_max:
+      description: Memory limit in bytes.
+      type: int
+      sample: 2147483648
+    memory_current:
+      description: Memory in use, in bytes.
+      type: int
+      sample: 73400320
+    cpu_quota_percent:
+      description: CPU quota, where 100 is one whole CPU.
+      type: float
+      sample: 150.0
+    cpu_usage_usec:
+      description: CPU time its processes used since the cgroup was made, in microseconds.
+      type: int
+      sample: 81234567
+    tasks_max:
+      description: Task (process and thread) limit.
+      type: int
+      sample: 512
+    tasks_current:
+      description: Tasks in it now.
+      type: int
+      sample: 14
 host_cgroup:
   description: The host's cgroup hierarchy, as M(dockhand.runtime.engine_info) reports it.
   returned: always
@@ -147,7 +204,14 @@ process:
 """
 
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup, process_cgroup
+from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
+    CgroupError,
+    cgroup_use,
+    check_slice_name,
+    host_cgroup,
+    process_cgroup,
+    slice_cgroup_path,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import arg_value
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
@@ -175,11 +239,18 @@ def gather(module):
         if pid < 1:
             module.fail_json(msg="pid: %d is not a process ID; give a positive number" % pid)
         result["process"] = process_cgroup(pid)
+    name = module.params["slice"]
+    if name is not None:
+        try:
+            check_slice_name(name, option="slice")
+        except CgroupError as exc:
+            module.fail_json(msg=str(exc))
+        result["slice"] = dict(cgroup_use(slice_cgroup_path(name)), name=name)
     return result
 
 
 def main():
-    module = ProtectedModule(argument_spec=dict(pid=dict(type="int")), supports_check_mode=True)
+    module = ProtectedModule(argument_spec=dict(pid=dict(type="int"), slice=dict(type="str")), supports_check_mode=True)
     run_module(module, gather)
 
 

@@ -32,18 +32,31 @@ options:
   name:
     description:
       - Name of one container to inspect. A container whose ID merely starts with O(name) is not a match.
-      - Exactly one of O(name) and O(labels) is required.
+      - Exactly one of O(name), O(labels) and O(every) is required.
     type: str
   labels:
     description:
       - List the containers that carry every one of these labels.
       - A label whose value is V(null) matches any value (the label only has to be there); any other
         value must match exactly (as a string).
-      - Exactly one of O(name) and O(labels) is required.
+      - Exactly one of O(name), O(labels) and O(every) is required.
     type: dict
+  every:
+    description:
+      - List every container on the host, with or without labels (a fleet report's view).
+      - Exactly one of O(name), O(labels) and O(every) is required.
+    type: bool
+    default: false
+  details:
+    description:
+      - With O(labels) or O(every), inspect each container found, so that RV(containers[].health),
+        RV(containers[].restart_count), RV(containers[].started_at), RV(containers[].uptime_seconds) and
+        RV(containers[].pid) are filled in as they are with O(name). One more request per container.
+    type: bool
+    default: false
   all:
     description:
-      - With O(labels), include containers that are not running (created, exited, paused).
+      - With O(labels) or O(every), include containers that are not running (created, exited, paused).
     type: bool
     default: true
 notes:
@@ -123,7 +136,21 @@ containers:
         - With O(name), the ID on the host of the container's main process (C(State.Pid)), V(0) when it
           does not run; read C(/proc/<pid>/cgroup) or pass it to M(dockhand.runtime.cgroup_info) to see where
           the container sits.
-        - Null with O(labels), since the engine's listing does not carry it; look the container up by O(name).
+        - Null with O(labels) or O(every) unless O(details=true), since the engine's listing does not carry it.
+      type: int
+    health:
+      description:
+        - The healthcheck's verdict (V(starting), V(healthy) or V(unhealthy)), or null when the container has no
+          healthcheck (or with O(labels) or O(every) unless O(details=true)).
+      type: str
+    restart_count:
+      description: How many times the engine restarted it (its restart policy); null as RV(containers[].health).
+      type: int
+    started_at:
+      description: When it last started (the engine's RFC 3339 time), or null as RV(containers[].health).
+      type: str
+    uptime_seconds:
+      description: Seconds since it started, by the host's clock, while it runs; null otherwise.
       type: int
   sample:
     - id: 4c01db0b339c
@@ -134,8 +161,14 @@ containers:
       running: true
       labels: {dockhand.runtime.managed-by: containers}
       pid: 4242
+      health: healthy
+      restart_count: 0
+      started_at: "2026-11-30T08:15:02.118394051Z"
+      uptime_seconds: 86400
 """
 
+import calendar
+import time
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import as_text, text_dict
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
@@ -156,24 +189,50 @@ def from_listing(entry):
     state = entry.get("State") or ""
     return {"id": entry.get("Id"), "name": names[0].lstrip("/"), "image": entry.get("Image"),
             "image_id": entry.get("ImageID"), "state": state, "running": state == "running",
-            "labels": text_dict(entry.get("Labels")), "pid": None}
+            "labels": text_dict(entry.get("Labels")), "pid": None, "health": None, "restart_count": None,
+            "started_at": None, "uptime_seconds": None}
 
 
-def from_inspect(container):
+def seconds_since(stamp, now):
+    """Whole seconds from an engine time (RFC 3339, UTC, up to nine fraction digits) to ``now`` (epoch
+    seconds), or None when the time is missing or the zero time."""
+    if not stamp or stamp.startswith("0001-"):
+        return None
+    try:
+        started = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return max(0, int(now - started))
+
+
+def from_inspect(container, now=None):
     """A container inspect in the module's result shape."""
     state = container.get("State") or {}
     config = container.get("Config") or {}
+    running = bool(state.get("Running"))
+    now = time.time() if now is None else now
     return {"id": container.get("Id"), "name": (container.get("Name") or "").lstrip("/"),
             "image": config.get("Image"), "image_id": container.get("Image"), "state": state.get("Status"),
-            "running": bool(state.get("Running")), "labels": text_dict(config.get("Labels")),
-            "pid": int(state.get("Pid") or 0)}
+            "running": running, "labels": text_dict(config.get("Labels")),
+            "pid": int(state.get("Pid") or 0), "health": (state.get("Health") or {}).get("Status"),
+            "restart_count": int(container.get("RestartCount") or 0), "started_at": state.get("StartedAt"),
+            "uptime_seconds": seconds_since(state.get("StartedAt"), now) if running else None}
+
+
+def detailed(client, entry):
+    """A listed container with what only its inspect has; as listed when it went away meanwhile."""
+    container = client.inspect("container", entry["id"])
+    return from_inspect(container) if container is not None else entry
 
 
 def check_params(module):
     name, labels = module.params["name"], module.params["labels"]
-    if (name is None) == (labels is None):
-        module.fail_json(msg="give exactly one of name (one container) and labels (containers carrying the labels); "
-                             "this task gives %s" % ("both" if name is not None else "neither"))
+    given = [option for option, value in (("name", name), ("labels", labels), ("every", module.params["every"] or None))
+             if value is not None]
+    if len(given) != 1:
+        module.fail_json(msg="give exactly one of name (one container), labels (containers carrying the labels) and "
+                             "every (every container on the host); this task gives %s"
+                             % (" and ".join(given) if given else "none of them"))
     if name is not None and not name.strip():
         module.fail_json(msg="name is empty; give a container's name")
     if labels is not None and not labels:
@@ -195,9 +254,12 @@ def find(module):
                 container = None  # found by ID prefix: not the container named so
             found = [from_inspect(container)] if container is not None else []
         else:
-            listed = client.get("/containers/json", params={
-                "all": module.params["all"], "filters": {"label": label_filter(module.params["labels"])}})
-            found = [from_listing(entry) for entry in listed or []]
+            params = {"all": module.params["all"]}
+            if module.params["labels"] is not None:
+                params["filters"] = {"label": label_filter(module.params["labels"])}
+            found = [from_listing(entry) for entry in client.get("/containers/json", params=params) or []]
+            if module.params["details"]:
+                found = [detailed(client, entry) for entry in found]
     finally:
         client.close()
     found.sort(key=lambda item: item["name"])
@@ -209,6 +271,8 @@ def main():
     module = engine_module({
         "name": {"type": "str"},
         "labels": {"type": "dict"},
+        "every": {"type": "bool", "default": False},
+        "details": {"type": "bool", "default": False},
         "all": {"type": "bool", "default": True},
     })
     run_module(module, find)

@@ -141,7 +141,8 @@ def local_play(tasks, **extra):
 # host15, host16: provision.yml with its defaults; host17: engine_info with Docker installed;
 # host18: the mirror watchdog; host19: the engine proxy; host20: registry_mirrors with an authenticated mirror;
 # host21, host22: sideload_images.yml (the source that builds, a target without a registry);
-# host23-25: a compose project rolled across a fleet by deploy.yml (host25 without the hub).
+# host23-25: a compose project rolled across a fleet by deploy.yml (host25 without the hub); host26, host27: the fleet
+# report (an engine with a mirror, a slice and a container; a host without an engine).
 # The edge hosts (7, 8, 15, 16, 19, 22, 25; tests/lab/lab.py EDGE_HOSTS) reach registries only through the lab's
 # mirrors: the hub (the stand-in for Docker Hub) is cut off.
 # LAB_HOSTS (tests/paths.py) is their number.

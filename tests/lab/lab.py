@@ -134,6 +134,8 @@ APT_PACKAGES = [
     "tinyproxy-bin",
     # docker-compose 1.29: an independent compose client, for the compose module's interoperability tests
     "docker-compose",
+    # headless Chromium: opens the fleet report as a browser does (tests/integration/test_report.py)
+    "chromium",
 ]
 
 # `docker run` flags that let systemd boot as PID 1 and a nested dockerd run,

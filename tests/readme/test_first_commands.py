@@ -3,6 +3,7 @@ fresh lab: `make provision` twice (the second run changes nothing), the lab's pi
 take the lab down. tests/run runs this file after the main suite: `make provision` makes a 3-host lab, which
 removes every other lab host (tests/readme is not among pytest.ini's testpaths)."""
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -84,6 +85,9 @@ def test_the_readmes_first_commands_as_written():
     for host, line in zip(HOSTS, lines[1:]):
         words = line.split()
         assert words[:2] == [host, "yes"] and "systemd" in words and words[-2:] == ["1", "-"], line
+    # ...and ends with the fleet report, its path printed
+    written = re.search(r"fleet report: (\S+/build/report/fleet-report\.html) \(3 hosts, 0 unreachable", output)
+    assert written and os.path.isfile(written.group(1)), output[-3000:]
     rc, again = shell(first)
     assert rc == 0, again[-5000:]
     for host in HOSTS:

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.units import UnitError, format_size, parse_size
@@ -772,3 +773,81 @@ def process_cgroup(pid, root="/sys/fs/cgroup"):
         "ulimits": parse_proc_limits(_read("/proc/%d/limits" % pid) or ""),
         "can_raise_limits": can_raise_limits(_read("/proc/%d/status" % pid) or ""),
     }
+
+
+# --------------------------------------------------------------------------
+# What a cgroup is allowed and what it uses now
+# --------------------------------------------------------------------------
+
+# (key in the result, v1 controller, v1 file, v2 file)
+USE_FILES = (
+    ("memory_max", "memory", "memory.limit_in_bytes", "memory.max"),
+    ("memory_current", "memory", "memory.usage_in_bytes", "memory.current"),
+    ("cpu_quota", "cpu", "cpu.cfs_quota_us", "cpu.max"),
+    ("cpu_period", "cpu", "cpu.cfs_period_us", None),
+    ("cpu_usage", "cpuacct", "cpuacct.usage", "cpu.stat"),
+    ("tasks_max", "pids", "pids.max", "pids.max"),
+    ("tasks_current", "pids", "pids.current", "pids.current"),
+)
+
+
+def _int_or_none(text):
+    if isinstance(text, int):
+        return text
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return None
+
+
+def parse_cgroup_use(files, version):
+    """Limits and use from the texts of a cgroup's files ({key of USE_FILES: text or None}).
+
+    Returns memory_max and memory_current (bytes), cpu_quota_percent (100 is one CPU), cpu_usage_usec
+    (CPU time used since the cgroup was made), tasks_max and tasks_current; a limit is None when unlimited,
+    and any value None when its file could not be read.
+    """
+    v2 = version == HIERARCHY_V2
+    quota_percent = None
+    if v2:
+        fields = (files.get("cpu_quota") or "").split()
+        if len(fields) == 2 and fields[0] != "max" and _int_or_none(fields[1]):
+            quota_percent = 100.0 * int(fields[0]) / int(fields[1])
+        usage = _int_or_none(parse_flat_keyed(files.get("cpu_usage") or "").get("usage_usec"))
+    else:
+        quota, period = _int_or_none(files.get("cpu_quota")), _int_or_none(files.get("cpu_period"))
+        if quota is not None and quota > 0 and period:
+            quota_percent = 100.0 * quota / period
+        nanoseconds = _int_or_none(files.get("cpu_usage"))
+        usage = None if nanoseconds is None else nanoseconds // 1000
+    tasks_max = (files.get("tasks_max") or "").strip()
+    return {
+        "memory_max": _bytes_or_unlimited((files.get("memory_max") or "").strip()),
+        "memory_current": _int_or_none(files.get("memory_current")),
+        "cpu_quota_percent": None if quota_percent is None else round(quota_percent, 1),
+        "cpu_usage_usec": usage,
+        "tasks_max": None if tasks_max in ("", "max") else _int_or_none(tasks_max),
+        "tasks_current": _int_or_none(files.get("tasks_current")),
+    }
+
+
+def cgroup_use(path, mounts=None, root="/sys/fs/cgroup"):
+    """What cgroup ``path`` (such as /containers.slice) may use and uses now, read from its files.
+
+    Returns parse_cgroup_use's dict with ``path`` and ``exists`` (whether its memory cgroup, or the unified
+    one, is there); every value is None when it does not exist.
+    """
+    mounts = read_mounts() if mounts is None else mounts
+    version = detect_hierarchy(mounts, root=root)["version"]
+    dirs = cgroup_dirs(path, mounts, root=root)
+    v2 = version == HIERARCHY_V2
+    files = {}
+    for key, controller, v1_file, v2_file in USE_FILES:
+        directory = dirs.get("" if v2 else controller)
+        filename = v2_file if v2 else v1_file
+        files[key] = _read(directory + "/" + filename) if directory and filename else None
+    main_dir = dirs.get("" if v2 else "memory")
+    exists = bool(main_dir) and os.path.isdir(main_dir)
+    use = parse_cgroup_use(files if exists else {}, version)
+    use.update(path=path, exists=exists)
+    return use
