@@ -551,8 +551,8 @@ def test_a_new_member_of_the_docker_group_reaches_the_engine_in_the_same_play(de
     """Issue 9 #8: the play logs in as the user over ssh, the role (as root) adds them to docker, a later
     task as the user asks the engine. Without a new connection the kept login has its old groups."""
     play = {"name": "engine as a deployer", "hosts": DISTRO_HOST, "gather_facts": False,
-            # ssh keeps the login open between tasks (ControlPersist), as on a user's controller; the lab's
-            # paramiko logs in again for every task, which would hide the fault
+            # ssh keeps the login open between tasks (ControlPersist), as on a user's controller and as the lab's
+            # own connection does: the kept login has the groups it had when it was opened
             "vars": {"ansible_connection": "ansible.builtin.ssh", "ansible_user": deployer,
                      "ansible_become_method": "ansible.builtin.su", "ansible_become_password": DEPLOYER_ROOT_PASSWORD},
             "pre_tasks": [{"name": "groups at login", "ansible.builtin.command": "id -nG", "changed_when": False,

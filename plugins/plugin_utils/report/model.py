@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import re
 import statistics
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import redact
@@ -22,6 +23,11 @@ PARTS = ("engine", "cgroup", "mirrors", "containers")
 DISK_KINDS = ("images", "containers", "volumes", "build_cache")
 # What drift is judged on: (key in a host view's engine part, words for it)
 DRIFT_KEYS = (("version", "engine version"), ("cgroup_driver", "cgroup driver"), ("mirrors", "registry mirrors"))
+
+
+def natural_key(name):
+    """host2 before host10: digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(name)) if part]
 
 
 class ReportError(ValueError):
@@ -93,8 +99,9 @@ def _slice(result):
 def _mirrors(result):
     if not _usable(result):
         return []
-    keys = ("url", "ok", "latency_ms", "throughput", "integrity", "error")
-    return [{key: entry.get(key) for key in keys} for entry in result.get("results") or []]
+    keys = ("ok", "latency_ms", "throughput", "integrity", "error")
+    return [dict({key: entry.get(key) for key in keys}, url=str(entry.get("url") or "").rstrip("/"))
+            for entry in result.get("results") or []]
 
 
 def _containers(result):
@@ -217,7 +224,7 @@ def summarize(views, common):
 
 
 def build_report(hosts, expected=None, generated_at=None, title=None):
-    """The whole report from {host: record}: ``summary``, ``hosts`` (sorted by name) and what the play asked.
+    """The whole report from {host: record}: ``summary``, ``hosts`` (in natural order) and what the play asked.
 
     Secrets (URL credentials, values under secret-sounding keys) are masked before anything is rendered.
     """
@@ -233,7 +240,7 @@ def build_report(hosts, expected=None, generated_at=None, title=None):
              "mirrors": (expected or {}).get("mirrors")}
     if asked["mirrors"] is not None and not isinstance(asked["mirrors"], list):
         raise ReportError("expected.mirrors: give a list of mirror URLs")
-    views = [host_view(str(name), redact(hosts[name])) for name in sorted(hosts, key=str)]
+    views = [host_view(str(name), redact(hosts[name])) for name in sorted(hosts, key=natural_key)]
     common = mark_drift(views, {key: value for key, value in asked.items() if value is not None})
     return {"title": title or "Fleet report", "generated_at": generated_at,
             "expected": redact({key: value for key, value in asked.items() if value is not None}),

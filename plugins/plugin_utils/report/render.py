@@ -111,12 +111,13 @@ def cgroup_words(engine):
 # SVG charts
 # --------------------------------------------------------------------------
 
-def bar_chart(title, rows, width=460):
+def bar_chart(title, rows, width=620):
     """A horizontal bar chart: rows of (label, value, shown text). Pure SVG, sized to its rows."""
-    bar_height, gap, label_width, top = 18, 6, 170, 26
+    bar_height, gap, label_width, top = 18, 6, 190, 26
     height = top + max(1, len(rows)) * (bar_height + gap) + 4
     largest = max([value for _label, value, _text in rows] or [0]) or 1
-    room = width - label_width - 90
+    longest_text = max([len(text) for _label, _value, text in rows] or [0])
+    room = max(60, width - label_width - 10 - 7 * longest_text)
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" aria-label="%s">'
              % (width, height, esc(title)),
              '<text x="0" y="16" font-size="13" font-weight="600" fill="#1d2330">%s</text>' % esc(title)]
@@ -125,7 +126,7 @@ def bar_chart(title, rows, width=460):
     for index, (label, value, text) in enumerate(rows):
         y = top + index * (bar_height + gap)
         length = max(2, int(room * (value or 0) / largest)) if value else 0
-        shown = label if len(label) <= 26 else label[:25] + "…"
+        shown = label if len(label) <= 30 else label[:29] + "…"
         parts.append('<text x="0" y="%d" font-size="12" fill="#1d2330">%s<title>%s</title></text>'
                      % (y + 13, esc(shown), esc(label)))
         parts.append('<rect x="%d" y="%d" width="%d" height="%d" rx="3" fill="#3e6fd8"/>'

@@ -134,3 +134,9 @@ def test_markdown_has_a_row_per_host():
 def test_units():
     assert (size(None), size(512), size(1536), size(5 * 1024 ** 3)) == ("–", "512 B", "1.5 KiB", "5.0 GiB")
     assert (duration(None), duration(59), duration(7260), duration(90061)) == ("–", "59s", "2h 1m", "1d 1h")
+
+
+def test_hosts_in_natural_order():
+    names = ["web10", "web2", "db1", "web1"]
+    report = build_report(dict.fromkeys(names, UNREACHABLE))
+    assert [view["host"] for view in report["hosts"]] == ["db1", "web1", "web2", "web10"]
