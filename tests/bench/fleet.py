@@ -100,7 +100,7 @@ def measure(name, size, directory):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", default="1,5,10,20,30", help="fleet sizes, comma-separated")
     parser.add_argument("--playbooks", default="provision,deploy,switch_mirrors",
                         help="any of %s" % ", ".join(PLAYBOOKS))

@@ -303,11 +303,11 @@ def to_markdown(report):
     if report["generated_at"]:
         lines += ["%s" % report["generated_at"], ""]
     lines += [
-        "- hosts: %d (ok %d, unreachable %d, failed %d)" % (summary["hosts"], summary["ok"], summary["unreachable"],
-                                                             summary["failed"]),
+        "- hosts: %d (ok %d, unreachable %d, failed %d)" % (
+            summary["hosts"], summary["ok"], summary["unreachable"], summary["failed"]),
         "- engines running: %d, down: %d" % (summary["engines_running"], summary["engines_down"]),
-        "- containers running: %d of %d, unhealthy: %d" % (summary["containers_running"], summary["containers"],
-                                                            summary["containers_unhealthy"]),
+        "- containers running: %d of %d, unhealthy: %d" % (
+            summary["containers_running"], summary["containers"], summary["containers_unhealthy"]),
         "- drifting hosts: %d" % summary["drifting"],
         "",
         "## Engine versions",

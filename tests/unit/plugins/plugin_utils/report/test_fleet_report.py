@@ -40,9 +40,9 @@ UNREACHABLE = {"engine": {"unreachable": True, "msg": "Failed to connect to the 
 
 
 def fleet():
-    return {"host2": host(), "host1": host(), "host3": host(version="24.0.7", driver="cgroupfs", health="unhealthy",
-                                                        throughput=2000000),
-            "host4": UNREACHABLE, "host5": host(running=False, mirrors=())}
+    drifting = host(version="24.0.7", driver="cgroupfs", health="unhealthy", throughput=2000000)
+    return {"host2": host(), "host1": host(), "host3": drifting, "host4": UNREACHABLE,
+            "host5": host(running=False, mirrors=())}
 
 
 def test_statuses_counts_and_charts():
