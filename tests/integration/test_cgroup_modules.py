@@ -40,9 +40,10 @@ def attempt(name, module, args, **extra):
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, words", [
-    ({}, "give exactly one of name (one container) and labels (containers carrying the labels); this task gives "
-         "neither"),
-    ({"name": "web", "labels": {"a": "b"}}, "this task gives both"),
+    ({}, "give exactly one of name (one container), labels (containers carrying the labels) and every (every "
+         "container on the host); this task gives none of them"),
+    ({"name": "web", "labels": {"a": "b"}}, "this task gives name and labels"),
+    ({"labels": {"a": "b"}, "every": True}, "this task gives labels and every"),
     ({"name": "  "}, "name is empty; give a container's name"),
     ({"labels": {}}, "labels is empty; give at least one label"),
     ({"labels": {" ": "x"}}, "labels has an empty key"),
