@@ -241,7 +241,8 @@ def build_report(hosts, expected=None, generated_at=None, title=None):
     if asked["mirrors"] is not None and not isinstance(asked["mirrors"], list):
         raise ReportError("expected.mirrors: give a list of mirror URLs")
     views = [host_view(str(name), redact(hosts[name])) for name in sorted(hosts, key=natural_key)]
-    common = mark_drift(views, {key: value for key, value in asked.items() if value is not None})
-    return {"title": title or "Fleet report", "generated_at": generated_at,
-            "expected": redact({key: value for key, value in asked.items() if value is not None}),
+    # both sides masked alike, so a mirror with credentials compares equal and its password shows nowhere
+    asked = redact({key: value for key, value in asked.items() if value is not None})
+    common = mark_drift(views, asked)
+    return {"title": title or "Fleet report", "generated_at": generated_at, "expected": asked,
             "summary": summarize(views, common), "hosts": views}

@@ -86,6 +86,15 @@ def test_secrets_are_masked_before_rendering():
         assert secret not in text and "fleet:********@mirror.lan" in text
 
 
+def test_a_mirror_with_credentials_the_play_asks_for_is_no_drift_and_stays_masked():
+    secret = "s3cr3t-pw"
+    mirror = "https://fleet:%s@mirror.lan" % secret
+    report = build_report({"a": host(mirrors=(mirror,)), "b": host(mirrors=())}, expected={"mirrors": [mirror]})
+    drift = {view["host"]: view["drift"] for view in report["hosts"]}
+    assert drift["a"] == [] and drift["b"] == ["registry mirrors none, the play asks https://fleet:********@mirror.lan"]
+    assert secret not in json.dumps(report) + to_html(report) + to_markdown(report)
+
+
 def test_bad_input_names_the_option():
     for hosts, expected, words in (({}, None, "hosts:"), ({"a": host()}, {"engine": "x"}, "expected: engine"),
                                    ({"a": host()}, {"mirrors": "x"}, "expected.mirrors"),
