@@ -116,6 +116,34 @@ def run_playbook_once(tmp_path_factory):
     return playbook_runner(tmp_path_factory.mktemp("playbooks"))
 
 
+def run_shell_command(command, directory, timeout=900):
+    """A command line as a README or a header shows it (bash, from ``directory``, ansible-playbook on PATH), with
+    the suite's Ansible settings; returns a PlaybookRun with what the record callback saw."""
+    record = os.path.join(str(directory), "record.jsonl")
+    with open(record, "w"):
+        pass
+    env = ansible_env(record)
+    env["PATH"] = BIN_DIR + os.pathsep + env.get("PATH", "")
+    started = time.monotonic()
+    proc = subprocess.run(["bash", "-c", command], cwd=str(directory), env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    with open(record) as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    return PlaybookRun(proc.returncode, proc.stdout, records, time.monotonic() - started)
+
+
+def engine_with_mirror_tasks():
+    """Tasks that give a lab host what a user's host has after the mirrors role: Debian's docker.io, started, with
+    dockerd's registry mirror on the lab's cache."""
+    return [
+        {"name": "docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
+                                                      "cache_valid_time": 3600, "install_recommends": False}},
+        {"name": "docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
+        {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
+                                                                 "mirrors": ["{{ lab_mirrors.cache }}"]}},
+    ]
+
+
 def shell_task(name, command, ignore_errors=False):
     """A shell task that reports no change; the command is not templated (--format uses {{ }})."""
     task = {"name": name, "ansible.builtin.shell": "{% raw %}" + command + "{% endraw %}", "changed_when": False}

@@ -10,11 +10,10 @@ stops the rollout at the first host, where the old container is back, and the ot
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
-from conftest import BIN_DIR, PlaybookRun, ansible_env, assert_no_traceback, shell_task
+from conftest import assert_no_traceback, engine_with_mirror_tasks, run_shell_command, shell_task
 from paths import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -51,11 +50,7 @@ def fleet(lab, run_playbook_once):
     """host23-25 as a user has them: docker.io, dockerd's mirror on the lab's cache, no project yet."""
     run = run_playbook_once([{"name": "engines with a mirror", "hosts": ",".join(HOSTS), "gather_facts": False,
                               "tasks": [
-        {"name": "docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
-                                                      "cache_valid_time": 3600, "install_recommends": False}},
-        {"name": "docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
-        {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
-                                                                 "mirrors": ["{{ lab_mirrors.cache }}"]}},
+        *engine_with_mirror_tasks(),
         {"name": "hub", "ansible.builtin.uri": {"url": "http://dockhand-lab-hub:5000/v2/", "timeout": 3},
          "register": "hub", "ignore_errors": True}]}], inventory=lab["inventory"])
     assert run.rc == 0, str(run)
@@ -104,14 +99,7 @@ def deploy(lab, tmp_path, healthcheck, release):
     command = header_command()
     command = command.replace("-i inventory", "-i " + lab["inventory"])
     command = re.sub(r"deploy_hosts=\S+", "deploy_hosts=" + ":".join(HOSTS), command)
-    record = tmp_path / "record.jsonl"
-    record.write_text("")
-    env = ansible_env(str(record))
-    env["PATH"] = BIN_DIR + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run(["bash", "-c", command], cwd=str(tmp_path), env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=1500, check=False)
-    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    return PlaybookRun(proc.returncode, proc.stdout, records, 0)
+    return run_shell_command(command, tmp_path, timeout=1500)
 
 
 def changed_hosts(run):

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN_DIR, ansible_env, assert_no_traceback, tool
+from conftest import BIN_DIR, ansible_env, assert_no_traceback, engine_with_mirror_tasks, tool
 from paths import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -238,11 +238,7 @@ def edge_engine(lab, run_playbook_once):
     """host8 as a user has it: docker.io installed, dockerd's registry mirror pointed at the lab's cache (what
     the mirrors role does); it cannot reach the hub."""
     run = run_playbook_once([{"name": "engine with a mirror", "hosts": HOST, "gather_facts": False, "tasks": [
-        {"name": "docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
-                                                      "cache_valid_time": 3600, "install_recommends": False}},
-        {"name": "docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
-        {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
-                                                                 "mirrors": ["{{ lab_mirrors.cache }}"]}},
+        *engine_with_mirror_tasks(),
         {"name": "hub unreachable", "ansible.builtin.uri": {"url": "http://dockhand-lab-hub:5000/v2/",
                                                             "timeout": 3}, "register": "hub", "ignore_errors": True},
     ]}], inventory=lab["inventory"])

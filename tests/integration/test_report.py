@@ -17,7 +17,7 @@ import threading
 
 import pytest
 import yaml
-from conftest import BIN_DIR, PlaybookRun, ansible_env, assert_no_traceback
+from conftest import assert_no_traceback, engine_with_mirror_tasks, run_shell_command
 from paths import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -31,11 +31,7 @@ CONTAINER = "dh-report-web"
 def fleet(lab, run_playbook_once, tmp_path_factory):
     """host26 with an engine, a mirror, a slice and a healthy container; the inventory with ``gone`` added."""
     run = run_playbook_once([{"name": "an engine host", "hosts": ENGINE, "gather_facts": False, "tasks": [
-        {"name": "docker.io", "ansible.builtin.apt": {"name": "docker.io", "update_cache": True,
-                                                      "cache_valid_time": 3600, "install_recommends": False}},
-        {"name": "docker", "ansible.builtin.systemd_service": {"name": "docker", "state": "started"}},
-        {"name": "mirror", "dockhand.runtime.registry_mirrors": {"runtime": "docker",
-                                                                 "mirrors": ["{{ lab_mirrors.cache }}"]}},
+        *engine_with_mirror_tasks(),
         {"name": "slice", "dockhand.runtime.cgroup_slice": {"name": "containers.slice",
                                                             "limits": {"memory_max": "512m", "tasks_max": 256}}},
         {"name": "container", "dockhand.runtime.container": {
@@ -70,15 +66,7 @@ def read(dest):
 def report(fleet, tmp_path_factory):
     """The header's command, as written but for the inventory, from a directory of its own."""
     where = tmp_path_factory.mktemp("written")
-    record = where / "record.jsonl"
-    record.write_text("")
-    env = ansible_env(str(record))
-    env["PATH"] = BIN_DIR + os.pathsep + env.get("PATH", "")
-    command = header_command().replace("-i inventory", "-i " + fleet["inventory"])
-    proc = subprocess.run(["bash", "-c", command], cwd=str(where), env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
-    run = PlaybookRun(proc.returncode, proc.stdout,
-                      [json.loads(line) for line in record.read_text().splitlines() if line.strip()], 0)
+    run = run_shell_command(header_command().replace("-i inventory", "-i " + fleet["inventory"]), where)
     assert run.rc == 0, str(run)
     assert_no_traceback(run)
     dest = where / "fleet-report"
