@@ -29,13 +29,11 @@ def hierarchy_from_mounts():
 
 @pytest.mark.engine
 def test_local_dockerd(run_playbook, docker_cli):
-    # Other work on this machine's dockerd may add or remove containers: run again until the count held still.
-    for _attempt in range(5):
-        total_before = int(docker_cli("info", "--format", "{{.Containers}}"))
-        run = run_playbook(local_play([info_task()]), check=True)
-        assert run.rc == 0, str(run)
-        if int(docker_cli("info", "--format", "{{.Containers}}")) == total_before:
-            break
+    # Other files' tests create and remove containers on this machine's dockerd at the same time, so no count
+    # read here could be compared with the module's: the counts are compared exactly on host9, whose dockerd no
+    # other test touches (test_lab_host_with_docker).
+    run = run_playbook(local_play([info_task()]), check=True)
+    assert run.rc == 0, str(run)
     result = run.result("info")
     engine = result["engine"]
     for key in ENGINE_KEYS:
@@ -43,7 +41,7 @@ def test_local_dockerd(run_playbook, docker_cli):
     assert engine["running"] is True and engine["error"] is None
     assert engine["version"] == docker_cli("version", "--format", "{{.Server.Version}}")
     assert engine["storage_driver"] == docker_cli("info", "--format", "{{.Driver}}")
-    assert engine["containers_total"] == total_before
+    assert 0 <= engine["containers_running"] <= engine["containers_total"]
     assert engine["cgroup_version"] == int(docker_cli("info", "--format", "{{.CgroupVersion}}"))
     assert result["host_cgroup"]["version"] == hierarchy_from_mounts()
     assert {"cpu", "memory", "pids"} <= set(result["host_cgroup"]["controllers"])
@@ -182,7 +180,7 @@ def test_both_connections_reach_a_lab_host(run_playbook, lab, monkeypatch, conne
 
 @pytest.mark.lab
 def test_lab_host_with_docker(run_playbook, lab):
-    """host17 (with docker.io installed) as root and as a user outside the docker group."""
+    """host9 (with docker.io installed) as root and as a user outside the docker group."""
     host = "dockhand-lab-host9"
     after = run_playbook([{
         "name": "after", "hosts": host, "gather_facts": False,
