@@ -536,10 +536,10 @@ options:
     type: str
   platform:
     description:
-    - Platform of the container, V(os[/arch[/variant]]) such as V(linux/amd64). It selects which local image
-      of the name the engine uses; compared with the container's OS and its image's architecture. The module
-      pulls the engine's own platform, so pull another platform's image first; running it needs binfmt emulation
-      on the host, and the module warns when the platform is not the engine's. Needs API 1.41.
+    - Platform of the container, V(os[/arch[/variant]]) such as V(linux/arm64). The image is pulled for
+      it (also with O(pull=missing) when the local image of the name is of another platform), and the container
+      is compared with its OS and its image's architecture and variant. Running another architecture than
+      the engine's needs binfmt emulation on the host; the module warns then. Needs API 1.41.
     type: str
   env_file:
     description:

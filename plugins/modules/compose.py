@@ -181,7 +181,7 @@ notes:
     C(logging), C(extra_hosts), C(init), C(stop_grace_period), C(stop_signal), C(sysctls), C(security_opt),
     C(shm_size), C(pid), C(ipc), C(devices), C(dns), C(dns_search), C(dns_opt), C(group_add), C(privileged),
     C(container_name), C(pull_policy), C(mem_limit), C(mem_reservation), C(cpus), C(pids_limit),
-    C(oom_score_adj).
+    C(oom_score_adj), C(platform) (the image is pulled for it).
   - Networks and volumes that exist are used as they are; the module does not recreate them when their driver
     or options differ from the project.
 seealso:

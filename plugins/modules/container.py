@@ -251,6 +251,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     hub_mirrors,
     remote_digest,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import knows_digest
 
 # Options whose comparison needs the image's own defaults.
@@ -267,10 +268,11 @@ def image_id_of(value):
     return "sha256:" + found.group(1) if found else None
 
 
-def resolve_image(module, client, ref, result):
+def resolve_image(module, client, ref, result, platform=None):
     """(inspect, name) of the image after pulling as O(pull) says; inspect None in check mode when a pull would
     bring it. ``name`` is what the engine holds it under (a mirror's digest name for a pinned image a mirror of
-    Docker's rewrite table served)."""
+    Docker's rewrite table served). With O(platform), a local image of another platform is pulled again for it
+    (unless O(pull=never))."""
     image_id = image_id_of(module.params["image"])
     if image_id is not None:
         local = client.inspect("image", image_id)
@@ -280,9 +282,10 @@ def resolve_image(module, client, ref, result):
         return local, image_id
     local = client.inspect("image", ref.local)
     mode = module.params["pull"]
-    if local is not None and (mode != "always" or ref.digest):
+    other_platform = not image_is_of(local, platform) and mode != "never"
+    if local is not None and not other_platform and (mode != "always" or ref.digest):
         return local, ref.local
-    puller = Pull(module, client, ref, Credentials(module, ref), option="image")
+    puller = Pull(module, client, ref, Credentials(module, ref), option="image", platform=platform)
     if local is None and ref.digest:
         local = puller.local_copy()  # pinned, and served by a mirror of the rewrite table before
         if local is not None:
@@ -290,6 +293,10 @@ def resolve_image(module, client, ref, result):
     if local is None and mode == "never":
         module.fail_json(msg="image: %s is not on this host and pull is never; pull it first (dockhand.runtime.image) "
                              "or set pull: missing" % ref.familiar, **result)
+    if module.check_mode and other_platform:
+        result["pulled"] = True
+        result["actions"].append("pulled")
+        return None, ref.local
     if module.check_mode:
         digest = puller.predict(local)
         result["mirror"] = puller.served
@@ -713,7 +720,7 @@ def manage(module):
             for warning in caveats(wanted, client.version_info()):
                 module.warn(warning)
             if ref is not None:
-                image, image_name = resolve_image(module, client, ref, result)
+                image, image_name = resolve_image(module, client, ref, result, wanted.get("platform"))
                 image_id = image["Id"] if image else None
         pulled = list(result["actions"])
         for attempt in range(ATTEMPTS):

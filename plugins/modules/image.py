@@ -81,6 +81,16 @@ options:
     type: str
     choices: [missing, always]
     default: missing
+  platform:
+    description:
+      - The platform to pull, V(os[/arch[/variant]]) such as V(linux/arm64), when the image is built for several
+        (an image index). Without it the engine pulls its own platform.
+      - With O(pull=missing), a local image of the name that is of another platform is pulled again, so the name
+        then points to the image of this platform (the engine holds one image per name). A rerun changes
+        nothing.
+      - For O(source=pull) only; a build's platform is O(build.platform).
+    type: str
+    version_added: 0.2.0
   force:
     description:
       - With O(state=absent), remove the name even when a container uses the image
@@ -435,6 +445,10 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     served_digest,
     tag_image,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
+    normalise as normalise_platform,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageRef,
     ImageReferenceError,
@@ -453,9 +467,10 @@ def view(image):
 def ensure_present(module, client, ref, result):
     before = client.inspect("image", ref.local)
     result["diff"]["before"] = view(before)
-    if before is not None and (module.params["pull"] == "missing" or ref.digest):
+    platform = module.params["platform"]
+    if before is not None and image_is_of(before, platform) and (module.params["pull"] == "missing" or ref.digest):
         return before
-    puller = Pull(module, client, ref, Credentials(module, ref), option=option_name(module))
+    puller = Pull(module, client, ref, Credentials(module, ref), option=option_name(module), platform=platform)
     if before is None and ref.digest:
         kept = puller.local_copy()  # pinned, and served by a mirror of Docker's rewrite table before
         if kept is not None:
@@ -499,7 +514,8 @@ def predict_pull(module, client, ref, before, puller, result):
             module.warn("could not ask the registry about %s in check mode (%s); reporting that a pull would "
                         "change it" % (ref.familiar, exc.daemon_message or exc))
             digest = None
-    if before is not None and digest and knows_digest(before.get("RepoDigests"), ref, digest):
+    if (before is not None and digest and knows_digest(before.get("RepoDigests"), ref, digest)
+            and image_is_of(before, puller.platform)):
         return before
     result["actions"].append("pulled")
     result["diff"]["after"] = {"present": True, "id": None,
@@ -552,6 +568,14 @@ def check_combination(module, ref):
     if params["build"] is not None and params["source"] != "build":
         module.fail_json(msg="build is used only with source: build (source is %s); set source: build or remove "
                              "build" % params["source"])
+    if params["platform"] is not None:
+        try:
+            params["platform"] = normalise_platform(params["platform"])
+        except ValueError as exc:
+            module.fail_json(msg="platform: %s" % exc)
+        if params["source"] != "pull" or params["state"] == "absent":
+            module.fail_json(msg="platform is used only to pull (source: pull, state: present); for a build, set "
+                                 "build.platform, and remove platform from this task")
     if params["state"] == "absent":
         given = [option for option in ("repository", "push", "force_source") if params[option]]
         if params["source"] != "pull":
@@ -715,6 +739,7 @@ def main():
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "pull": {"type": "str", "default": "missing", "choices": ["missing", "always"]},
         "force": {"type": "bool", "default": False},
+        "platform": {"type": "str"},
         "config_path": {"type": "path", "aliases": ["dockercfg_path"]},
         "mirrors_table": {"type": "path"},
         "source": {"type": "str", "default": "pull", "choices": ["pull", "build", "local"]},

@@ -14,6 +14,7 @@ from conftest import assert_no_traceback, local_play
 from fault_daemon import VanishingProxy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from image_index import push_index
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS_BY_NAME,
@@ -369,6 +370,42 @@ def inspected(run, task_name):
     """The inspect an inspect_task recorded, or None when the container did not exist then."""
     result = run.result(task_name)
     return json.loads(result["stdout"])[0] if result["rc"] == 0 else None
+
+
+def test_platform_pulls_that_platform_of_an_index(run_playbook, clean):
+    """platform pulls its platform of a two-platform index (an image of another platform under the name is pulled
+    again) and the container is created from it; a rerun changes nothing; another platform pulls and recreates.
+    The arm64 container is created, never started: this machine runs amd64 without emulation."""
+    ids = push_index("http://127.0.0.1:5000", "dockhand-test/multiarch", "1")
+    image = "127.0.0.1:5000/dockhand-test/multiarch:1"
+    name = PREFIX + "platform"
+    docker("rmi", image, check=False)
+    try:
+        run = run_playbook(local_play([
+            container_task("arm64", name, image=image, platform="linux/arm64", state="present"),
+            inspect_task("after arm64", name),
+            container_task("arm64 again", name, image=image, platform="linux/arm64", state="present"),
+            container_task("amd64 in check mode", name, image=image, platform="linux/amd64", state="present",
+                           check_mode=True),
+            container_task("amd64", name, image=image, platform="linux/amd64", state="present"),
+            inspect_task("after amd64", name),
+        ]))
+        assert run.rc == 0, str(run)
+        first = run.result("arm64")
+        assert first["actions"] == ["pulled", "created"], first
+        assert any(w.startswith("platform: the engine runs on linux/amd64") for w in first.get("warnings", [])), first
+        arm = inspected(run, "after arm64")
+        assert arm["Image"] == ids["linux/arm64"] and arm["Platform"] == "linux" and not arm["State"]["Running"]
+        assert run.result("arm64 again")["changed"] is False
+        predicted = run.result("amd64 in check mode")
+        assert predicted["changed"] is True and predicted["actions"][0] == "pulled", predicted
+        assert run.result("amd64")["actions"] == ["pulled", "recreated"], run.result("amd64")
+        amd = inspected(run, "after amd64")
+        assert amd["Image"] == ids["linux/amd64"] and amd["Id"] != arm["Id"]
+        assert_no_traceback(run)
+    finally:
+        docker("rm", "-f", name, check=False)
+        docker("rmi", image, check=False)
 
 
 def test_an_empty_networks_list(run_playbook, clean):

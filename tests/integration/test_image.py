@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 from conftest import assert_no_traceback, local_play
+from image_index import push_index
 
 pytestmark = pytest.mark.engine
 
@@ -133,6 +134,62 @@ def test_pull_always_reports_change_only_when_the_id_changes(run_playbook, clean
     assert check_again.rc == 0, str(check_again)
     assert check_again.result("image")["changed"] is False
     assert check_again.result("image")["pulled"] is True
+
+
+MULTIARCH = HUB + "/dockhand-test/multiarch:1"
+
+
+@pytest.fixture
+def two_platforms():
+    """A two-platform index (linux/amd64, linux/arm64/v8) in the hub as dockhand-test/multiarch:1; the name is
+    not on this host before and after. Returns the image ID of each platform."""
+    ids = push_index(HUB_LOOPBACK, "dockhand-test/multiarch", "1")
+    untag(MULTIARCH)
+    yield ids
+    untag(MULTIARCH)
+
+
+def platform_of(name):
+    return docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Id}}", name).stdout.split()
+
+
+def test_a_platform_of_a_two_platform_index(run_playbook, two_platforms):
+    """platform pulls that platform of an index; with pull: missing an image of another platform under the name
+    is pulled again; a rerun changes nothing; check mode predicts the pull and pulls nothing."""
+    arm = run_playbook(local_play([image_task(MULTIARCH, "arm64", platform="linux/aarch64"),
+                                   image_task(MULTIARCH, "arm64 again", platform="linux/arm64")]))
+    assert arm.rc == 0, str(arm)
+    assert platform_of(MULTIARCH) == ["linux/arm64", two_platforms["linux/arm64"]]
+    first, again = arm.result("arm64"), arm.result("arm64 again")
+    assert first["changed"] is True and first["actions"] == ["pulled"] and first["id"] == two_platforms["linux/arm64"]
+    assert again["changed"] is False and again["pulled"] is False
+
+    check = run_playbook(local_play([image_task(MULTIARCH, platform="linux/amd64")]), check=True)
+    assert check.rc == 0, str(check)
+    assert check.result("image")["changed"] is True and check.result("image")["actions"] == ["pulled"]
+    assert platform_of(MULTIARCH) == ["linux/arm64", two_platforms["linux/arm64"]], "check mode pulled"
+
+    amd = run_playbook(local_play([image_task(MULTIARCH, "amd64", platform="linux/amd64"),
+                                   image_task(MULTIARCH, "amd64 again", platform="linux/amd64"),
+                                   image_task(MULTIARCH, "no platform")]))
+    assert amd.rc == 0, str(amd)
+    assert platform_of(MULTIARCH) == ["linux/amd64", two_platforms["linux/amd64"]]
+    assert amd.result("amd64")["changed"] is True and amd.result("amd64")["id"] == two_platforms["linux/amd64"]
+    assert amd.result("amd64 again")["changed"] is False
+    assert amd.result("no platform")["changed"] is False
+    assert_no_traceback(amd)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"platform": "linux/arm64/v8/extra"}, "platform: 'linux/arm64/v8/extra' is not a platform"),
+    ({"platform": "linux/arm64", "state": "absent"}, "platform is used only to pull"),
+])
+def test_a_bad_platform_changes_nothing(run_playbook, two_platforms, options, words):
+    run = run_playbook(local_play([image_task(MULTIARCH, **options)]))
+    assert run.rc != 0 and run.status("image") == "failed"
+    assert words in run.result("image")["msg"], run.result("image")["msg"]
+    assert docker("image", "inspect", MULTIARCH, check=False).returncode != 0, "the image was pulled"
+    assert_no_traceback(run)
 
 
 def test_pull_by_digest(run_playbook, clean_names):

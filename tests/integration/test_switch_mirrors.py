@@ -119,6 +119,40 @@ def test_switch_keeps_containers_and_dockerd_running(fleet, run_playbook):
     assert_no_traceback(run)
 
 
+def daemon_json_of(run_playbook, inventory, name):
+    run = run_playbook([{"name": name, "hosts": ":".join(FLEET), "gather_facts": False, "tasks": [
+        {"name": "daemon.json", "ansible.builtin.slurp": {"src": "/etc/docker/daemon.json"}}]}], inventory=inventory)
+    assert run.rc == 0, str(run)
+    return {host: json.loads(b64(run.result("daemon.json", host)["content"])) for host in FLEET}
+
+
+def test_a_failed_test_pull_on_the_canary_stops_the_rollout(fleet, run_playbook):
+    """Issue 13: a canary first (switch_mirrors_serial as a list: 1 host, then the rest). The canary's test pull
+    fails on purpose (an image no mirror has, on that host only): the play stops after the first batch, and
+    the other hosts' daemon.json, dockerd and containers are as they were."""
+    forget_mirrors(run_playbook, fleet)
+    canary, others = FLEET[0], FLEET[1:]
+    files_before = daemon_json_of(run_playbook, fleet, "before")
+    state_before = state_of(run_playbook, fleet, "before")
+    run, _seconds = switch(
+        run_playbook, fleet, switch_mirrors_serial=[1, "100%"], mirrors_candidates=["{{ lab_mirrors.hub }}"],
+        mirrors_verify_image="{{ 'library/dockhand-not-on-any-mirror:1' if inventory_hostname == '%s' "
+                             "else 'busybox:latest' }}" % canary)
+    assert_no_traceback(run)
+    assert run.rc != 0, str(run)
+    assert run.status("Pull a test image through the new mirror (Docker)", canary) == "failed"
+    pointed = sorted({record["host"] for record in run.records
+                      if record["task"].endswith("Point the runtimes at the chosen mirrors")})
+    assert pointed == [canary], "the rollout went on after the canary failed: %s" % pointed
+    files_after = daemon_json_of(run_playbook, fleet, "after")
+    assert files_after[canary]["registry-mirrors"] == ["http://%s" % HUB]  # the canary did switch
+    for host in others:
+        assert files_after[host] == files_before[host], "%s was switched after the canary failed" % host
+        assert "registry-mirrors" not in files_after[host]
+    state_after = state_of(run_playbook, fleet, "after")
+    assert {host: state_after[host] for host in others} == {host: state_before[host] for host in others}
+
+
 def test_no_live_candidate_fails_before_changing_anything(fleet, run_playbook):
     dead = ["{{ lab_mirrors.dead }}", "{{ lab_mirrors.error }}"]
     run, _seconds = switch(run_playbook, fleet, mirrors_candidates=dead, mirrors_probe_timeout=2)

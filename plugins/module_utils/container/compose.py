@@ -419,6 +419,7 @@ SERVICE_KEYS = {
     "cpus": lambda value, path, ctx: {"cpus": _cpu_count(value, path)},
     "pids_limit": _same("pids_limit"),
     "oom_score_adj": _same("oom_score_adj"),
+    "platform": _same("platform"),  # also the platform its image is pulled for (compose_engine)
 }
 
 

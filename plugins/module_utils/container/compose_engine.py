@@ -31,6 +31,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     Pull,
     hub_mirrors,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
 
 # compose recreates when the config changes: the stop timeout and the environment are compared strictly.
 MODES = parse_comparisons({"stop_timeout": "strict", "env": "strict"})
@@ -209,17 +210,21 @@ class ComposeRun:
         shown = self.result["services"][name]
         if self.params["state"] == "stopped":  # stopping pulls nothing
             return local, ref.local
-        if local is not None and (mode != "always" or ref.digest or ref.local in self.images):
+        platform = (self.wanted.get(name) or {}).get("platform")
+        other_platform = not image_is_of(local, platform) and mode != "never"
+        if local is not None and not other_platform and (mode != "always" or ref.digest or ref.local in self.images):
             self.images[ref.local] = local
             return local, ref.local
         if local is None and mode == "never":
             raise Failed("services.%s.image: %s is not on this host and pull is never; pull it first or set pull "
                          "to missing" % (name, ref.familiar))
         if self.module.check_mode:
-            if local is None:
+            if local is None or other_platform:
                 shown["actions"].append("pulled")
+                return None, ref.local
             return local, ref.local
-        puller = Pull(self.module, self.client, ref, Credentials(self.module, ref), option="image")
+        puller = Pull(self.module, self.client, ref, Credentials(self.module, ref), option="image",
+                      platform=platform)
         try:
             after = puller.pull()
         except EngineError as exc:

@@ -30,6 +30,13 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.units import
     parse_cpus,
     parse_size,
 )
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
+    architecture,
+    platform_matches,
+)
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
+    normalise as normalise_platform,
+)
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,
     parse_reference,
@@ -631,24 +638,12 @@ def parse_default_host_ip(value):
     return text
 
 
-# The operating systems Go (and so Docker) knows; a platform of one word that is none of them is an architecture.
-_OPERATING_SYSTEMS = frozenset(("aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux",
-                                "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"))
-_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
-                 "i386": "386", "i686": "386"}
-
-
 def parse_platform(value):
     """``os[/arch[/variant]]`` such as ``linux/amd64`` or ``linux/arm64/v8``, lower case."""
-    text = str(value).strip().lower()
-    if isinstance(value, bool) or not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_-]+(/[a-z0-9_]+)?)?", text):
-        _fail("%r is not a platform os[/arch[/variant]], such as linux/amd64 or linux/arm64/v8" % (value,))
-    parts = text.split("/")
-    if len(parts) == 1 and parts[0] not in _OPERATING_SYSTEMS:
-        parts.insert(0, "linux")  # an architecture alone is Linux's, as Docker reads it (amd64: linux/amd64)
-    if len(parts) > 1:
-        parts[1] = _ARCH_ALIASES.get(parts[1], parts[1])
-    return "/".join(parts)
+    try:
+        return normalise_platform(value)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 _DEVICE_RATE_KEYS = ("path", "rate")
@@ -1065,24 +1060,12 @@ def current_platform(container):
     return {"os": container.get("Platform") or "", "image": container.get("ImagePlatform")}
 
 
-_DEFAULT_VARIANTS = {"arm64": "v8"}
-
-
 def same_platform(wanted, current, _image, _wanted_all):
     """The OS must be the container's; architecture and variant (when given) those of its image."""
-    parts = wanted.split("/")
-    if parts[0] != (current.get("os") or "linux"):
-        return False
     image = current.get("image")
-    if len(parts) == 1 or image is None:
-        return True
-    arch = _ARCH_ALIASES.get((image.get("architecture") or "").lower(), (image.get("architecture") or "").lower())
-    if parts[1] != arch:
-        return False
-    if len(parts) == 3:
-        variant = (image.get("variant") or _DEFAULT_VARIANTS.get(arch, "")).lower()
-        return parts[2] == variant
-    return True
+    if image is None:
+        return wanted.split("/")[0] == (current.get("os") or "linux")
+    return platform_matches(wanted, current.get("os"), image.get("architecture"), image.get("variant"))
 
 
 def always_same(_wanted, _current, _image, _wanted_all):
@@ -1220,10 +1203,9 @@ def _kernel_memory_caveat(value, _engine):
 def _platform_caveat(value, engine):
     engine_os, engine_arch = (engine.get("Os") or "").lower(), (engine.get("Arch") or "").lower()
     parts = value.split("/")
-    if engine_arch and len(parts) > 1 and parts[1] != _ARCH_ALIASES.get(engine_arch, engine_arch):
+    if engine_arch and len(parts) > 1 and parts[1] != architecture(engine_arch):
         return ("platform: the engine runs on %s/%s; a %s container runs only with binfmt emulation (qemu-user) "
-                "on the host, and its image must be here for that platform (pull it with dockhand.runtime.image "
-                "first: this module pulls the engine's own platform)" % (engine_os, engine_arch, value))
+                "on the host" % (engine_os, engine_arch, value))
     return None
 
 
@@ -1439,11 +1421,11 @@ OPTIONS = (
     Option("runtime", "The OCI runtime, such as V(runc) or V(nvidia); it must be configured in the engine. Unset, "
            "the engine's default runtime is used (and reported).", parse=parse_runtime, create="HostConfig.Runtime",
            compare=same_text),
-    Option("platform", "Platform of the container, V(os[/arch[/variant]]) such as V(linux/amd64). It selects "
-           "which local image of the name the engine uses; compared with the container's OS and its image's "
-           "architecture. The module pulls the engine's own platform, so pull another platform's image first; "
-           "running it needs binfmt emulation on the host, and the module warns when the platform is not the "
-           "engine's. Needs API 1.41.", parse=parse_platform, create=_create_platform, inspect=current_platform,
+    Option("platform", "Platform of the container, V(os[/arch[/variant]]) such as V(linux/arm64). The image is "
+           "pulled for it (also with O(pull=missing) when the local image of the name is of another platform), "
+           "and the container is compared with its OS and its image's architecture and variant. Running another "
+           "architecture than the engine's needs binfmt emulation on the host; the module warns then. Needs API "
+           "1.41.", parse=parse_platform, create=_create_platform, inspect=current_platform,
            compare=same_platform, minimum_api="1.41", caveat=_platform_caveat),
     # --- environment and identity -----------------------------------------------------------------------
     Option("env_file", "A file on the target with C(KEY=value) lines (blank lines and C(#) comments are "

@@ -22,6 +22,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module imp
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import FileError, read_bytes
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry import auth as registry_auth
+from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageRef,
     ImageReferenceError,
@@ -147,9 +148,11 @@ def remote_digest(client, ref, credentials, timeout=None):
     return ((answer or {}).get("Descriptor") or {}).get("digest")
 
 
-def pull(client, ref, credentials):
-    """Pull ``ref`` through the engine (raises EngineError); returns the image's inspect afterwards."""
-    for _event in client.stream("POST", "/images/create", params=ref.pull_params, headers=credentials.header()):
+def pull(client, ref, credentials, platform=None):
+    """Pull ``ref`` (for ``platform``, else the engine's own) through the engine (raises EngineError); returns the
+    image's inspect afterwards."""
+    params = dict(ref.pull_params, platform=platform) if platform else ref.pull_params
+    for _event in client.stream("POST", "/images/create", params=params, headers=credentials.header()):
         pass
     return client.inspect("image", ref.local)
 
@@ -203,15 +206,17 @@ class Pull:
 
     The table is read on first use, only for registries other than Docker Hub.
     :attr:`tried` lists the mirrors that did not serve and why, :attr:`served`
-    what the result's ``mirror`` shows.
+    what the result's ``mirror`` shows. With ``platform`` (normalised,
+    ``linux/arm64``) every pull asks for that platform of a multi-platform image.
     """
 
-    def __init__(self, module, client, ref, credentials, option="name"):
+    def __init__(self, module, client, ref, credentials, option="name", platform=None):
         self.module = module
         self.client = client
         self.ref = ref
         self.credentials = credentials
         self.option = option
+        self.platform = platform
         self.table_path = None
         self.tried = []
         self.served = None
@@ -315,7 +320,7 @@ class Pull:
             return None
         for _url, mirror_ref in self.attempts():
             image = self.client.inspect("image", mirror_ref.local)
-            if image is not None:
+            if image is not None and image_is_of(image, self.platform):
                 self.local_name = mirror_ref.local
                 return image
         self.tried = []
@@ -330,7 +335,7 @@ class Pull:
             image = self.through(url, mirror_ref)
             if image is not None:
                 return image
-        return pull(self.client, self.ref, self.credentials)
+        return pull(self.client, self.ref, self.credentials, self.platform)
 
     def through(self, url, mirror_ref):
         """Pull through one mirror by digest and name the image canonically; None after recording why not."""
@@ -342,9 +347,9 @@ class Pull:
         pinned = ImageRef(mirror_ref.registry, mirror_ref.repository, None, digest)
         image = self.client.inspect("image", pinned.local)
         made_name = image is None
-        if made_name:
+        if made_name or not image_is_of(image, self.platform):
             try:
-                image = pull(self.client, pinned, credentials)
+                image = pull(self.client, pinned, credentials, self.platform)
             except EngineError as exc:
                 if exc.kind not in ("http", "stream", "timeout"):
                     raise
