@@ -114,6 +114,11 @@ def test_wanted_goes_through_the_option_parsers():
     assert wanted["memory"] == 64 * 2 ** 20 and wanted["restart_policy"] == "always"
 
 
+def test_platform_is_the_container_option_normalised():
+    wanted, _warnings = compose.service_wanted(project(platform="linux/aarch64"), "web")
+    assert wanted["platform"] == "linux/arm64"  # what compose_engine pulls the image for, and the container's
+
+
 def test_cpu_reservation_warns_as_compose_ignores_it():
     _found, warnings = compose.service_params(project(deploy={"resources": {"reservations": {"cpus": "1"}}}), "web")
     assert warnings and "services.web.deploy.resources.reservations.cpus" in warnings[0]
@@ -141,6 +146,7 @@ REFUSED = [
     ({"logging": {"driver": "local", "format": 1}}, "services.web.logging.format"),
     ({"network_mode": "service:nope"}, "services.web.network_mode: no service"),
     ({"shm_size": "lots"}, "services.web.shm_size"),
+    ({"platform": "linux/arm64;x"}, "services.web.platform"),
     ({"read_only": "yes"}, "services.web.read_only: must be true or false"),
     ({"memory_swap": 1}, "services.web.memory_swap: not supported"),
     ({"cpus": "abc"}, "services.web.cpus: 'abc' is not a number of CPUs"),
