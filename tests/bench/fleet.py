@@ -10,6 +10,10 @@ skipped ones as it skipped. The table prints both times and their ratio. Figures
     python tests/bench/fleet.py --hosts 1,5,10,20,30 --playbooks provision,deploy,switch_mirrors
 
 It needs a lab with at least as many hosts (tests/lab/lab up 30) and changes those hosts.
+
+With --canary N, it also rolls switch_mirrors.yml out on N hosts in batches of 1, 25% and the rest, with the first
+host's test pull broken on purpose (an image no mirror has), and prints how many of the other hosts the rollout
+touched (their daemon.json before and after, and which hosts ran the switch): none, when the canary works.
 """
 
 import argparse
@@ -99,14 +103,68 @@ def measure(name, size, directory):
             "tasks": ran, "skipped": skipped, "changed_hosts": changed}
 
 
+TASK_HEADER = re.compile(r"^TASK \[(?:[^\]]*: )?(.*?)\] \*", re.M)
+HOST_LINE = re.compile(r"^(?:ok|changed|failed|fatal|skipping): \[([^\]]+)\]", re.M)
+
+
+def hosts_that_ran(output, task):
+    """The hosts the default callback lists under every TASK [task] header of ``output``."""
+    found = set()
+    headers = list(TASK_HEADER.finditer(output))
+    for index, header in enumerate(headers):
+        if header.group(1) == task:
+            end = headers[index + 1].start() if index + 1 < len(headers) else len(output)
+            found.update(HOST_LINE.findall(output[header.end():end]))
+    return found
+
+
+def registry_mirrors(hosts, directory):
+    """{host: registry-mirrors of its daemon.json, comma-separated ("none" without)}, read with slurp."""
+    play = [{"name": "read daemon.json", "hosts": ":".join(hosts), "gather_facts": False, "tasks": [
+        {"name": "slurp", "ansible.builtin.slurp": {"src": "/etc/docker/daemon.json"}, "register": "daemon_json"},
+        {"name": "show", "ansible.builtin.debug": {
+            "msg": "MIRRORS {{ inventory_hostname }} {{ (daemon_json.content | b64decode | from_json)"
+                   ".get('registry-mirrors', []) | join(',') or 'none' }}"}}]}]
+    path = os.path.join(directory, "read-mirrors.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(play, handle)
+    _seconds, _recap, output = run(path, {})
+    return dict(re.findall(r"MIRRORS (\S+) ([^\s\"]+)", output))
+
+
+def canary(size, directory):
+    """switch_mirrors.yml on ``size`` hosts, serial [1, 25%, 100%], the canary's test pull broken."""
+    hosts = ["dockhand-lab-host%d" % index for index in range(1, size + 1)]
+    playbook = os.path.join(REPO_ROOT, "playbooks", "switch_mirrors.yml")
+    forget = [{"name": "forget the mirrors", "hosts": ":".join(hosts), "gather_facts": False, "tasks": [
+        {"name": "forget", "dockhand.runtime.daemon_config": {"remove": ["registry-mirrors"]}}]}]
+    path = os.path.join(directory, "forget.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(forget, handle)
+    run(path, {})
+    before = registry_mirrors(hosts, directory)
+    extra = dict(PLAYBOOKS["switch_mirrors"]["extra"], switch_mirrors_hosts=":".join(hosts),
+                 switch_mirrors_serial=[1, "25%", "100%"],
+                 mirrors_verify_image="{{ 'library/dockhand-not-on-any-mirror:1' if inventory_hostname == '%s' "
+                                      "else 'busybox:latest' }}" % hosts[0])
+    seconds, recap, output = run(playbook, extra)
+    switched = hosts_that_ran(output, "Point the runtimes at the chosen mirrors")
+    after = registry_mirrors(hosts, directory)
+    touched = sorted(host for host in hosts[1:] if after.get(host) != before.get(host) or host in switched)
+    return {"hosts": size, "seconds": seconds, "canary_failed": bool(recap.get(hosts[0], (0, 0, 0, 0))[3]),
+            "switched": sorted(switched), "others_touched": touched}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", default="1,5,10,20,30", help="fleet sizes, comma-separated")
     parser.add_argument("--playbooks", default="provision,deploy,switch_mirrors",
-                        help="any of %s" % ", ".join(PLAYBOOKS))
+                        help="any of %s, or none" % ", ".join(PLAYBOOKS))
+    parser.add_argument("--canary", type=int, default=0, metavar="N",
+                        help="also roll switch_mirrors out on N hosts with the canary's test pull broken")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.hosts.split(",")]
-    names = args.playbooks.split(",")
+    names = [name for name in args.playbooks.split(",") if name not in ("", "none")]
     unknown = [name for name in names if name not in PLAYBOOKS]
     if unknown:
         parser.error("--playbooks: %s is not one of %s" % (", ".join(unknown), ", ".join(PLAYBOOKS)))
@@ -121,6 +179,15 @@ def main(argv=None):
                                                row["tasks"], row["skipped"], row["converge"],
                                                "  CHANGED on " + ", ".join(row["changed_hosts"])
                                                if row["changed_hosts"] else ""), flush=True)
+        if args.canary:
+            found = canary(args.canary, directory)
+            rows.append(dict(found, playbook="canary"))
+            print("canary         %3d hosts  %6.1f s  canary's test pull failed: %s; the switch ran on %s; other "
+                  "hosts touched: %d of %d%s" % (found["hosts"], found["seconds"], found["canary_failed"],
+                                                 ", ".join(found["switched"]) or "no host",
+                                                 len(found["others_touched"]), found["hosts"] - 1,
+                                                 " (" + ", ".join(found["others_touched"]) + ")"
+                                                 if found["others_touched"] else ""), flush=True)
     print(json.dumps(rows))
 
 

@@ -32,3 +32,12 @@ def test_recap_lines_are_read():
     found = {match.group(1): tuple(int(value) for value in match.groups()[1:])
              for match in fleet.RECAP.finditer(output)}
     assert found == {"dockhand-lab-host1": (12, 0, 0, 0, 4)}
+
+
+def test_the_hosts_under_a_task_header_are_read():
+    output = ("TASK [dockhand.runtime.mirrors : Probe the candidates from this host] ***\nok: [h1]\n\n"
+              "TASK [dockhand.runtime.mirrors : Point the runtimes at the chosen mirrors] ***\nchanged: [h1]\n"
+              "fatal: [h2]: FAILED! => {}\n\nTASK [Print one line per host] ***\nok: [h3]\n")
+    assert fleet.hosts_that_ran(output, "Point the runtimes at the chosen mirrors") == {"h1", "h2"}
+    assert fleet.hosts_that_ran(output, "Print one line per host") == {"h3"}
+    assert fleet.hosts_that_ran(output, "Not a task") == set()
