@@ -385,8 +385,8 @@ def test_platform_pulls_that_platform_of_an_index(run_playbook, clean):
             container_task("arm64", name, image=image, platform="linux/arm64", state="present"),
             inspect_task("after arm64", name),
             container_task("arm64 again", name, image=image, platform="linux/arm64", state="present"),
-            container_task("amd64 in check mode", name, image=image, platform="linux/amd64", state="present",
-                           check_mode=True),
+            dict(container_task("amd64 in check mode", name, image=image, platform="linux/amd64", state="present"),
+                 check_mode=True),
             container_task("amd64", name, image=image, platform="linux/amd64", state="present"),
             inspect_task("after amd64", name),
         ]))

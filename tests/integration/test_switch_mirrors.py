@@ -148,7 +148,7 @@ def test_a_failed_test_pull_on_the_canary_stops_the_rollout(fleet, run_playbook)
     assert files_after[canary]["registry-mirrors"] == ["http://%s" % HUB]  # the canary did switch
     for host in others:
         assert files_after[host] == files_before[host], "%s was switched after the canary failed" % host
-        assert "registry-mirrors" not in files_after[host]
+        assert not files_after[host].get("registry-mirrors")
     state_after = state_of(run_playbook, fleet, "after")
     assert {host: state_after[host] for host in others} == {host: state_before[host] for host in others}
 
