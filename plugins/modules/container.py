@@ -249,6 +249,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     Credentials,
     Pull,
     hub_mirrors,
+    local_serves,
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
@@ -282,8 +283,7 @@ def resolve_image(module, client, ref, result, platform=None):
         return local, image_id
     local = client.inspect("image", ref.local)
     mode = module.params["pull"]
-    other_platform = not image_is_of(local, platform) and mode != "never"
-    if local is not None and not other_platform and (mode != "always" or ref.digest):
+    if local_serves(local, ref, mode, platform):
         return local, ref.local
     puller = Pull(module, client, ref, Credentials(module, ref), option="image", platform=platform)
     if local is None and ref.digest:
@@ -293,10 +293,6 @@ def resolve_image(module, client, ref, result, platform=None):
     if local is None and mode == "never":
         module.fail_json(msg="image: %s is not on this host and pull is never; pull it first (dockhand.runtime.image) "
                              "or set pull: missing" % ref.familiar, **result)
-    if module.check_mode and other_platform:
-        result["pulled"] = True
-        result["actions"].append("pulled")
-        return None, ref.local
     if module.check_mode:
         digest = puller.predict(local)
         result["mirror"] = puller.served
@@ -308,7 +304,8 @@ def resolve_image(module, client, ref, result, platform=None):
                     module.fail_json(msg=puller.failure(exc, check_mode=True, mirrors=hub_mirrors(client, ref)),
                                      engine_error=exc.to_dict(), **result)
                 digest = None
-        if local is not None and digest and knows_digest(local.get("RepoDigests"), ref, digest):
+        if (local is not None and digest and knows_digest(local.get("RepoDigests"), ref, digest)
+                and image_is_of(local, platform)):
             return local, ref.local
         result["pulled"] = True
         result["actions"].append("pulled")

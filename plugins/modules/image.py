@@ -437,6 +437,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     Credentials,
     Pull,
     hub_mirrors,
+    local_serves,
     remote_digest,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_push import (
@@ -445,9 +446,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     served_digest,
     tag_image,
 )
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
-    normalise as normalise_platform,
+    image_is_of,
+    normalise_platform,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageRef,
@@ -468,7 +469,7 @@ def ensure_present(module, client, ref, result):
     before = client.inspect("image", ref.local)
     result["diff"]["before"] = view(before)
     platform = module.params["platform"]
-    if before is not None and image_is_of(before, platform) and (module.params["pull"] == "missing" or ref.digest):
+    if local_serves(before, ref, module.params["pull"], platform):
         return before
     puller = Pull(module, client, ref, Credentials(module, ref), option=option_name(module), platform=platform)
     if before is None and ref.digest:

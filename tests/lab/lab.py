@@ -1132,27 +1132,20 @@ STALE_ENV = ["REGISTRY_HTTP_ADDR=:%d" % STALE_PORT]
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def stale_image():
-    """(layer, config, manifest) bytes of the stale busybox: one layer, created STALE_CREATED.
-
-    The layer holds 1 MiB that does not compress, as the hub's busybox layer weighs, so a probe
-    measures its throughput as it does the others'. The same bytes on every call (no timestamps
-    in the tar or gzip), so its digest is stable.
-    """
-    text = b"dockhand lab: a stale library/busybox:latest (created %s)\n" % STALE_CREATED.encode()
-    filler = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(32768))
+def image_bytes(files, config):
+    """(layer, config, manifest) bytes of a one-layer image: ``files`` [(path, bytes, mode)] in the layer, the
+    fields of ``config`` (architecture, os, ...) in its config. The same bytes on every call (no timestamps in the
+    tar or gzip), so the digests are stable."""
     tar_bytes = io.BytesIO()
     with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in (("etc/dockhand-lab/stale.txt", text), ("etc/dockhand-lab/filler", filler)):
+        for name, data, mode in files:
             info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            info.size, info.mode, info.mtime = len(data), mode, 0
             tar.addfile(info, io.BytesIO(data))
     layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
-    config = json.dumps({
-        "architecture": docker_out("image", "inspect", "--format", "{{.Architecture}}", IMG_BUSYBOX) or "amd64",
-        "os": "linux", "created": STALE_CREATED, "config": {"Cmd": ["cat", "/etc/dockhand-lab/stale.txt"]},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()]},
-    }, sort_keys=True).encode()
+    config = json.dumps(dict(config, rootfs={
+        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()]}),
+        sort_keys=True).encode()
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": MANIFEST_V2,
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
@@ -1161,6 +1154,20 @@ def stale_image():
                     "digest": "sha256:" + hashlib.sha256(layer).hexdigest()}],
     }, sort_keys=True).encode()
     return layer, config, manifest
+
+
+def stale_image():
+    """(layer, config, manifest) bytes of the stale busybox: one layer, created STALE_CREATED.
+
+    The layer holds 1 MiB that does not compress, as the hub's busybox layer weighs, so a probe
+    measures its throughput as it does the others'.
+    """
+    text = b"dockhand lab: a stale library/busybox:latest (created %s)\n" % STALE_CREATED.encode()
+    filler = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(32768))
+    return image_bytes(
+        [("etc/dockhand-lab/stale.txt", text, 0o644), ("etc/dockhand-lab/filler", filler, 0o644)],
+        {"architecture": docker_out("image", "inspect", "--format", "{{.Architecture}}", IMG_BUSYBOX) or "amd64",
+         "os": "linux", "created": STALE_CREATED, "config": {"Cmd": ["cat", "/etc/dockhand-lab/stale.txt"]}})
 
 
 def push_blob(base, repo, blob):

@@ -30,6 +30,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_pu
     Credentials,
     Pull,
     hub_mirrors,
+    local_serves,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import image_is_of
 
@@ -211,15 +212,16 @@ class ComposeRun:
         if self.params["state"] == "stopped":  # stopping pulls nothing
             return local, ref.local
         platform = (self.wanted.get(name) or {}).get("platform")
-        other_platform = not image_is_of(local, platform) and mode != "never"
-        if local is not None and not other_platform and (mode != "always" or ref.digest or ref.local in self.images):
+        if ref.local in self.images and mode == "always":
+            mode = "missing"  # pulled once in this run already
+        if local_serves(local, ref, mode, platform):
             self.images[ref.local] = local
             return local, ref.local
         if local is None and mode == "never":
             raise Failed("services.%s.image: %s is not on this host and pull is never; pull it first or set pull "
                          "to missing" % (name, ref.familiar))
         if self.module.check_mode:
-            if local is None or other_platform:
+            if local is None or not image_is_of(local, platform):
                 shown["actions"].append("pulled")
                 return None, ref.local
             return local, ref.local

@@ -32,10 +32,8 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.host.units import
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
     architecture,
+    normalise_platform,
     platform_matches,
-)
-from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
-    normalise as normalise_platform,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.reference import (
     ImageReferenceError,

@@ -148,6 +148,15 @@ def remote_digest(client, ref, credentials, timeout=None):
     return ((answer or {}).get("Descriptor") or {}).get("digest")
 
 
+def local_serves(local, ref, mode, platform=None):
+    """Whether the local image (an inspect, or None) serves a task without a pull: it is here, of the platform
+    asked (unless ``mode`` is never), and ``mode`` is not always (a digest never changes, so a pinned image is
+    never pulled again)."""
+    if local is None or (mode != "never" and not image_is_of(local, platform)):
+        return False
+    return mode != "always" or bool(ref.digest)
+
+
 def pull(client, ref, credentials, platform=None):
     """Pull ``ref`` (for ``platform``, else the engine's own) through the engine (raises EngineError); returns the
     image's inspect afterwards."""

@@ -18,7 +18,7 @@ ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf
 DEFAULT_VARIANTS = {"arm64": "v8"}
 
 
-def normalise(value):
+def normalise_platform(value):
     """``os[/arch[/variant]]`` such as ``linux/amd64`` or ``linux/arm64/v8``, lower case, with Docker's names
     (``aarch64`` -> ``arm64``; an architecture alone is Linux's). Raises ValueError for anything else."""
     text = str(value).strip().lower()

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform import (
     image_is_of,
-    normalise,
+    normalise_platform,
     platform_matches,
 )
 
@@ -20,13 +20,13 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.platform
     (" linux/arm/v7 ", "linux/arm/v7"),
 ])
 def test_normalise(value, expected):
-    assert normalise(value) == expected
+    assert normalise_platform(value) == expected
 
 
 @pytest.mark.parametrize("value", ["", "linux/", "linux/arm64/v8/x", "linux amd64", "linux/amd64;rm", True, "/amd64"])
 def test_normalise_refuses(value):
     with pytest.raises(ValueError, match="is not a platform os"):
-        normalise(value)
+        normalise_platform(value)
 
 
 @pytest.mark.parametrize("wanted, os_name, arch, variant, matches", [
