@@ -34,8 +34,8 @@ options:
   state:
     description:
       - V(started) creates the container if needed and makes sure it runs.
-      - V(present) creates it if needed and leaves its running state alone (a recreated container
-        that was running is started again).
+      - V(present) creates it if needed and leaves its running state alone; a container that must be
+        recreated is left created, not started, as community.docker does (use V(started) to keep it running).
       - V(stopped) creates it if needed and makes sure it is stopped.
       - V(absent) stops and removes it.
       - V(healthy) is V(started), and then waits up to O(healthy_wait_timeout) until a container with a
@@ -178,8 +178,10 @@ options:
     default: no_defaults
   networks_cli_compatible:
     description:
-      - Accepted for community.docker's tasks. A container is always on exactly the O(networks) it is given
-        (the first one is its network mode), as C(docker run --network) makes it; V(false) only warns.
+      - V(true) (as C(docker run --network)) makes the first of O(networks) the container's network
+        mode when O(network_mode) is not given, so the container is on the listed networks only.
+      - V(false) (community.docker's old behaviour) creates the container on the engine's default network
+        and connects it to O(networks) as well.
     type: bool
     default: true
   output_logs:
@@ -251,9 +253,12 @@ options:
     elements: dict
   networks:
     description:
-    - Networks to connect the container to, as dicts with C(name) and optionally C(aliases), C(ipv4_address),
-      C(ipv6_address), C(links). Without O(network_mode) the first one is the container's network mode,
-      so the container is on exactly these networks.
+    - 'Networks to connect the container to, as dicts with C(name) and optionally C(aliases), C(ipv4_address),
+      C(ipv6_address), C(links). With O(networks_cli_compatible) (the default) and no O(network_mode), the
+      first one is the container''s network mode, as C(docker run --network) makes it. A change connects
+      and disconnects the running container in place, as community.docker does: a network the container
+      is on but the task does not list stays, unless O(comparisons) compares C(networks) strictly (then
+      V([]) leaves it on no network).'
     type: list
     elements: raw
   network_mode:

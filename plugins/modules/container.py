@@ -230,6 +230,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     create_body,
     expected_network_names,
     get_path,
+    network_steps,
     parse_image,
     parse_name,
     parse_options,
@@ -451,7 +452,7 @@ def only_networks(wanted, modes):
 
 def recreate(module, client, name, current_plan, container, wanted, image_name, result):
     """The safe recreate; returns the new container's inspect (None when it ran and removed itself)."""
-    body = create_body(wanted, image_name or container["Image"])
+    body = creation_body(module.params, wanted, image_name or container["Image"])
     start_new = "started" in current_plan.actions
     warnings = []
     try:
@@ -487,26 +488,29 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
         return None
     if current_plan.mode == "create":
         warnings = []
-        new = engine.create(client, name, create_body(wanted, image_name), wanted.get("networks") or [],
+        new = engine.create(client, name, creation_body(params, wanted, image_name), wanted.get("networks") or [],
                             warnings=warnings, only_networks=current_plan.only_networks)
         for warning in warnings:
             module.warn(warning)
     elif current_plan.mode == "update":
+        limits = [name for name in current_plan.differences if name != "networks"]
         try:
-            warnings = engine.update(client, container["Id"], update_body(current_plan.differences, wanted, container))
+            warnings = engine.update(client, container["Id"], update_body(limits, wanted, container)) if limits else []
         except EngineError as exc:
             if exc.kind != "http" or exc.status not in (400, 409):
                 raise
             module.warn("the engine refused to change %s in place (%s); the container is recreated instead"
                         % (", ".join(current_plan.differences), exc.daemon_message or exc))
             result["actions"] = ["recreated" if action == "updated" else action for action in result["actions"]]
-            if "started" not in result["actions"] and (planned_state(params) == "started" or (
-                    params["state"] == "present" and engine.is_running(container))):
+            if "started" not in result["actions"] and planned_state(params) == "started":
                 result["actions"].append("started")
             current_plan.actions = result["actions"]
             return recreate(module, client, name, current_plan, container, wanted, image_name, result)
         for warning in warnings:
             module.warn(warning)
+        if "networks" in current_plan.differences:
+            engine.reconnect(client, name, container, network_steps(wanted, container, current_plan.only_networks
+                                                                    is not None))
         new = client.inspect("container", container["Id"])
         if new is None:
             raise engine.Gone(name)
@@ -611,10 +615,18 @@ def apply_compatibility(module):
             if isinstance(value, list):  # joined and split again, as community.docker did before 3.0.0
                 value = shlex.split(" ".join(str(item) for item in value))
             params[option] = value or None  # an empty command or entrypoint counts as not given
-    if not params["networks_cli_compatible"]:
-        module.warn("networks_cli_compatible: false is accepted but has no effect: a container is on exactly the "
-                    "networks it is given, as docker run --network makes it (add the default network to networks "
-                    "to keep it)")
+    first = (params.get("networks") or [None])[0]
+    first = first.get("name") if isinstance(first, dict) else first
+    if params["networks_cli_compatible"] and params.get("network_mode") is None and first and isinstance(first, str):
+        params["network_mode"] = first  # as docker run --network: the first network is the network mode
+
+
+def creation_body(params, wanted, image):
+    """The create body; with networks_cli_compatible false (and no network_mode) the container starts on the
+    engine's default network and engine.create connects it to every listed network."""
+    if not params["networks_cli_compatible"] and "network_mode" not in wanted:
+        wanted = {name: value for name, value in wanted.items() if name != "networks"}
+    return create_body(wanted, image)
 
 
 def check_image_labels(module, image_config, wanted, modes, result):
@@ -789,7 +801,8 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     name_mismatch = image_name_differs(params, container, image_id, modes)
     current_plan = plan(planned_state(params), container, wanted, image_id, image_config or {},
                         recreate=params["recreate"] or name_mismatch, paused=params["paused"],
-                        restart=params["restart"], old_image_config=old_image_config, modes=modes)
+                        restart=params["restart"], old_image_config=old_image_config, modes=modes,
+                        networks_in_place=True)
     if name_mismatch and "image" not in current_plan.differences:
         current_plan.differences.insert(0, "image")
     current_plan.only_networks = only_networks(wanted, modes)

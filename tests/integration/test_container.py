@@ -63,7 +63,7 @@ CASES = {
                {"mounts": [{"type": "volume", "source": VOLUME, "target": "/scratch", "read_only": True}]},
                "recreated"),
     "networks": ({"networks": [{"name": NETWORKS[0], "aliases": ["one"]}]},
-                 {"networks": [{"name": NETWORKS[0], "aliases": ["one"]}, {"name": NETWORKS[1]}]}, "recreated"),
+                 {"networks": [{"name": NETWORKS[0], "aliases": ["one"]}, {"name": NETWORKS[1]}]}, "updated"),
     "network_mode": ({"network_mode": "none"}, {"network_mode": "bridge"}, "recreated"),
     "restart_policy": ({"restart_policy": "always"}, {"restart_policy": "unless-stopped"}, "updated"),
     "restart_retries": ({"restart_policy": "on-failure", "restart_retries": 3},
@@ -408,18 +408,35 @@ def test_platform_pulls_that_platform_of_an_index(run_playbook, clean):
         docker("rmi", image, check=False)
 
 
-def test_an_empty_networks_list(run_playbook, clean):
-    """networks: [] keeps the engine's default bridge (networks compares allow_more_present by default); compared
-    strictly, the container is on no network at all: a new one is disconnected from the bridge, one on the bridge
-    is recreated without it, and a rerun changes nothing. Judged by Docker's inspect after each task."""
-    loose, strict = PREFIX + "nonet-loose", PREFIX + "nonet-strict"
+def test_networks_change_in_place(run_playbook, clean):
+    """Networks change without a recreate, as community.docker changes them: the container keeps its ID and start
+    time. networks: [] keeps the default bridge (allow_more_present, the default), and compared strictly the
+    container is taken off every network; networks_cli_compatible false starts a container on the default bridge
+    and connects the listed networks too; a connect the engine refuses is undone and named. Judged by Docker's
+    inspect after each task."""
+    loose, strict, legacy = PREFIX + "nonet-loose", PREFIX + "nonet-strict", PREFIX + "legacy"
+    net1, net2 = NETWORKS
     only = {"networks": [], "comparisons": {"networks": "strict"}}
-    tasks = [
+    old_style = {"networks_cli_compatible": False}
+    # net2 gets an alias (disconnect, connect), then the engine refuses net1's address: both steps are undone
+    refused = dict(old_style, networks=[{"name": net2, "aliases": ["cache"]},
+                                        {"name": net1, "ipv4_address": "10.213.7.9"}])
+    tasks = [{"name": "network %s" % net, "dockhand.runtime.network": {"name": net}} for net in NETWORKS] + [
         container_task("loose", loose, networks=[]), inspect_task("after loose", loose),
         container_task("loose again", loose, networks=[]),
         container_task("loose made strict", loose, **only), inspect_task("after loose made strict", loose),
         container_task("strict", strict, **only), inspect_task("after strict", strict),
         container_task("strict again", strict, **only), inspect_task("after strict again", strict),
+        container_task("legacy", legacy, networks=[{"name": net1, "aliases": ["db"]}], **old_style),
+        inspect_task("after legacy", legacy),
+        container_task("legacy again", legacy, networks=[{"name": net1, "aliases": ["db"]}], **old_style),
+        container_task("legacy second network", legacy, networks=[{"name": net2}], **old_style),
+        inspect_task("after legacy second network", legacy),
+        container_task("legacy only the second", legacy, networks=[{"name": net2}],
+                       comparisons={"networks": "strict"}, **old_style),
+        inspect_task("after legacy only the second", legacy),
+        dict(container_task("legacy refused", legacy, **refused), ignore_errors=True),
+        inspect_task("after legacy refused", legacy),
     ]
     run = run_playbook(local_play(tasks))
     assert run.rc == 0, run
@@ -428,15 +445,34 @@ def test_an_empty_networks_list(run_playbook, clean):
     assert list(first["NetworkSettings"]["Networks"]) == ["bridge"]
     assert run.result("loose again")["changed"] is False
     made_strict = inspected(run, "after loose made strict")
-    assert run.result("loose made strict")["actions"] == ["recreated", "started"]
-    assert made_strict["Id"] != first["Id"] and made_strict["NetworkSettings"]["Networks"] == {}
-    assert made_strict["State"]["Running"], made_strict["State"]
+    assert run.result("loose made strict")["actions"] == ["updated"]
+    assert (made_strict["Id"], made_strict["State"]["StartedAt"]) == (first["Id"], first["State"]["StartedAt"])
+    assert made_strict["NetworkSettings"]["Networks"] == {} and made_strict["State"]["Running"]
     created = inspected(run, "after strict")
     assert run.result("strict")["actions"] == ["created", "started"]
     assert created["NetworkSettings"]["Networks"] == {} and created["State"]["Running"]
     again = inspected(run, "after strict again")
     assert run.result("strict again")["changed"] is False
     assert (again["Id"], again["State"]["StartedAt"]) == (created["Id"], created["State"]["StartedAt"])
+
+    def networks(task):
+        return sorted(inspected(run, task)["NetworkSettings"]["Networks"])
+
+    legacy_first = inspected(run, "after legacy")
+    assert legacy_first["HostConfig"]["NetworkMode"] == "default" and networks("after legacy") == ["bridge", net1]
+    assert "db" in legacy_first["NetworkSettings"]["Networks"][net1]["Aliases"]
+    assert run.result("legacy again")["changed"] is False
+    for task, on in (("after legacy second network", ["bridge", net1, net2]),
+                     ("after legacy only the second", [net2]), ("after legacy refused", [net2])):
+        now = inspected(run, task)
+        assert networks(task) == on, task
+        assert (now["Id"], now["State"]["StartedAt"]) == (legacy_first["Id"], legacy_first["State"]["StartedAt"]), task
+    assert run.result("legacy second network")["actions"] == ["updated"]
+    failed = run.result("legacy refused")
+    assert run.status("legacy refused") == "failed"
+    assert "(networks)" in failed["msg"] and net1 in failed["msg"], failed["msg"]
+    assert failed["actions"] == [], failed["actions"]
+    assert "cache" not in (inspected(run, "after legacy refused")["NetworkSettings"]["Networks"][net2]["Aliases"] or [])
 
 
 def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):

@@ -28,6 +28,7 @@ import time
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     endpoint_config,
+    endpoint_of,
     get_path,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.state import (
@@ -157,7 +158,7 @@ def find(client, name):
 
 
 def create(client, name, body, networks, warnings=None, only_networks=None):
-    """Create a container and connect it to the networks after the first; returns its inspect.
+    """Create a container and connect it to the networks the body does not hold; returns its inspect.
 
     A ``platform`` key of ``body`` (option platform) goes as the query parameter. The
     engine's warnings about the body (a setting it discarded) are appended to ``warnings``.
@@ -182,8 +183,11 @@ def create(client, name, body, networks, warnings=None, only_networks=None):
     container_id = answer["Id"]
     if warnings is not None:
         warnings.extend(engine_warnings(answer))
+    in_body = get_path(body, "NetworkingConfig.EndpointsConfig") or {}
     try:
-        for network in networks[1:]:
+        for network in networks:
+            if network["name"] in in_body:
+                continue
             client.post(object_path("network", network["name"], "/connect"),
                         body={"Container": container_id, "EndpointConfig": endpoint_config(network)})
     except EngineError as exc:
@@ -204,6 +208,42 @@ def create(client, name, body, networks, warnings=None, only_networks=None):
             raise ContainerFailure("cannot disconnect container %s from network %s (networks: only the listed ones): "
                                    "%s" % (name, other, said), engine_error=exc.to_dict()) from None
     return client.inspect("container", container_id) if extra else created
+
+
+def reconnect(client, name, container, steps):
+    """Connect and disconnect the container as ``steps`` (options.network_steps) say, in place.
+
+    A step the engine refuses undoes the steps before it, so the container is on the networks it was on;
+    raises ContainerFailure naming the network.
+    """
+    done = []
+    for action, network, endpoint in steps:
+        body = {"Container": container["Id"]}
+        if action == "connect":
+            body["EndpointConfig"] = endpoint
+        try:
+            client.post(object_path("network", network, "/" + action), body=body)
+        except EngineError as exc:
+            undone = _undo_network_steps(client, container, done)
+            raise ContainerFailure("cannot %s container %s %s network %s (networks): %s%s" % (
+                action, name, "to" if action == "connect" else "from", network, exc.daemon_message or exc,
+                "" if undone else "; undoing the steps before it failed too, check its networks"),
+                engine_error=exc.to_dict()) from None
+        done.append((action, network))
+
+
+def _undo_network_steps(client, container, done):
+    """Undo connect and disconnect steps, last first; True when every one was undone."""
+    for action, network in reversed(done):
+        body = {"Container": container["Id"]}
+        if action == "disconnect":
+            body["EndpointConfig"] = endpoint_of(container, network)
+        try:
+            client.post(object_path("network", network, "/" + ("connect" if action == "disconnect" else
+                                                               "disconnect")), body=body)
+        except EngineError:
+            return False
+    return True
 
 
 def start(client, container_id):

@@ -1254,8 +1254,11 @@ OPTIONS = (
            "C(tmpfs_mode).", type="list", elements="dict", parse=parse_mounts, create="HostConfig.Mounts",
            compare=same_mounts),
     Option("networks", "Networks to connect the container to, as dicts with C(name) and optionally "
-           "C(aliases), C(ipv4_address), C(ipv6_address), C(links). Without O(network_mode) the first one is "
-           "the container's network mode, so the container is on exactly these networks.", type="list",
+           "C(aliases), C(ipv4_address), C(ipv6_address), C(links). With O(networks_cli_compatible) (the "
+           "default) and no O(network_mode), the first one is the container's network mode, as C(docker run "
+           "--network) makes it. A change connects and disconnects the running container in place, as "
+           "community.docker does: a network the container is on but the task does not list stays, unless "
+           "O(comparisons) compares C(networks) strictly (then V([]) leaves it on no network).", type="list",
            elements="raw", parse=parse_networks, create=_create_networks, inspect=current_networks,
            compare=same_networks),
     Option("network_mode", "V(bridge), V(host), V(none), V(container:<name>) or a network's name. Cannot be "
@@ -1683,13 +1686,48 @@ def swap_for_update(wanted, host, memory):
     return swap
 
 
-def in_place(names, wanted, container):
-    """None when the differences ``names`` can be changed in place, else why not (a NotInPlace)."""
+def in_place(names, wanted, container, networks_in_place=False):
+    """None when the differences ``names`` can be changed in place, else why not (a NotInPlace).
+
+    With ``networks_in_place``, a difference in networks is made by connecting and disconnecting the
+    container (network_steps), as community.docker does; else it recreates the container, as compose does.
+    """
     try:
-        update_body(names, wanted, container)
+        update_body([name for name in names if not (networks_in_place and name == "networks")], wanted, container)
     except NotInPlace as exc:
         return exc
     return None
+
+
+def network_steps(wanted, container, strict):
+    """The engine calls that put a container on its networks in place: ``[(action, network, endpoint config)]``.
+
+    A listed network the container is not on is connected; one it is on with other aliases, links or
+    addresses is disconnected and connected again as asked; with ``strict`` (networks compared strictly) a
+    network neither listed nor named by network_mode is disconnected.
+    """
+    current = current_networks(container)
+    steps = []
+    for network in wanted["networks"]:
+        if network["name"] in current:
+            if networks_as_asked([network], current):
+                continue
+            steps.append(("disconnect", network["name"], None))
+        steps.append(("connect", network["name"], endpoint_config(network)))
+    if strict:
+        for name in sorted(set(current) - expected_network_names(wanted["networks"], wanted)):
+            steps.append(("disconnect", name, None))
+    return steps
+
+
+def endpoint_of(container, network):
+    """The EndpointConfig that connects the container to ``network`` again as it is now (to undo a step)."""
+    endpoint = get_path(container, "NetworkSettings.Networks") or {}
+    endpoint = endpoint.get(network) or {}
+    config = {key: endpoint[key] for key in ("Aliases", "Links") if endpoint.get(key)}
+    if endpoint.get("IPAMConfig"):
+        config["IPAMConfig"] = endpoint["IPAMConfig"]
+    return config
 
 
 def view(names, wanted, container, image_config):

@@ -69,7 +69,7 @@ def pause_actions(plan_, container, paused):
 
 
 def plan(state, container, wanted, image_id, image_config, recreate=False, restart=False, old_image_config=None,
-         paused=None, modes=None):
+         paused=None, modes=None, networks_in_place=False):
     """The plan for ``state`` given the current ``container`` inspect (None when absent).
 
     ``wanted`` holds the table options the task sets (engine form); ``image_id``
@@ -79,13 +79,16 @@ def plan(state, container, wanted, image_id, image_config, recreate=False, resta
     image's config) tells a difference the task made from one the new image
     brings: only the first is reported next to ``image``. ``paused`` (for state
     started) pauses or unpauses the running container. ``modes`` are the
-    comparison modes of comparisons.parse_comparisons (default: community.docker's).
+    comparison modes of comparisons.parse_comparisons (default: community.docker's). With
+    ``networks_in_place``, a difference in networks is an update (connect and disconnect), not a recreate.
     """
-    found = _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes or {})
+    found = _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes or {},
+                  networks_in_place)
     return pause_actions(found, container, paused) if state == "started" else found
 
 
-def _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes):
+def _plan(state, container, wanted, image_id, image_config, recreate, restart, old_image_config, modes,
+          networks_in_place):
     if state == "absent":
         return Plan(["removed"] if container else [], mode="remove" if container else None)
     if container is None:
@@ -95,12 +98,12 @@ def _plan(state, container, wanted, image_id, image_config, recreate, restart, o
                         else image_config, modes or None)
     running = is_running(container)
     result = Plan(differences=(["image"] if image_changed else []) + found, image_changed=image_changed)
-    why = None if recreate or image_changed or not found else in_place(found, wanted, container)
+    why = None if recreate or image_changed or not found else in_place(found, wanted, container, networks_in_place)
     if recreate or image_changed or why is not None:
         result.mode = "recreate"
         result.why = str(why) if why is not None else None
         result.actions.append("recreated")
-        if state == "started" or (state == "present" and running):
+        if state == "started":  # present leaves a recreated container created, as community.docker does
             result.actions.append("started")
         return result
     if found:
