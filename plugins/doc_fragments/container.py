@@ -596,7 +596,8 @@ options:
   default_host_ip:
     description:
     - 'The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an empty string for
-      the engine''s default (all addresses, IPv4 and IPv6; also what the module does without this option).
+      the engine''s default (all addresses, IPv4 and IPv6). Without this option, the default bridge network''s
+      C(com.docker.network.bridge.host_binding_ipv4) or else V(0.0.0.0), as community.docker fills it in.
       Ports are compared with it filled in.'
     type: str
   tty:

@@ -231,9 +231,11 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.container.options
     expected_network_names,
     get_path,
     network_steps,
+    parse_default_host_ip,
     parse_image,
     parse_name,
     parse_options,
+    parse_published_ports,
     parse_stop_signal,
     update_body,
     view,
@@ -292,8 +294,8 @@ def resolve_image(module, client, ref, result, platform=None):
         if local is not None:
             return local, puller.local_name
     if local is None and mode == "never":
-        module.fail_json(msg="image: %s is not on this host and pull is never; pull it first (dockhand.runtime.image) "
-                             "or set pull: missing" % ref.familiar, **result)
+        module.fail_json(msg="Cannot find image with name %s, and pull=never" % with_tag(module.params["image"]),
+                         **result)  # community.docker's words, which playbooks compare whole
     if module.check_mode:
         digest = puller.predict(local)
         result["mirror"] = puller.served
@@ -621,6 +623,27 @@ def apply_compatibility(module):
         params["network_mode"] = first  # as docker run --network: the first network is the network mode
 
 
+def with_tag(image):
+    """The image as the task names it, with :latest when it names no tag or digest."""
+    name = image.partition("@")[0]
+    if "@" in image or ":" in name.rpartition("/")[2]:
+        return image
+    return image + ":latest"
+
+
+def fill_default_host_ip(client, params, wanted):
+    """Published ports that name no host IP, without default_host_ip: the default bridge network's
+    host_binding_ipv4, else 0.0.0.0, as community.docker fills them in."""
+    if params["default_host_ip"] is not None or not wanted.get("published_ports"):
+        return
+    bridge = client.inspect("network", "bridge") or {}
+    address = (bridge.get("Options") or {}).get("com.docker.network.bridge.host_binding_ipv4") or "0.0.0.0"
+    try:
+        wanted["published_ports"] = parse_published_ports(params["published_ports"], parse_default_host_ip(address))
+    except OptionError as exc:
+        raise OptionError("published_ports: %s" % exc) from None
+
+
 def creation_body(params, wanted, image):
     """The create body; with networks_cli_compatible false (and no network_mode) the container starts on the
     engine's default network and engine.create connects it to every listed network."""
@@ -725,6 +748,7 @@ def manage(module):
         image, image_id, image_name = None, None, None
         if params["state"] != "absent":
             check_api(client, wanted)
+            fill_default_host_ip(client, params, wanted)
             resolve_references(module, client, wanted)
             for warning in caveats(wanted, client.version_info()):
                 module.warn(warning)

@@ -143,8 +143,9 @@ CASES = {
     "volume_driver": ({"volume_driver": "local"}, {"volume_driver": ""}, "recreated"),
     "publish_all_ports": ({"publish_all_ports": True, "exposed_ports": ["8080"]},
                           {"publish_all_ports": False, "exposed_ports": ["8080"]}, "recreated"),
-    "default_host_ip": ({"published_ports": ["18111:80"], "default_host_ip": "127.0.0.1"},
-                        {"published_ports": ["18111:80"], "default_host_ip": ""}, "recreated"),
+    # unset: 0.0.0.0, as community.docker fills it in (an empty string would bind every address)
+    "default_host_ip": ({"published_ports": ["18111:80"]},
+                        {"published_ports": ["18111:80"], "default_host_ip": "127.0.0.1"}, "recreated"),
     "tty": ({"tty": True}, {"tty": False}, "recreated"),
     "interactive": ({"interactive": True}, {"interactive": False}, "recreated"),
 }
@@ -619,6 +620,14 @@ BAD_INPUT = [
     ("bad duration", {"healthcheck": {"test": "true", "interval": "soon"}}, ["healthcheck", "soon"]),
     ("unknown mount key", {"mounts": [{"target": "/x", "sorce": "v"}]}, ["mounts", "sorce"]),
     ("bad name", {"image": BUSYBOX, "name": "-x"}, ["name", "-x"]),
+    # community.docker's words, which its tests (and playbooks moved over) compare whole
+    ("unclosed bracket", {"published_ports": ["[::1:2000:3000"]},
+     ['Cannot find closing "]" in input "[::1:2000:3000" for opening "[" at index 1!']),
+    ("IPv6 without brackets", {"published_ports": ["::1:2000:3000"]},
+     ['Invalid port description "::1:2000:3000" - expected 1 to 3 colon-separated parts, but got 5.']),
+    ("hostname as host IP", {"published_ports": ["foo:2000:3000"]}, ["not hostnames", "(Found hostname: foo)"]),
+    ("pull never", {"image": "127.0.0.1:5000/library/no-such-image", "pull": "never"},
+     ["Cannot find image with name 127.0.0.1:5000/library/no-such-image:latest, and pull=never"]),
 ]
 
 
@@ -991,8 +1000,8 @@ READBACK = {
     "publish_all_ports": (lambda c: (bool(c["HostConfig"]["PublishAllPorts"]),
                                      bool((c["NetworkSettings"]["Ports"] or {}).get("8080/tcp"))),
                           (True, True), (False, False)),
-    "default_host_ip": (_path("HostConfig.PortBindings"), {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18111"}]},
-                        {"80/tcp": [{"HostIp": "", "HostPort": "18111"}]}),
+    "default_host_ip": (_path("HostConfig.PortBindings"), {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18111"}]},
+                        {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18111"}]}),
     "tty": (_path("Config.Tty", bool), True, False),
     "interactive": (_path("Config.OpenStdin", bool), True, False),
 }

@@ -44,6 +44,14 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.referenc
 class OptionError(ValueError):
     """A value a task gave that the engine would refuse; the message names the option."""
 
+    whole = False  # True: the message is complete as it is (community.docker's words), no option name before it
+
+
+class WholeError(OptionError):
+    """An OptionError in community.docker's exact words, which playbooks compare whole: nothing is put before it."""
+
+    whole = True
+
 
 class NotInPlace(Exception):
     """The engine cannot make this change with POST /containers/{id}/update; the container is recreated."""
@@ -157,6 +165,10 @@ def parse_text_dict(value):
 
 
 def parse_env(value):
+    for key, item in (value.items() if isinstance(value, dict) else ()):
+        if isinstance(item, bool):  # community.docker's words, which playbooks match
+            _fail("Non-string value found for env option. Ambiguous env options must be wrapped in quotes to avoid "
+                  "them being interpreted. Key: %s (quote it: '%s')" % (key, str(item).lower()))
     env = parse_text_dict(value)
     for key in env:
         if not key or "=" in key:
@@ -200,7 +212,9 @@ def _split_published(text):
     ip = ""
     if text.startswith("["):
         end = text.find("]")
-        if end < 0 or text[end + 1:end + 2] != ":":
+        if end < 0:  # community.docker's words (its tests compare them whole); they name the input
+            raise WholeError('Cannot find closing "]" in input "%s" for opening "[" at index 1!' % text)
+        if text[end + 1:end + 2] != ":":
             _fail("%r: an IPv6 address is written [addr]:host_port:container_port" % text)
         ip, text = text[1:end], text[end + 2:]
         host, sep, container = text.rpartition(":")
@@ -213,8 +227,12 @@ def _split_published(text):
     if len(parts) == 2:
         return "", parts[0], parts[1]
     if len(parts) == 3:
+        if parts[0] and not _IPV4.fullmatch(parts[0]) and re.fullmatch(r"[A-Za-z0-9_.-]+", parts[0]):
+            raise WholeError("Bind addresses for published ports must be IPv4 or IPv6 addresses, not hostnames. Use "
+                             "the dig lookup to resolve hostnames. (Found hostname: %s)" % parts[0])
         return parts[0], parts[1], parts[2]
-    return _fail("%r is not [ip:][host_port:]container_port[/protocol]" % text)
+    raise WholeError('Invalid port description "%s" - expected 1 to 3 colon-separated parts, but got %d. Maybe you '
+                     "forgot to use square brackets ([...]) around an IPv6 address?" % (text, len(parts)))
 
 
 _IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
@@ -1453,8 +1471,9 @@ OPTIONS = (
     Option("publish_all_ports", "Publish every exposed port to a random host port; O(published_ports) keep theirs.",
            type="bool", parse=parse_bool, create="HostConfig.PublishAllPorts", compare=same_flag),
     Option("default_host_ip", "The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an "
-           "empty string for the engine's default (all addresses, IPv4 and IPv6; also what the module does "
-           "without this option). Ports are compared with it filled in.", parse=parse_default_host_ip,
+           "empty string for the engine's default (all addresses, IPv4 and IPv6). Without this option, the "
+           "default bridge network's C(com.docker.network.bridge.host_binding_ipv4) or else V(0.0.0.0), as "
+           "community.docker fills it in. Ports are compared with it filled in.", parse=parse_default_host_ip,
            create=_create_nothing, compare=always_same),
     Option("tty", "Allocate a pseudo-TTY.", type="bool", parse=parse_bool, create="Tty", compare=same_flag),
     Option("interactive", "Keep the container's stdin open.", type="bool", parse=parse_bool, create="OpenStdin",
@@ -1522,6 +1541,8 @@ def parse_options(params, env_file_text=None):
             if option.name == "published_ports" and params.get("default_host_ip"):
                 wanted[option.name] = parse_published_ports(value, parse_default_host_ip(params["default_host_ip"]))
         except OptionError as exc:
+            if exc.whole:
+                raise
             raise OptionError("%s: %s" % (option.name, exc)) from None
     if "env_file" in wanted:
         try:

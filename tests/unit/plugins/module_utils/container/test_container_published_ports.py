@@ -51,3 +51,21 @@ def test_an_explicit_any_ipv4_address_is_kept():
     assert not co.same_bindings(wanted, {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}, {}, {})
     assert co.same_bindings(wanted, {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, {}, {})
     assert co.parse_published_ports(["8080:80"]) == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[::1:2000:3000", 'Cannot find closing "]" in input "[::1:2000:3000" for opening "[" at index 1!'),
+    ("::1:2000:3000", 'Invalid port description "::1:2000:3000" - expected 1 to 3 colon-separated parts, but got 5. '
+                      "Maybe you forgot to use square brackets ([...]) around an IPv6 address?"),
+    ("foo:2000:3000", "Bind addresses for published ports must be IPv4 or IPv6 addresses, not hostnames. Use the dig "
+                      "lookup to resolve hostnames. (Found hostname: foo)"),
+])
+def test_ports_community_docker_refuses_fail_in_its_words_without_a_prefix(text, message):
+    with pytest.raises(co.OptionError) as refused:
+        co.parse_options({"published_ports": [text]})
+    assert str(refused.value) == message
+
+
+def test_other_bad_ports_name_the_option():
+    with pytest.raises(co.OptionError, match=r"^published_ports: host IP in '300\.1\.1\.1:80:80'"):
+        co.parse_options({"published_ports": ["300.1.1.1:80:80"]})
