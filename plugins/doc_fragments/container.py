@@ -75,7 +75,8 @@ options:
   health_timeout:
     description:
       - Seconds to wait, after this task started the container, for a container with a healthcheck
-        to become healthy. V(0) does not wait.
+        to become healthy, but at least until its first health check has run (its start period, interval
+        and timeout, the engine's 30 s where the healthcheck gives none). V(0) does not wait.
       - A recreated container that is not healthy in time is rolled back.
     type: int
     default: 60

@@ -36,7 +36,8 @@ description:
     (C(service_started), C(service_healthy), C(service_completed_successfully)). A service another one waits
     for with C(service_completed_successfully) is a one-shot job; once it exited with code 0 it is left as it is.
   - A changed service is recreated with the container module's safe recreate (the new container must come up,
-    and be healthy within O(wait_timeout) when it has a healthcheck; otherwise the old one is back and the task
+    and be healthy within O(wait_timeout), or its first health check if that comes later, when it has a
+    healthcheck; otherwise the old one is back and the task
     fails with the new one's state and logs). A change to one service recreates that service alone; the
     services depending on it are restarted only when their C(depends_on.<service>.restart) is true.
   - C(deploy.replicas) (or C(scale)) containers are numbered 1 to N; scaling down removes the highest numbers.

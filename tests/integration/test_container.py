@@ -300,6 +300,10 @@ def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
                        healthcheck={"test": "echo broken-check >&2; exit 1", "interval": "1s", "retries": 1}),
         container_task("exits", name, command=["sh", "-c", "echo about to fail; exit 3"], volumes=["/data"],
                        env={"VERSION": "4"}, healthcheck={"test": ["CMD", "true"], "interval": "1s"}),
+        inspect_task("after exits", name),
+        # first checked after 6 s, past a 2 s health_timeout: waited for, not rolled back
+        container_task("checked late", name, health_timeout=2, volumes=["/data"], env={"VERSION": "5"},
+                       healthcheck={"test": ["CMD", "true"], "interval": "6s", "timeout": "1s"}),
     ]
     tasks[4]["ignore_errors"] = True
     tasks[5]["ignore_errors"] = True
@@ -315,10 +319,13 @@ def test_safe_recreate_rolls_back_when_unhealthy(run_playbook, clean):
     exits = run.result("exits")
     assert run.status("exits") == "failed", exits
     assert "exited with code 3" in exits["msg"] and "about to fail" in exits["msg"], exits["msg"]
-    after = inspect(name)
+    after = inspected(run, "after exits")
     assert after["Id"] == carried["container"]["id"], "the old container is back under its name"
     assert after["State"]["Running"]
     assert "VERSION=2" in after["Config"]["Env"]
+    late = inspect(name)
+    assert run.result("checked late")["actions"] == ["recreated", "started"], run.result("checked late")
+    assert late["State"]["Health"]["Status"] == "healthy" and "VERSION=5" in late["Config"]["Env"]
     names = docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert [n for n in names if n.startswith(name)] == [name], names
 

@@ -382,8 +382,23 @@ def came_up(client, container_id, health_timeout, auto_remove=False):
         exited_ok = get_path(container, "State.ExitCode") == 0 and not get_path(container, "State.Error")
         return exited_ok, container
     if has_healthcheck(container) and (health_timeout is None or health_timeout > 0):
-        return wait_healthy(client, container_id, health_timeout)
+        return wait_healthy(client, container_id, health_wait(container, health_timeout))
     return True, container
+
+
+# The engine's healthcheck defaults (a 0 in the inspect): 30 s between checks, 30 s for one check.
+HEALTH_DEFAULTS_NS = {"Interval": 30 * 10 ** 9, "Timeout": 30 * 10 ** 9, "StartPeriod": 0}
+
+
+def health_wait(container, health_timeout):
+    """How long a started container has to become healthy: ``health_timeout``, but at least until its first
+    check that counts has run (start period, interval and one check's timeout, and a second to read it): a
+    container whose image checks every minute is not rolled back before it was checked at all."""
+    if health_timeout is None:
+        return None
+    config = get_path(container, "Config.Healthcheck") or {}
+    first_check = sum(config.get(key) or default for key, default in HEALTH_DEFAULTS_NS.items()) / 10.0 ** 9
+    return max(health_timeout, first_check + 1)
 
 
 def failure_details(client, container):

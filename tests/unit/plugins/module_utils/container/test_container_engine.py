@@ -108,3 +108,14 @@ def test_engine_warnings_are_worded_as_community_docker_words_them():
     assert ce.engine_warnings({"Id": "c", "Warnings": [said, ""]}) == ["Docker warning: " + said]
     assert ce.engine_warnings({"Warnings": None}) == []
     assert ce.engine_warnings(None) == []
+
+
+@pytest.mark.parametrize("healthcheck,timeout,wait", [
+    ({"Test": ["CMD", "true"], "Interval": 62 * 10 ** 9, "Timeout": 3 * 10 ** 9}, 60, 66),  # checked after 62 s
+    ({"Test": ["CMD", "true"], "Interval": 10 ** 9, "Timeout": 10 ** 9, "StartPeriod": 100 * 10 ** 9}, 60, 103),
+    ({"Test": ["CMD", "true"], "Interval": 10 ** 9, "Timeout": 10 ** 9}, 60, 60),  # the timeout is longer
+    ({"Test": ["CMD", "true"]}, 60, 61),  # the engine's defaults: 30 s interval, 30 s timeout
+    ({"Test": ["CMD", "true"]}, None, None),  # no bound stays no bound
+])
+def test_a_new_container_is_waited_for_until_its_first_health_check(healthcheck, timeout, wait):
+    assert ce.health_wait({"Config": {"Healthcheck": healthcheck}}, timeout) == wait
