@@ -193,8 +193,10 @@ options:
     default: false
   pull_check_mode_behavior:
     description:
-      - Accepted for community.docker's tasks. In check mode this module asks the registry, through the engine,
-        whether a pull would bring a new image (O(pull=always)), instead of assuming one.
+      - V(image_not_present) (the default) reports a pull in check mode when the image is not on the host, or
+        (with O(pull=always)) when the registry, asked through the engine, has a newer one.
+      - V(always) reports a pull in check mode whenever O(pull=always) would pull, without asking the registry,
+        as community.docker does.
     type: str
     choices: [image_not_present, always]
     default: image_not_present

@@ -135,14 +135,17 @@ EXAMPLES = r"""
 RETURN = r"""
 actions:
   description:
-    - What was done (or, in check mode, would be done), in order. Any of V(pulled), V(created),
+    - What was done (or, in check mode, would be done), in order. Any of V(created),
       V(updated), V(recreated), V(started), V(stopped), V(restarted), V(removed), V(rolled_back).
+    - A pull is a dict, as community.docker records it, C(pulled_image) (the image with its tag) and
+      C(changed) (false when the registry had nothing new; such a pull does not make the task changed). In
+      check mode with O(pull_check_mode_behavior=always) the claimed pull has no C(changed).
     - On a failure, only what happened; for example V([]) when a port conflict stopped a recreate
       before anything was touched, or V([rolled_back]) when the old container came back.
   returned: always
   type: list
-  elements: str
-  sample: [recreated, started]
+  elements: raw
+  sample: [{pulled_image: "busybox:1.36", changed: true}, recreated, started]
 differences:
   description:
     - The options whose current value differs from the task's, and V(image) when the image changes
@@ -296,6 +299,10 @@ def resolve_image(module, client, ref, result, platform=None):
     if local is None and mode == "never":
         module.fail_json(msg="Cannot find image with name %s, and pull=never" % with_tag(module.params["image"]),
                          **result)  # community.docker's words, which playbooks compare whole
+    if module.check_mode and local is not None and module.params["pull_check_mode_behavior"] == "always":
+        result["pulled"] = True  # claimed without asking the registry, as the option says (community.docker)
+        result["actions"].append({"pulled_image": with_tag(module.params["image"])})
+        return local, ref.local
     if module.check_mode:
         digest = puller.predict(local)
         result["mirror"] = puller.served
@@ -311,7 +318,7 @@ def resolve_image(module, client, ref, result, platform=None):
                 and image_is_of(local, platform)):
             return local, ref.local
         result["pulled"] = True
-        result["actions"].append("pulled")
+        result["actions"].append(pulled_action(module, True))
         return None, ref.local
     try:
         after = puller.pull()
@@ -320,9 +327,18 @@ def resolve_image(module, client, ref, result, platform=None):
                          **result)
     result["pulled"] = True
     result["mirror"] = puller.served
-    if local is None or local.get("Id") != after.get("Id"):
-        result["actions"].append("pulled")
+    result["actions"].append(pulled_action(module, local is None or local.get("Id") != after.get("Id")))
     return after, puller.local_name
+
+
+def pulled_action(module, changed):
+    """A pull in actions, as community.docker records it (a pull that brought nothing new is there, unchanged)."""
+    return {"pulled_image": with_tag(module.params["image"]), "changed": changed}
+
+
+def changes(actions):
+    """Whether ``actions`` change anything: a pull that brought nothing new does not."""
+    return any(not isinstance(action, dict) or action.get("changed", True) for action in actions)
 
 
 def read_env_file(module, result):
@@ -403,7 +419,7 @@ def start_checked(module, client, name, container_id, result, fresh=False):
             result["actions"] = [action for action in result["actions"] if action not in ("created", "started")]
         else:
             result["actions"] = [action for action in result["actions"] if action != "started"]
-        result["changed"] = bool(result["actions"])
+        result["changed"] = changes(result["actions"])
         said = exc.daemon_message or str(exc)
         option = engine.blame(said)
         module.fail_json(msg="cannot start container %s%s: %s%s" % (
@@ -506,7 +522,7 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
             result["actions"] = ["recreated" if action == "updated" else action for action in result["actions"]]
             if "started" not in result["actions"] and planned_state(params) == "started":
                 result["actions"].append("started")
-            current_plan.actions = result["actions"]
+            current_plan.actions = [action for action in result["actions"] if not isinstance(action, dict)]
             return recreate(module, client, name, current_plan, container, wanted, image_name, result)
         for warning in warnings:
             module.warn(warning)
@@ -777,7 +793,7 @@ def manage(module):
             except engine.ContainerFailure as exc:
                 details = dict(exc.details)
                 result["actions"] = pulled + details.pop("actions", [])
-                result["changed"] = bool(result["actions"])
+                result["changed"] = changes(result["actions"])
                 try:
                     result["container"] = summary(engine.find(client, name))
                 except EngineError:
@@ -832,7 +848,7 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     current_plan.only_networks = only_networks(wanted, modes)
     result["actions"] = pulled + current_plan.actions
     result["differences"] = current_plan.differences
-    result["changed"] = bool(result["actions"])
+    result["changed"] = changes(result["actions"])
     if module._diff:
         set_diff(result, current_plan, wanted, container, image_config, image_id, ref)
     return current_plan

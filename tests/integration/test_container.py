@@ -263,7 +263,8 @@ def test_image_change_reported_and_predicted_before_the_pull(run_playbook, clean
         run = run_playbook(local_play(tasks), check=True, diff=True)
         assert run.rc == 0, run
         predicted = run.result("to an image not pulled")
-        assert predicted["actions"] == ["pulled", "recreated", "started"], predicted
+        pulled = {"pulled_image": NOT_PULLED, "changed": True}
+        assert predicted["actions"] == [pulled, "recreated", "started"], predicted
         assert predicted["differences"] == ["image"], predicted["differences"]
         after = predicted["diff"]["after"]
         assert after["image"] == NOT_PULLED and "not pulled yet" in after["image_id"], after
@@ -275,7 +276,8 @@ def test_image_change_reported_and_predicted_before_the_pull(run_playbook, clean
                            diff=True)
         assert run.rc == 0, run
         done = run.result("for real")
-        assert done["actions"] == ["pulled", "recreated", "started"] and done["differences"] == ["image"], done
+        assert done["actions"] == [pulled, "recreated", "started"], done
+        assert done["differences"] == ["image"], done
     finally:
         remove_all()
         if was_here:  # leave the name as it was found (other tests expect it)
@@ -400,14 +402,14 @@ def test_platform_pulls_that_platform_of_an_index(run_playbook, clean):
         ]))
         assert run.rc == 0, str(run)
         first = run.result("arm64")
-        assert first["actions"] == ["pulled", "created"], first
+        assert first["actions"] == [{"pulled_image": image, "changed": True}, "created"], first
         assert any(w.startswith("platform: the engine runs on linux/amd64") for w in first.get("warnings", [])), first
         arm = inspected(run, "after arm64")
         assert arm["Image"] == ids["linux/arm64"] and arm["Platform"] == "linux" and not arm["State"]["Running"]
         assert run.result("arm64 again")["changed"] is False
         predicted = run.result("amd64 in check mode")
-        assert predicted["changed"] is True and predicted["actions"][0] == "pulled", predicted
-        assert run.result("amd64")["actions"] == ["pulled", "recreated"], run.result("amd64")
+        assert predicted["changed"] is True and predicted["actions"][0] == {"pulled_image": image, "changed": True}
+        assert run.result("amd64")["actions"] == [{"pulled_image": image, "changed": True}, "recreated"]
         amd = inspected(run, "after amd64")
         assert amd["Image"] == ids["linux/amd64"] and amd["Id"] != arm["Id"]
         assert_no_traceback(run)

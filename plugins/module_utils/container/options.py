@@ -298,6 +298,9 @@ def parse_volumes(value):
                 _fail("%r: a container path must be absolute" % text)
             anonymous.append(target)
             continue
+        if len(parts) == 2 and parts[0].startswith("/") and set(parts[1].split(",")) <= _VOLUME_MODES:
+            anonymous.append(text)  # /data:rw: community.docker passes it on whole, a volume at "/data:rw"
+            continue
         if len(parts) > 3:
             _fail("%r is not source:/container/path[:mode]" % text)
         source, target = parts[0], parts[1]
@@ -584,7 +587,7 @@ parse_userns_mode = _pattern_parser(r"(host|private)?", "a user namespace mode: 
 parse_runtime = _pattern_parser(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a runtime name such as runc or nvidia")
 parse_domainname = _pattern_parser(r"(%s(\.%s)*)?" % (_HOST_LABEL, _HOST_LABEL),
                                    "a domain name such as example.com (letters, digits and '-', dot-separated)")
-parse_volume_driver = _pattern_parser(r"([A-Za-z0-9][A-Za-z0-9_.:/-]*)?",
+parse_volume_driver = _pattern_parser(r"[A-Za-z0-9_.:/-]*",
                                       "a volume driver name such as local (or a plugin such as vieux/sshfs:latest)")
 
 
@@ -1216,6 +1219,15 @@ def _kernel_memory_caveat(value, _engine):
     return None
 
 
+def _volumes_caveat(value, _engine):
+    odd = [path for path in value["anonymous"] if ":" in path]
+    if odd:
+        return ("volumes: %s is an anonymous volume at the container path written whole (community.docker passes "
+                "it on so, and the engine takes it); write %s for a volume at %s, or give it a source"
+                % (odd[0], odd[0].split(":")[0], odd[0].split(":")[0]))
+    return None
+
+
 def _platform_caveat(value, engine):
     engine_os, engine_arch = (engine.get("Os") or "").lower(), (engine.get("Arch") or "").lower()
     parts = value.split("/")
@@ -1266,7 +1278,8 @@ OPTIONS = (
            compare=same_exposed, **_LIST),
     Option("volumes", "Volumes in the C(docker run -v) format: V(/srv/data:/data:ro) (a host path), "
            "V(appdata:/data) (a named volume) or V(/data) (an anonymous volume, carried over on recreate).",
-           parse=parse_volumes, create=_create_volumes, inspect=current_volumes, compare=same_volumes, **_LIST),
+           parse=parse_volumes, create=_create_volumes, inspect=current_volumes, compare=same_volumes,
+           caveat=_volumes_caveat, **_LIST),
     Option("mounts", "Mounts as dicts: C(target) (required), C(source), C(type) (V(volume), V(bind), "
            "V(tmpfs); default V(volume)), C(read_only), C(propagation), C(no_copy), C(tmpfs_size), "
            "C(tmpfs_mode).", type="list", elements="dict", parse=parse_mounts, create="HostConfig.Mounts",
