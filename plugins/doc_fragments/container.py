@@ -142,6 +142,9 @@ options:
       - Which image's own settings (C(Env), C(Labels), C(ExposedPorts), C(Volumes), C(Cmd), C(Entrypoint))
         the container's values are compared against. V(desired-image) - the image the task names.
         V(current-image) - the image the container runs now (the task's for a new container).
+      - With V(desired-image) and C(image) set to V(ignore) in O(comparisons), a container made from another image is
+        compared with the environment and labels of the task's image also when the task sets neither, as
+        community.docker compares it (so it is recreated when they differ).
     type: str
     choices: [desired-image, current-image]
     default: desired-image

@@ -715,6 +715,11 @@ def check_control(module, result):
     """The options that say what to do (not what to have); returns the kill signal in the engine's form."""
     params = module.params
     params["pull"] = pull_mode(params["pull"])
+    for key, value in sorted((params.get("log_options") or {}).items()):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # community.docker's words
+            module.warn("Non-string value found for log_options option '%s'. The value is automatically converted to "
+                        "'%s'. If this is not correct, or you want to avoid such warnings, please quote the value."
+                        % (key, value))
     if params["paused"] is not None and params["state"] not in ("started", "healthy"):
         module.fail_json(msg="paused: only state started or healthy can pause or resume a container (state is %s)"
                          % params["state"], **result)
@@ -839,7 +844,8 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
         container = with_image_platform(client, container, image)
     check_image_labels(module, image_config, wanted, modes, result)
     name_mismatch = image_name_differs(params, container, image_id, modes)
-    current_plan = plan(planned_state(params), container, wanted, image_id, image_config or {},
+    compared = with_image_defaults(params, container, wanted, image_id, modes)
+    current_plan = plan(planned_state(params), container, compared, image_id, image_config or {},
                         recreate=params["recreate"] or name_mismatch, paused=params["paused"],
                         restart=params["restart"], old_image_config=old_image_config, modes=modes,
                         networks_in_place=True)
@@ -850,8 +856,18 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
     result["differences"] = current_plan.differences
     result["changed"] = changes(result["actions"])
     if module._diff:
-        set_diff(result, current_plan, wanted, container, image_config, image_id, ref)
+        set_diff(result, current_plan, compared, container, image_config, image_id, ref)
     return current_plan
+
+
+def with_image_defaults(params, container, wanted, image_id, modes):
+    """What the container is compared with. With ``comparisons: {image: ignore}`` and image_comparison
+    desired-image, a container of another image is compared with the environment and labels the task's image
+    gives, also where the task sets none: community.docker's reading, so a moved-over task changes the same."""
+    if container is None or modes.get("image") != "ignore" or params["image_comparison"] != "desired-image" or (
+            not image_id or container.get("Image") == image_id):
+        return wanted
+    return dict({"env": {}, "labels": {}}, **wanted)
 
 
 def with_image_platform(client, container, image):

@@ -562,6 +562,11 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
         container_task("all ignored", name, image=HELLO, comparisons={"*": "ignore"}, **{**fewer, "hostname": "beta"}),
         container_task("fewer labels strict", name, comparisons={"labels": "strict"}, **fewer),
         container_task("again strict", name, comparisons={"*": "strict"}, **fewer),
+        # image: ignore keeps the container on its image; compared with that image's labels nothing differs ...
+        container_task("other image, current-image", name, image=HELLO, comparisons={"image": "ignore"},
+                       image_comparison="current-image", **fewer),
+        # ... but the task's image (desired-image) has other labels than the container: recreated on it
+        container_task("other image, desired-image", name, image=HELLO, comparisons={"image": "ignore"}, **fewer),
     ]
     bad = container_task("bad mode", name, comparisons={"hostname": "allow_more_present"}, **fewer)
     bad["ignore_errors"] = True
@@ -577,14 +582,16 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
     states = [after for _result, after in seen.values()]
     report = {task: (result["changed"], result["actions"], result["differences"])
               for task, result in zip(seen, results)}
-    assert [result["changed"] for result in results] == [True, False, False, False, True, False], report
+    assert [result["changed"] for result in results] == [True, False, False, False, True, False, False, True], report
     ids = [(after["Id"], after["State"]["StartedAt"]) for after in states]
-    assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4] == ids[5], ids  # only strict labels recreated it
-    assert ids[4][0] != ids[0][0]
+    assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4] == ids[5] == ids[6] != ids[7], ids
+    assert ids[4][0] != ids[0][0] and ids[7][0] != ids[4][0]  # strict labels and the desired image recreated it
+    assert states[3]["Config"]["Image"] == states[6]["Config"]["Image"] == BUSYBOX  # image: ignore kept its image
+    assert results[7]["differences"] == ["labels"], report
     after = inspected(run, "after bad mode")
-    assert (after["Id"], after["State"]["StartedAt"]) == ids[5]
+    assert (after["Id"], after["State"]["StartedAt"]) == ids[7]
     assert after["Config"]["Labels"].get("b") is None and after["Config"]["Hostname"] == "alpha"
-    assert after["Config"]["Image"] == BUSYBOX  # image: ignore (through '*') kept it on its image
+    assert after["Config"]["Image"] == HELLO  # recreated from the task's image
     assert _env(after)["A"] == "1" and "B" not in _env(after)  # the recreate made it from the task
     assert run.status("bad mode") == "failed" and "sets and dicts only" in run.result("bad mode")["msg"]
 
@@ -1072,6 +1079,10 @@ def test_every_option_round_trips(run_playbook, clean, tmp_path):
     assert env_diff["before"]["env"]["DB_PASSWORD"] == "********"
     assert env_diff["after"]["env"]["DB_PASSWORD"] == "******** (changed)"
     assert "s3cret" not in first_run.output + second_run.output and "other" not in json.dumps(env_diff)
+    # a number among the logging options is taken as its text, with community.docker's warning
+    logged = second_run.result("log_options second")
+    assert "Non-string value found for log_options option 'max-file'. The value is automatically converted to '3'." \
+        in " ".join(logged.get("warnings") or []), logged
     shown_env = first_run.result("env first")["container"]["Config"]["Env"]  # the inspect, secrets masked
     assert "DB_PASSWORD=********" in shown_env and "A=1" in shown_env
 
