@@ -143,7 +143,7 @@ options:
         the container's values are compared against. V(desired-image) - the image the task names.
         V(current-image) - the image the container runs now (the task's for a new container).
       - With V(desired-image) and C(image) set to V(ignore) in O(comparisons), a container made from another image is
-        compared with the environment and labels of the task's image also when the task sets neither, as
+        compared with the environment of the task's image also when the task sets none, as
         community.docker compares it (so it is recreated when they differ).
     type: str
     choices: [desired-image, current-image]

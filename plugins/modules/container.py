@@ -862,12 +862,13 @@ def decide(module, client, name, container, wanted, ref, image, image_id, result
 
 def with_image_defaults(params, container, wanted, image_id, modes):
     """What the container is compared with. With ``comparisons: {image: ignore}`` and image_comparison
-    desired-image, a container of another image is compared with the environment and labels the task's image
-    gives, also where the task sets none: community.docker's reading, so a moved-over task changes the same."""
+    desired-image, a container of another image is compared with the environment the task's image gives, also
+    where the task sets none: community.docker's reading (its labels are compared only when the task sets some),
+    so a moved-over task changes the same."""
     if container is None or modes.get("image") != "ignore" or params["image_comparison"] != "desired-image" or (
             not image_id or container.get("Image") == image_id):
         return wanted
-    return dict({"env": {}, "labels": {}}, **wanted)
+    return dict({"env": {}}, **wanted)
 
 
 def with_image_platform(client, container, image):

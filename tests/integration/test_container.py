@@ -26,6 +26,7 @@ pytestmark = pytest.mark.engine
 
 BUSYBOX = "127.0.0.1:5000/library/busybox:latest"
 HELLO = "127.0.0.1:5000/library/hello:latest"
+ENV_IMAGE = "127.0.0.1:5000/dh-ct-env-image:1"  # busybox with one more variable, built by the comparisons test
 PREFIX = "dh-ct-"
 NETWORKS = [PREFIX + "net1", PREFIX + "net2"]
 VOLUME = PREFIX + "vol"
@@ -563,10 +564,11 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
         container_task("fewer labels strict", name, comparisons={"labels": "strict"}, **fewer),
         container_task("again strict", name, comparisons={"*": "strict"}, **fewer),
         # image: ignore keeps the container on its image; compared with that image's labels nothing differs ...
-        container_task("other image, current-image", name, image=HELLO, comparisons={"image": "ignore"},
+        container_task("other image, current-image", name, image=ENV_IMAGE, comparisons={"image": "ignore"},
                        image_comparison="current-image", **fewer),
-        # ... but the task's image (desired-image) has other labels than the container: recreated on it
-        container_task("other image, desired-image", name, image=HELLO, comparisons={"image": "ignore"}, **fewer),
+        # ... but the task's image (desired-image) sets a variable the container lacks: recreated on it
+        container_task("other image, desired-image", name, image=ENV_IMAGE, comparisons={"image": "ignore"},
+                       **fewer),
     ]
     bad = container_task("bad mode", name, comparisons={"hostname": "allow_more_present"}, **fewer)
     bad["ignore_errors"] = True
@@ -574,7 +576,13 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
     tasks = [{"name": "hello image", "dockhand.runtime.image": {"name": HELLO}}]
     for step in steps:
         tasks += [step, inspect_task("after " + step["name"], name)]
-    run = run_playbook(local_play(tasks + [bad, inspect_task("after bad mode", name)]))
+    subprocess.run(["docker", "build", "-q", "-t", ENV_IMAGE, "-"], input="FROM %s\nENV FLAVOUR=env\n" % BUSYBOX,
+                   text=True, check=True, stdout=subprocess.PIPE)
+    try:
+        run = run_playbook(local_play(tasks + [bad, inspect_task("after bad mode", name)]))
+    finally:
+        docker("rm", "-f", name, check=False)
+        docker("rmi", ENV_IMAGE, check=False)
     assert run.rc == 0, run
     assert_no_traceback(run)
     seen = {step["name"]: (run.result(step["name"]), inspected(run, "after " + step["name"])) for step in steps}
@@ -587,11 +595,11 @@ def test_comparisons_decide_what_changes_the_container(run_playbook, clean):
     assert ids[0] == ids[1] == ids[2] == ids[3] != ids[4] == ids[5] == ids[6] != ids[7], ids
     assert ids[4][0] != ids[0][0] and ids[7][0] != ids[4][0]  # strict labels and the desired image recreated it
     assert states[3]["Config"]["Image"] == states[6]["Config"]["Image"] == BUSYBOX  # image: ignore kept its image
-    assert results[7]["differences"] == ["labels"], report
+    assert results[7]["differences"] == ["env"], report
     after = inspected(run, "after bad mode")
     assert (after["Id"], after["State"]["StartedAt"]) == ids[7]
     assert after["Config"]["Labels"].get("b") is None and after["Config"]["Hostname"] == "alpha"
-    assert after["Config"]["Image"] == HELLO  # recreated from the task's image
+    assert after["Config"]["Image"] == ENV_IMAGE and _env(after)["FLAVOUR"] == "env"  # made from the task's image
     assert _env(after)["A"] == "1" and "B" not in _env(after)  # the recreate made it from the task
     assert run.status("bad mode") == "failed" and "sets and dicts only" in run.result("bad mode")["msg"]
 
