@@ -183,7 +183,8 @@ options:
   networks_cli_compatible:
     description:
       - V(true) (as C(docker run --network)) makes the first of O(networks) the container's network
-        mode when O(network_mode) is not given, so the container is on the listed networks only.
+        mode when O(network_mode) is not given, so a new container is on the listed networks only (an
+        existing one keeps other networks unless O(comparisons) compares C(networks) strictly).
       - V(false) (community.docker's old behaviour) creates the container on the engine's default network
         and connects it to O(networks) as well.
     type: bool
@@ -602,9 +603,9 @@ options:
   default_host_ip:
     description:
     - 'The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an empty string for
-      the engine''s default (all addresses, IPv4 and IPv6). Without this option, the default bridge network''s
-      C(com.docker.network.bridge.host_binding_ipv4) or else V(0.0.0.0), as community.docker fills it in.
-      Ports are compared with it filled in.'
+      the engine''s default (all addresses, IPv4 and IPv6). Without this option, the C(com.docker.network.bridge.host_binding_ipv4)
+      of the first of O(networks) that is a bridge network with one, or else V(0.0.0.0), as community.docker
+      fills it in. Ports are compared with it filled in.'
     type: str
   tty:
     description:

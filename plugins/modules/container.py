@@ -16,11 +16,14 @@ description:
   - Finds the container with one inspect by name (never by listing all containers), and compares
     only the options the task sets, with the image's own defaults taken into account (C(Env),
     C(Cmd), C(Entrypoint), C(Labels), C(ExposedPorts), C(Volumes)), so an option the task does not
-    set never causes a change. Image drift is judged by image ID after resolving the name locally
-    (a digest in O(image) pins it).
+    set never causes a change, with two exceptions community.docker makes too - the first of O(networks) is
+    the O(network_mode) compared (O(networks_cli_compatible)), and under C(image) ignored in O(comparisons)
+    the task's image's environment is compared (O(image_comparison)). Image drift is judged by image ID
+    after resolving the name locally (a digest in O(image) pins it).
   - Resource limits (O(memory), O(memory_reservation), O(memory_swap), O(cpus), O(cpu_shares),
     O(cpuset_cpus), O(cpuset_mems), O(cpu_period), O(cpu_quota), O(blkio_weight), O(kernel_memory),
-    O(pids_limit)) and the restart policy are set or changed in place; the container
+    O(pids_limit)), the restart policy and O(networks) (connected and disconnected, as community.docker
+    does; a step the engine refuses is undone) are set or changed in place; the container
     keeps its ID and keeps running. A new memory limit always travels with its swap limit, so adding
     one to a container that had none works. Removing a limit (V(0), or an empty O(cpuset_cpus)) is
     something the engine cannot do in place, so it recreates the container, as any other difference
@@ -39,10 +42,11 @@ description:
     the task before anything is touched. The new container is created under a temporary name, so that
     options the engine refuses change nothing. Then the old one is stopped and the new one started at
     once, and the names are swapped; with a healthcheck, the new one must be healthy within
-    O(health_timeout). If it fails to start or never becomes healthy, it is killed, the old one is
-    started again at once, gets its name back, and the task fails with the new container's state and
-    the tail of its logs. With host ports, clients see a brief gap (the engine's stop and start, about
-    a second) during a recreate and again during a rollback.
+    O(health_timeout) (or by its first health check, if that comes later). If it fails to start or
+    never becomes healthy, it is killed, the old one is started again at once, gets its name back, and
+    the task fails with the new container's state and the tail of its logs. With host ports, clients
+    see a brief gap (the engine's stop and start, about a second) during a recreate and again during
+    a rollback.
     Named volumes are untouched; anonymous volumes of the old container are mounted into the new one.
   - A container that disappears while the module works on it (one with O(auto_remove) that exits) is
     no error; the module plans again from what is there.
@@ -59,7 +63,8 @@ attributes:
     support: full
     description:
       - Creates, changes and pulls nothing; reports the actions it would take. With O(pull=always)
-        the registry is asked through the engine whether the image changed.
+        the registry is asked through the engine whether the image changed (with
+        O(pull_check_mode_behavior=always) the pull is reported without asking).
   diff_mode:
     support: full
     description:
@@ -69,8 +74,8 @@ attributes:
         them from the current image and says so. Values whose names contain PASS, TOKEN, SECRET, KEY,
         CREDENTIAL, AUTH or PRIVATE are masked; a changed one reads V(******** (changed)).
 notes:
-  - The options the task does not set are not compared. Removing an option from a task does not
-    change the container; set it to its default, or use O(recreate=true) once.
+  - The options the task does not set are not compared (but see the two exceptions above). Removing an
+    option from a task does not change the container; set it to its default, or use O(recreate=true) once.
   - Lists that are sets, and dicts, are compared as community.docker compares them by default - the container
     may hold more (another variable, label, port, network) than the task asks. Removing an item from such an
     option therefore changes nothing unless O(comparisons) says V(strict) for it (or V(*) is V(strict)).
@@ -396,14 +401,15 @@ def set_diff(result, current_plan, wanted, container, image_config, image_id, re
                 ref.familiar, "the current image" if container is not None else "nothing; they are not known "
                 "before the pull"))
         after["running"] = ("started" in current_plan.actions or "restarted" in current_plan.actions or (
-            before.get("running", False) and "stopped" not in current_plan.actions))
+            before.get("running", False) and not {"stopped", "recreated"} & set(current_plan.actions)))
     result["diff"] = {"before": before, "after": after}
 
 
 def fail_not_up(module, client, name, container, result):
     details = engine.failure_details(client, container)
     result["container"] = summary(container)
-    module.fail_json(msg=engine.describe_not_up(name, details, start_wait(module.params)),
+    waited = engine.health_wait(container, start_wait(module.params))
+    module.fail_json(msg=engine.describe_not_up(name, details, waited),
                      new_container=details, **result)
 
 
@@ -527,8 +533,13 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
         for warning in warnings:
             module.warn(warning)
         if "networks" in current_plan.differences:
-            engine.reconnect(client, name, container, network_steps(wanted, container, current_plan.only_networks
-                                                                    is not None))
+            try:
+                engine.reconnect(client, name, container, network_steps(wanted, container,
+                                                                        current_plan.only_networks is not None))
+            except engine.ContainerFailure as exc:
+                if not exc.details.pop("undone", True) or limits:  # something did change
+                    exc.details["actions"] = ["updated"]
+                raise
         new = client.inspect("container", container["Id"])
         if new is None:
             raise engine.Gone(name)
@@ -647,13 +658,24 @@ def with_tag(image):
     return image + ":latest"
 
 
+HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+
+
 def fill_default_host_ip(client, params, wanted):
-    """Published ports that name no host IP, without default_host_ip: the default bridge network's
-    host_binding_ipv4, else 0.0.0.0, as community.docker fills them in."""
+    """Published ports that name no host IP, without default_host_ip: the host_binding_ipv4 of the first listed
+    bridge network that sets one, else 0.0.0.0, as community.docker fills them in."""
     if params["default_host_ip"] is not None or not wanted.get("published_ports"):
         return
-    bridge = client.inspect("network", "bridge") or {}
-    address = (bridge.get("Options") or {}).get("com.docker.network.bridge.host_binding_ipv4") or "0.0.0.0"
+    address = "0.0.0.0"
+    for network in wanted.get("networks") or []:
+        found = client.inspect("network", network["name"])
+        if found is None:
+            raise OptionError("networks: network %s does not exist, so the host IP of published_ports cannot be "
+                              "read from it; create it first (dockhand.runtime.network) or set default_host_ip"
+                              % network["name"])
+        if found.get("Driver") == "bridge" and (found.get("Options") or {}).get(HOST_BINDING):
+            address = found["Options"][HOST_BINDING]
+            break
     try:
         wanted["published_ports"] = parse_published_ports(params["published_ports"], parse_default_host_ip(address))
     except OptionError as exc:
@@ -866,7 +888,7 @@ def with_image_defaults(params, container, wanted, image_id, modes):
     where the task sets none: community.docker's reading (its labels are compared only when the task sets some),
     so a moved-over task changes the same."""
     if container is None or modes.get("image") != "ignore" or params["image_comparison"] != "desired-image" or (
-            not image_id or container.get("Image") == image_id):
+            not image_id or image_id == PENDING or container.get("Image") == image_id):
         return wanted
     return dict({"env": {}}, **wanted)
 

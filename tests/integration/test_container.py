@@ -29,6 +29,7 @@ HELLO = "127.0.0.1:5000/library/hello:latest"
 ENV_IMAGE = "127.0.0.1:5000/dh-ct-env-image:1"  # busybox with one more variable, built by the comparisons test
 PREFIX = "dh-ct-"
 NETWORKS = [PREFIX + "net1", PREFIX + "net2"]
+BOUND_NETWORK = PREFIX + "bound"  # a bridge whose ports bind 127.0.0.1 (host_binding_ipv4)
 VOLUME = PREFIX + "vol"
 # SIGKILL stops the sleeping PID 1 at once (sleep ignores SIGTERM as PID 1), so recreates are quick.
 BASE = {"image": BUSYBOX, "command": ["sleep", "3600"], "stop_signal": "SIGKILL"}
@@ -185,7 +186,7 @@ def remove_all():
     for path in ENV_FILES:
         if os.path.exists(path):
             os.unlink(path)
-    for network in NETWORKS:
+    for network in NETWORKS + [BOUND_NETWORK]:
         docker("network", "rm", network, check=False)
     docker("volume", "rm", VOLUME, check=False)
 
@@ -448,6 +449,11 @@ def test_networks_change_in_place(run_playbook, clean):
         inspect_task("after legacy only the second", legacy),
         dict(container_task("legacy refused", legacy, **refused), ignore_errors=True),
         inspect_task("after legacy refused", legacy),
+        # a port without an address takes the listed bridge network's host_binding_ipv4 (community.docker's rule)
+        {"name": "bound network", "dockhand.runtime.network": {"name": BOUND_NETWORK, "driver_options": {
+            "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}}},
+        container_task("bound", PREFIX + "bound", networks=[{"name": BOUND_NETWORK}], published_ports=["18121:80"]),
+        inspect_task("after bound", PREFIX + "bound"),
     ]
     run = run_playbook(local_play(tasks))
     assert run.rc == 0, run
@@ -484,6 +490,8 @@ def test_networks_change_in_place(run_playbook, clean):
     assert "(networks)" in failed["msg"] and net1 in failed["msg"], failed["msg"]
     assert failed["actions"] == [], failed["actions"]
     assert "cache" not in (inspected(run, "after legacy refused")["NetworkSettings"]["Networks"][net2]["Aliases"] or [])
+    assert inspected(run, "after bound")["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18121"}]}
 
 
 def test_pause_force_kill_cleanup_and_state_healthy(run_playbook, clean):

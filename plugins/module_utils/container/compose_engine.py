@@ -449,7 +449,8 @@ class ComposeRun:
         ok, current = engine.came_up(self.client, container_id, self.timeout)
         if not ok:
             details = engine.failure_details(self.client, current)
-            raise Failed("services.%s: %s" % (name, engine.describe_not_up(container_name, details, self.timeout)),
+            waited = engine.health_wait(current, self.timeout)
+            raise Failed("services.%s: %s" % (name, engine.describe_not_up(container_name, details, waited)),
                          new_container=details)
 
     def remove(self, name, entry, action):

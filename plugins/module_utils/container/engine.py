@@ -224,16 +224,19 @@ def reconnect(client, name, container, steps):
         try:
             client.post(object_path("network", network, "/" + action), body=body)
         except EngineError as exc:
-            undone = _undo_network_steps(client, container, done)
+            if exc.not_found and "container" in str(exc.daemon_message or "").lower():
+                raise Gone(name) from None  # removed meanwhile: the module plans again
+            failed = _undo_network_steps(client, container, done)
             raise ContainerFailure("cannot %s container %s %s network %s (networks): %s%s" % (
                 action, name, "to" if action == "connect" else "from", network, exc.daemon_message or exc,
-                "" if undone else "; undoing the steps before it failed too, check its networks"),
-                engine_error=exc.to_dict()) from None
+                "; undoing the steps before it failed for %s, check its networks" % ", ".join(failed)
+                if failed else ""), engine_error=exc.to_dict(), undone=not failed) from None
         done.append((action, network))
 
 
 def _undo_network_steps(client, container, done):
-    """Undo connect and disconnect steps, last first; True when every one was undone."""
+    """Undo connect and disconnect steps, last first, each tried; returns the networks whose undo failed."""
+    failed = []
     for action, network in reversed(done):
         body = {"Container": container["Id"]}
         if action == "disconnect":
@@ -242,8 +245,8 @@ def _undo_network_steps(client, container, done):
             client.post(object_path("network", network, "/" + ("connect" if action == "disconnect" else
                                                                "disconnect")), body=body)
         except EngineError:
-            return False
-    return True
+            failed.append(network)
+    return failed
 
 
 def start(client, container_id):
@@ -394,8 +397,8 @@ def health_wait(container, health_timeout):
     """How long a started container has to become healthy: ``health_timeout``, but at least until its first
     check that counts has run (start period, interval and one check's timeout, and a second to read it): a
     container whose image checks every minute is not rolled back before it was checked at all."""
-    if health_timeout is None:
-        return None
+    if health_timeout is None or not has_healthcheck(container or {}):
+        return health_timeout
     config = get_path(container, "Config.Healthcheck") or {}
     first_check = sum(config.get(key) or default for key, default in HEALTH_DEFAULTS_NS.items()) / 10.0 ** 9
     return max(health_timeout, first_check + 1)
@@ -563,7 +566,8 @@ def safe_recreate(client, old, name, body, networks, stop_timeout, start_new, he
             ok, current = came_up(client, new["Id"], health_timeout, auto_remove=auto_remove)
             if not ok:
                 details = failure_details(client, current)
-                raise ContainerFailure(describe_not_up(name, details, health_timeout), new_container=details)
+                raise ContainerFailure(describe_not_up(name, details, health_wait(current, health_timeout)),
+                                       new_container=details)
     except Gone:
         if not auto_remove:  # someone else removed the new container: the old one comes back
             _rolled_back(client, old, new, name, steps, was_running,

@@ -167,8 +167,8 @@ def parse_text_dict(value):
 def parse_env(value):
     for key, item in (value.items() if isinstance(value, dict) else ()):
         if isinstance(item, bool):  # community.docker's words, which playbooks match
-            _fail("Non-string value found for env option. Ambiguous env options must be wrapped in quotes to avoid "
-                  "them being interpreted. Key: %s (quote it: '%s')" % (key, str(item).lower()))
+            raise WholeError("Non-string value found for env option. Ambiguous env options must be wrapped in quotes "
+                             "to avoid them being interpreted. Key: %s" % key)
     env = parse_text_dict(value)
     for key in env:
         if not key or "=" in key:
@@ -1485,8 +1485,9 @@ OPTIONS = (
            type="bool", parse=parse_bool, create="HostConfig.PublishAllPorts", compare=same_flag),
     Option("default_host_ip", "The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an "
            "empty string for the engine's default (all addresses, IPv4 and IPv6). Without this option, the "
-           "default bridge network's C(com.docker.network.bridge.host_binding_ipv4) or else V(0.0.0.0), as "
-           "community.docker fills it in. Ports are compared with it filled in.", parse=parse_default_host_ip,
+           "C(com.docker.network.bridge.host_binding_ipv4) of the first of O(networks) that is a bridge network "
+           "with one, or else V(0.0.0.0), as community.docker fills it in. Ports are compared with it filled "
+           "in.", parse=parse_default_host_ip,
            create=_create_nothing, compare=always_same),
     Option("tty", "Allocate a pseudo-TTY.", type="bool", parse=parse_bool, create="Tty", compare=same_flag),
     Option("interactive", "Keep the container's stdin open.", type="bool", parse=parse_bool, create="OpenStdin",

@@ -116,6 +116,8 @@ def test_engine_warnings_are_worded_as_community_docker_words_them():
     ({"Test": ["CMD", "true"], "Interval": 10 ** 9, "Timeout": 10 ** 9}, 60, 60),  # the timeout is longer
     ({"Test": ["CMD", "true"]}, 60, 61),  # the engine's defaults: 30 s interval, 30 s timeout
     ({"Test": ["CMD", "true"]}, None, None),  # no bound stays no bound
+    ({"Test": ["NONE"], "Interval": 62 * 10 ** 9}, 60, 60),  # the image's check is switched off
+    (None, 60, 60),  # no healthcheck
 ])
 def test_a_new_container_is_waited_for_until_its_first_health_check(healthcheck, timeout, wait):
     assert ce.health_wait({"Config": {"Healthcheck": healthcheck}}, timeout) == wait

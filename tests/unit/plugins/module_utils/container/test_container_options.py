@@ -69,7 +69,7 @@ def test_parse_options_names_the_option():
         co.parse_options({"memory": "12xb"})
     with pytest.raises(co.OptionError, match="^network_mode"):
         co.parse_options({"network_mode": "host", "networks": ["app"]})
-    with pytest.raises(co.OptionError, match="^env: .*quote"):
+    with pytest.raises(co.OptionError, match="^Non-string value found for env option. .*quotes .* Key: DEBUG$"):
         co.parse_options({"env": {"DEBUG": True}})
 
 
