@@ -603,9 +603,9 @@ options:
   default_host_ip:
     description:
     - 'The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an empty string for
-      the engine''s default (all addresses, IPv4 and IPv6). Without this option, the C(com.docker.network.bridge.host_binding_ipv4)
-      of the first of O(networks) that is a bridge network with one, or else V(0.0.0.0), as community.docker
-      fills it in. Ports are compared with it filled in.'
+      the engine''s default (all addresses, IPv4 and IPv6). Without this option, the address of the first
+      of O(networks) that is a bridge network with the option C(com.docker.network.bridge.host_binding_ipv4),
+      or else V(0.0.0.0), as community.docker fills it in. Ports are compared with it filled in.'
     type: str
   tty:
     description:

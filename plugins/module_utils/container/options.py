@@ -1485,9 +1485,9 @@ OPTIONS = (
            type="bool", parse=parse_bool, create="HostConfig.PublishAllPorts", compare=same_flag),
     Option("default_host_ip", "The host IP of O(published_ports) that give none: an IPv4 or IPv6 address, or an "
            "empty string for the engine's default (all addresses, IPv4 and IPv6). Without this option, the "
-           "C(com.docker.network.bridge.host_binding_ipv4) of the first of O(networks) that is a bridge network "
-           "with one, or else V(0.0.0.0), as community.docker fills it in. Ports are compared with it filled "
-           "in.", parse=parse_default_host_ip,
+           "address of the first of O(networks) that is a bridge network with the option "
+           "C(com.docker.network.bridge.host_binding_ipv4), or else V(0.0.0.0), as community.docker fills it "
+           "in. Ports are compared with it filled in.", parse=parse_default_host_ip,
            create=_create_nothing, compare=always_same),
     Option("tty", "Allocate a pseudo-TTY.", type="bool", parse=parse_bool, create="Tty", compare=same_flag),
     Option("interactive", "Keep the container's stdin open.", type="bool", parse=parse_bool, create="OpenStdin",
