@@ -534,8 +534,8 @@ def execute(module, client, name, current_plan, container, wanted, image_name, r
             module.warn(warning)
         if "networks" in current_plan.differences:
             try:
-                engine.reconnect(client, name, container, network_steps(wanted, container,
-                                                                        current_plan.only_networks is not None))
+                engine.reconnect(client, name, container, network_steps(wanted["networks"], container,
+                                                                        current_plan.only_networks))
             except engine.ContainerFailure as exc:
                 if not exc.details.pop("undone", True) or limits:  # something did change
                     exc.details["actions"] = ["updated"]

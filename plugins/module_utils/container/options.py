@@ -44,13 +44,9 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.registry.referenc
 class OptionError(ValueError):
     """A value a task gave that the engine would refuse; the message names the option."""
 
-    whole = False  # True: the message is complete as it is (community.docker's words), no option name before it
-
 
 class WholeError(OptionError):
     """An OptionError in community.docker's exact words, which playbooks compare whole: nothing is put before it."""
-
-    whole = True
 
 
 class NotInPlace(Exception):
@@ -1555,7 +1551,7 @@ def parse_options(params, env_file_text=None):
             if option.name == "published_ports" and params.get("default_host_ip"):
                 wanted[option.name] = parse_published_ports(value, parse_default_host_ip(params["default_host_ip"]))
         except OptionError as exc:
-            if exc.whole:
+            if isinstance(exc, WholeError):
                 raise
             raise OptionError("%s: %s" % (option.name, exc)) from None
     if "env_file" in wanted:
@@ -1734,24 +1730,23 @@ def in_place(names, wanted, container, networks_in_place=False):
     return None
 
 
-def network_steps(wanted, container, strict):
-    """The engine calls that put a container on its networks in place: ``[(action, network, endpoint config)]``.
+def network_steps(networks, container, only=None):
+    """The engine calls that put a container on its ``networks`` in place: ``[(action, network, endpoint config)]``.
 
     A listed network the container is not on is connected; one it is on with other aliases, links or
-    addresses is disconnected and connected again as asked; with ``strict`` (networks compared strictly) a
-    network neither listed nor named by network_mode is disconnected.
+    addresses is disconnected and connected again as asked; with ``only`` (the names it may be on, when
+    networks are compared strictly) any other network is disconnected.
     """
     current = current_networks(container)
     steps = []
-    for network in wanted["networks"]:
+    for network in networks:
         if network["name"] in current:
             if networks_as_asked([network], current):
                 continue
             steps.append(("disconnect", network["name"], None))
         steps.append(("connect", network["name"], endpoint_config(network)))
-    if strict:
-        for name in sorted(set(current) - expected_network_names(wanted["networks"], wanted)):
-            steps.append(("disconnect", name, None))
+    if only is not None:
+        steps.extend(("disconnect", name, None) for name in sorted(set(current) - set(only)))
     return steps
 
 
