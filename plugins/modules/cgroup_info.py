@@ -204,6 +204,10 @@ process:
 """
 
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import (
     CgroupError,
     cgroup_use,

@@ -272,6 +272,10 @@ new_container:
   type: dict
 """
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.compose import ComposeError
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.compose_engine import ComposeRun, Failed
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import engine_module, make_client

@@ -227,7 +227,11 @@ new_container:
 import re
 import shlex
 
-from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.container import engine  # noqa: E402
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.comparisons import parse_comparisons
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import (
     OPTIONS_BY_NAME,

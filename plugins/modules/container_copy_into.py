@@ -167,6 +167,10 @@ import binascii
 import os
 import stat
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.archive import (
     check_container_path,
     check_id,

@@ -165,6 +165,10 @@ argv:
   sample: ["/app/manage.py", "migrate", "--no-input"]
 """
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.exec import (
     exec_config,
     exit_code,

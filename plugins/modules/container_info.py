@@ -170,6 +170,10 @@ containers:
 import calendar
 import time
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import as_text, text_dict
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,

@@ -296,6 +296,10 @@ removed_leftovers:
   sample: ["/etc/docker/.daemon.json.k2j4_x9q"]
 """
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,

@@ -317,6 +317,10 @@ dockerd_unit:
       sample: 812
 """
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.hierarchy import host_cgroup
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (

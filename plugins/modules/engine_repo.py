@@ -318,6 +318,10 @@ import socket
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.files import (
     FileError,

@@ -111,6 +111,10 @@ written:
 
 import os
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import engine_module, make_client
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.registry.image_archive import (

@@ -143,6 +143,10 @@ backup_file:
 import contextlib
 import os
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.cgroups.kernel_cmdline import (
     CmdlineError,
     arg_value,

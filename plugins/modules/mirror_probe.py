@@ -390,6 +390,10 @@ elapsed_ms:
 
 import time
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect

@@ -200,6 +200,10 @@ import shutil
 import sys
 import time
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.api import EngineError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_json import DaemonJsonError
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import run_module

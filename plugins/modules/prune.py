@@ -200,6 +200,10 @@ would_remove:
   sample: {"containers": [{"id": "0c5b6f0a8a7d", "name": "old-job", "size": 1024}]}
 """
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import (
     engine_module,
     make_client,

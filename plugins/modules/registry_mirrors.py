@@ -419,6 +419,10 @@ runtimes:
 
 import contextlib
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.host.bytecode import cache_compiled_imports
+
+cache_compiled_imports()  # before the collection's other imports: see host/bytecode.py
+
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.args import engine_module
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.daemon_config import (
     DAEMON_CHANGE_OPTIONS,

@@ -165,6 +165,7 @@ class Runner:
             "DOCKHAND_BENCH_FILE": events_file,
         })
         env.update(extra_env or {})
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a target host: the modules keep their compiled imports
         cmd = [self.ansible_playbook, stem + ".yml", "-i", "localhost,"] + (["--check"] if check else [])
         proc = subprocess.run(cmd, env=env, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, check=False)

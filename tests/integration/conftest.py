@@ -65,6 +65,9 @@ def ansible_env(record_file):
         "DOCKHAND_RECORD_FILE": record_file,
     })
     env.pop("DOCKER_HOST", None)
+    # Modules on localhost inherit this environment; a target host's Python writes bytecode (and so the
+    # collection's compiled-import cache, plugins/module_utils/host/bytecode.py, is used as on a user's host).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -1,0 +1,179 @@
+"""host/bytecode.py: compiled imports kept between tasks, read only from the user's own private files.
+
+Each test imports a small package from a real zip (as AnsiballZ ships module_utils) through a finder of
+its own package name, with the cache in a temporary directory.
+"""
+
+import os
+import stat
+import sys
+import zipfile
+
+import pytest
+
+from ansible_collections.dockhand.runtime.plugins.module_utils.host import bytecode
+
+PACKAGE = "dhbytecodepkg"
+SOURCES = {
+    PACKAGE + "/__init__.py": "",
+    PACKAGE + "/mod.py": "VALUE = 'from the zip'\n\n\ndef fails():\n    raise RuntimeError('boom')\n",
+    PACKAGE + "/sub/__init__.py": "",
+    PACKAGE + "/sub/deep.py": "from dhbytecodepkg.mod import VALUE\n\nDEEP = VALUE + ', deep'\n",
+}
+
+
+def make_zip(path, sources):
+    with zipfile.ZipFile(str(path), "w") as archive:
+        for name, text in sources.items():
+            archive.writestr(name, text)
+    return str(path)
+
+
+@pytest.fixture
+def importing(tmp_path, monkeypatch):
+    """A function that imports NAME from a zip of SOURCES with the cache in tmp_path/home; returns the module."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    zips = []
+
+    def forget():
+        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+    def run(name, sources=None, zip_name="payload.zip", environ=None, writable=True):
+        forget()
+        archive = make_zip(tmp_path / zip_name, sources or SOURCES)
+        zips.append(archive)
+        monkeypatch.setattr(sys, "path", [archive] + [p for p in sys.path if p not in zips])
+        monkeypatch.setattr(sys, "dont_write_bytecode", not writable)
+        meta_path = [finder for finder in sys.meta_path if not isinstance(finder, bytecode._CachedFinder)]
+        environ = {"HOME": str(home)} if environ is None else environ
+        finder = bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path, package=PACKAGE + ".")
+        monkeypatch.setattr(sys, "meta_path", meta_path)
+        run.finder = finder
+        return __import__(name, fromlist=["*"])
+
+    run.cache = home / ".cache" / "dockhand.runtime" / "bytecode"
+    yield run
+    forget()
+
+
+def entries(cache):
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def plant(cache, name, text):
+    """Replace the cached code of module NAME (one entry) with code compiled from TEXT."""
+    [entry] = [p for p in cache.iterdir() if p.name.startswith(name + ".")]
+    entry.write_bytes(bytecode.marshal.dumps(compile(text, "planted", "exec")))
+    return entry
+
+
+def test_first_import_compiles_and_stores_private_files(importing):
+    deep = importing(PACKAGE + ".sub.deep")
+    assert deep.DEEP == "from the zip, deep"
+    assert deep.__file__.endswith("payload.zip/%s/sub/deep.py" % PACKAGE)
+    assert sys.modules[PACKAGE + ".sub"].__path__ == [deep.__file__.rsplit("/", 1)[0]]
+    names = entries(importing.cache)
+    assert [name.rsplit(".", 2)[0] for name in names] == ["mod", "sub", "sub.deep"], names
+    assert stat.S_IMODE(importing.cache.stat().st_mode) == 0o700
+    for entry in importing.cache.iterdir():
+        assert stat.S_IMODE(entry.stat().st_mode) == 0o600, entry
+        assert entry.stat().st_uid == os.geteuid()
+    assert isinstance(sys.modules[PACKAGE + ".mod"].__spec__.loader, bytecode._CachedLoader)
+
+
+def test_second_import_runs_the_cached_code(importing):
+    importing(PACKAGE + ".mod")
+    plant(importing.cache, "mod", "VALUE = 'from the cache'\n")
+    assert importing(PACKAGE + ".mod").VALUE == "from the cache"
+
+
+@pytest.mark.parametrize("spoil", ["group-writable directory", "other-readable file", "foreign owner",
+                                   "symlinked directory", "damaged file"])
+def test_what_is_not_the_users_own_and_private_is_never_run(importing, tmp_path, spoil):
+    importing(PACKAGE + ".mod")
+    entry = plant(importing.cache, "mod", "VALUE = 'planted'\n")
+    if spoil == "group-writable directory":
+        importing.cache.chmod(0o770)
+    elif spoil == "other-readable file":
+        entry.chmod(0o644)
+    elif spoil == "foreign owner":
+        os.chown(str(entry), os.geteuid() + 1, -1)
+    elif spoil == "symlinked directory":
+        real = tmp_path / "elsewhere"
+        importing.cache.rename(real)
+        importing.cache.symlink_to(real, target_is_directory=True)
+    else:
+        entry.write_bytes(entry.read_bytes()[:7])
+    assert importing(PACKAGE + ".mod").VALUE == "from the zip"
+
+
+def test_a_changed_source_gets_a_new_entry_and_the_old_one_goes(importing):
+    importing(PACKAGE + ".sub.deep")
+    before = entries(importing.cache)
+    changed = dict(SOURCES, **{PACKAGE + "/mod.py": "VALUE = 'changed'\n", PACKAGE + "/sub/__init__.py": "#\n"})
+    assert importing(PACKAGE + ".sub.deep", sources=changed, zip_name="changed.zip").DEEP == "changed, deep"
+    after = entries(importing.cache)
+
+    def of(names, module):
+        return [name for name in names if name.rsplit(".", 2)[0] == module]
+
+    for module in ("mod", "sub"):
+        assert len(of(after, module)) == 1 and of(after, module) != of(before, module), (before, after)
+    assert of(after, "sub.deep") == of(before, "sub.deep") and len(after) == 3, (before, after)
+
+
+def test_cached_code_names_this_tasks_file_in_tracebacks(importing):
+    importing(PACKAGE + ".mod", zip_name="first.zip")
+    mod = importing(PACKAGE + ".mod", zip_name="second.zip")  # loaded from the cache
+    with pytest.raises(RuntimeError) as raised:
+        mod.fails()
+    assert str(raised.traceback[-1].path).endswith("second.zip/%s/mod.py" % PACKAGE)
+
+
+def test_without_writing_bytecode_it_reads_but_never_writes(importing):
+    assert importing(PACKAGE + ".mod", writable=False).VALUE == "from the zip"
+    assert entries(importing.cache) == []
+    importing(PACKAGE + ".mod")
+    plant(importing.cache, "mod", "VALUE = 'from the cache'\n")
+    assert importing(PACKAGE + ".mod", writable=False).VALUE == "from the cache"
+
+
+@pytest.mark.parametrize("environ", [{"HOME": "HOME", "DOCKHAND_BYTECODE_CACHE": "off"}, {}, {"HOME": "relative"}])
+def test_switched_off_or_without_a_home_nothing_is_kept(importing, tmp_path, environ):
+    environ = {key: str(tmp_path / "home") if value == "HOME" else value for key, value in environ.items()}
+    assert importing(PACKAGE + ".mod", environ=environ).VALUE == "from the zip"
+    assert importing.finder is None
+    assert entries(importing.cache) == []
+
+
+def test_xdg_cache_home_is_used_when_absolute():
+    assert bytecode.cache_dir({"XDG_CACHE_HOME": "/var/cache/u", "HOME": "/home/u"}) == \
+        "/var/cache/u/dockhand.runtime/bytecode"
+    assert bytecode.cache_dir({"XDG_CACHE_HOME": "rel", "HOME": "/home/u"}) == \
+        "/home/u/.cache/dockhand.runtime/bytecode"
+
+
+def test_a_second_call_adds_no_second_finder():
+    meta_path = []
+    environ = {"HOME": "/nonexistent-home"}
+    assert bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path) is not None
+    assert bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path) is None
+    assert len(meta_path) == 1
+
+
+def test_an_unwritable_home_still_imports(importing, tmp_path):
+    home = tmp_path / "locked"
+    home.mkdir()
+    (home / ".cache").write_text("a file where the directory would go")
+    assert importing(PACKAGE + ".sub.deep", environ={"HOME": str(home)}).DEEP == "from the zip, deep"
+
+
+def test_modules_on_disk_are_left_to_python(tmp_path, monkeypatch):
+    package = tmp_path / "ondisk" / PACKAGE
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    finder = bytecode._CachedFinder(str(tmp_path / "cache"), True, PACKAGE + ".")
+    assert finder.find_spec(PACKAGE + ".mod", [str(package)]) is None
