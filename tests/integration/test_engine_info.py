@@ -158,6 +158,41 @@ def test_lab_host_without_docker(run_playbook, lab):
     assert_no_traceback(before)
 
 
+def on_host4(script):
+    return subprocess.run(["docker", "exec", "dockhand-lab-host4", "sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, check=False).stdout
+
+
+@pytest.mark.lab
+def test_modules_keep_their_compiled_imports_private_on_the_host(run_playbook, lab):
+    """host/bytecode.py on a real target over SSH: off, nothing is written; on, root's cache is 0700 with
+    0600 files named by module; a planted entry that others may write is never run (the task still works) and
+    is replaced."""
+    cache = "/root/.cache/dockhand.runtime/bytecode"
+    on_host4("rm -rf /root/.cache/dockhand.runtime")
+
+    def info(**play):
+        run = run_playbook([dict({"name": "info", "hosts": "dockhand-lab-host4", "gather_facts": False,
+                                  "tasks": [info_task("info")]}, **play)], inventory=lab["inventory"])
+        assert run.rc == 0 and run.result("info")["engine"]["error_kind"] == "unreachable", str(run)
+        assert_no_traceback(run)
+
+    info(environment={"DOCKHAND_BYTECODE_CACHE": "off"})
+    assert on_host4("test -e /root/.cache/dockhand.runtime && echo there || echo none").strip() == "none"
+    info()
+    listed = on_host4("stat -c '%%a %%U %%n' %s %s/*" % (cache, cache)).splitlines()
+    assert listed[0] == "700 root %s" % cache, listed
+    names = {line.rsplit("/", 1)[1].rsplit(".", 2)[0]: line.split()[:2] for line in listed[1:]}
+    assert names["engine.api"] == names["engine.facts"] == ["600", "root"], listed
+    # the cached engine.api replaced by code that would fail the task, then made writable by the group
+    planted = on_host4("cd %s && f=$(ls engine.api.*.bin) && python3 -c \"import marshal, sys; "
+                       "open(sys.argv[1], 'wb').write(marshal.dumps(compile('raise SystemExit(3)', 'x', 'exec')))\" "
+                       "$f && chmod 660 $f && echo $f" % cache).strip()
+    assert planted.startswith("engine.api."), planted
+    info()  # ran the zip's code, and put its own compiled code in place of the planted file
+    assert on_host4("stat -c %%a %s/%s" % (cache, planted)).strip() == "600"
+
+
 @pytest.mark.lab
 @pytest.mark.parametrize("connection, banner", [("ssh", "ESTABLISH SSH CONNECTION"),
                                                 ("paramiko", "ESTABLISH PARAMIKO SSH CONNECTION")])

@@ -8,7 +8,7 @@ Python writes no bytecode for a zip, so each task compiled every module_utils fi
 what a no-op task of this collection cost beyond ``ansible.builtin.ping`` (about 60 ms of a
 container task's 110 ms, measured with ``python -X importtime`` on a kept AnsiballZ file).
 
-:func:`cache_compiled_imports` puts a finder before the others on ``sys.meta_path``. For this
+:func:`cache_compiled_imports` puts a finder before Python's path finder on ``sys.meta_path``. For this
 collection's module_utils imported from a zip it looks up the code compiled from exactly that
 source (the file name holds a SHA-256 of the source and Python's bytecode magic number), and
 compiles and stores it when there is none: a task's second run on a host loads, the first
@@ -34,6 +34,7 @@ import os
 import stat
 import sys
 import types
+from importlib.machinery import PathFinder
 from importlib.util import MAGIC_NUMBER, spec_from_loader
 from zipimport import zipimporter
 
@@ -231,5 +232,8 @@ def cache_compiled_imports(environ=None, meta_path=None, package=PACKAGE):
     if directory is None:
         return None
     finder = _CachedFinder(directory, not sys.dont_write_bytecode, package)
-    meta_path.insert(0, finder)
+    # just before Python's path finder: the finders in front of it (built-in and frozen modules, a test
+    # harness's own) keep their turn
+    position = next((i for i, other in enumerate(meta_path) if other is PathFinder), len(meta_path))
+    meta_path.insert(position, finder)
     return finder

@@ -8,6 +8,7 @@ import os
 import stat
 import sys
 import zipfile
+from importlib.machinery import PathFinder
 
 import pytest
 
@@ -156,12 +157,14 @@ def test_xdg_cache_home_is_used_when_absolute():
         "/home/u/.cache/dockhand.runtime/bytecode"
 
 
-def test_a_second_call_adds_no_second_finder():
-    meta_path = []
+def test_the_finder_goes_just_before_pythons_path_finder_once():
+    first, last = object(), object()  # a harness's finder in front (ansible-test's), another one behind
+    meta_path = [first, PathFinder, last]
     environ = {"HOME": "/nonexistent-home"}
-    assert bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path) is not None
+    finder = bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path)
+    assert meta_path == [first, finder, PathFinder, last]
     assert bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path) is None
-    assert len(meta_path) == 1
+    assert len(meta_path) == 4
 
 
 def test_an_unwritable_home_still_imports(importing, tmp_path):
