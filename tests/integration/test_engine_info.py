@@ -182,7 +182,7 @@ def test_modules_keep_their_compiled_imports_private_on_the_host(run_playbook, l
     info()
     listed = on_host4("stat -c '%%a %%U %%n' %s %s/*" % (cache, cache)).splitlines()
     assert listed[0] == "700 root %s" % cache, listed
-    names = {line.rsplit("/", 1)[1].rsplit(".", 2)[0]: line.split()[:2] for line in listed[1:]}
+    names = {line.rsplit("/", 1)[1].rsplit(".", 3)[0]: line.split()[:2] for line in listed[1:]}
     assert names["engine.api"] == names["engine.facts"] == ["600", "root"], listed
     # the cached engine.api replaced by code that would fail the task, then made writable by the group
     planted = on_host4("cd %s && f=$(ls engine.api.*.bin) && python3 -c \"import marshal, sys; "

@@ -60,7 +60,7 @@ def lab_hosts():
 def test_the_short_benchmark_as_written():
     """tests/bench/README.md's shorter line (run first: it needs the lab's hub, which `lab down` removes)."""
     commands = readme_commands("tests/bench/README.md", "make bench")
-    short = 'make bench BENCH_ARGS="-m image,network -n 20 -r 3"'
+    short = 'make bench BENCH_ARGS="-m image,network -n 10 -r 3"'
     assert short in commands
     rc, output = shell(short)
     assert rc == 0, output[-4000:]

@@ -64,7 +64,8 @@ def cache_dir(environ=None):
 def entry_name(fullname, source, package=PACKAGE):
     """The file that holds the code of module ``fullname`` compiled from ``source`` (bytes) by this Python."""
     digest = hashlib.sha256(SCHEME + b"\0" + MAGIC_NUMBER + b"\0" + source).hexdigest()[:32]
-    return "%s.%s.bin" % (fullname[len(package):] if fullname.startswith(package) else fullname, digest)
+    module = fullname[len(package):] if fullname.startswith(package) else fullname
+    return "%s.%s.%s.bin" % (module, sys.implementation.cache_tag or "python", digest)
 
 
 def _private(st, uid):
@@ -121,9 +122,9 @@ def store(dir_fd, name, code):
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=dir_fd)
         raise
-    module = name.rsplit(".", 2)[0]
-    for other in os.listdir(dir_fd):  # what older sources of this module left
-        if other != name and other.endswith(".bin") and other.rsplit(".", 2)[0] == module:
+    module_and_python = name.rsplit(".", 2)[0]  # another Python's entries stay: hosts may run modules with two
+    for other in os.listdir(dir_fd):  # what older sources of this module left for this Python
+        if other != name and other.endswith(".bin") and other.rsplit(".", 2)[0] == module_and_python:
             with contextlib.suppress(OSError):
                 os.unlink(other, dir_fd=dir_fd)
 

@@ -77,7 +77,7 @@ def test_first_import_compiles_and_stores_private_files(importing):
     assert deep.__file__.endswith("payload.zip/%s/sub/deep.py" % PACKAGE)
     assert sys.modules[PACKAGE + ".sub"].__path__ == [deep.__file__.rsplit("/", 1)[0]]
     names = entries(importing.cache)
-    assert [name.rsplit(".", 2)[0] for name in names] == ["mod", "sub", "sub.deep"], names
+    assert [name.rsplit(".", 3)[0] for name in names] == ["mod", "sub", "sub.deep"], names
     assert stat.S_IMODE(importing.cache.stat().st_mode) == 0o700
     for entry in importing.cache.iterdir():
         assert stat.S_IMODE(entry.stat().st_mode) == 0o600, entry
@@ -113,17 +113,21 @@ def test_what_is_not_the_users_own_and_private_is_never_run(importing, tmp_path,
 
 def test_a_changed_source_gets_a_new_entry_and_the_old_one_goes(importing):
     importing(PACKAGE + ".sub.deep")
+    other_python = importing.cache / ("mod.other-python-99.%s.bin" % ("0" * 32))  # a second interpreter's entry
+    other_python.write_bytes(b"")
+    other_python.chmod(0o600)
     before = entries(importing.cache)
     changed = dict(SOURCES, **{PACKAGE + "/mod.py": "VALUE = 'changed'\n", PACKAGE + "/sub/__init__.py": "#\n"})
     assert importing(PACKAGE + ".sub.deep", sources=changed, zip_name="changed.zip").DEEP == "changed, deep"
     after = entries(importing.cache)
 
     def of(names, module):
-        return [name for name in names if name.rsplit(".", 2)[0] == module]
+        return [name for name in names if name.rsplit(".", 3)[0] == module and "other-python" not in name]
 
     for module in ("mod", "sub"):
         assert len(of(after, module)) == 1 and of(after, module) != of(before, module), (before, after)
-    assert of(after, "sub.deep") == of(before, "sub.deep") and len(after) == 3, (before, after)
+    assert of(after, "sub.deep") == of(before, "sub.deep") and len(after) == 4, (before, after)
+    assert other_python.name in after
 
 
 def test_cached_code_names_this_tasks_file_in_tracebacks(importing):
