@@ -117,6 +117,10 @@ options:
         the O(first) ones), in this order, so that probing again does not switch mirrors because of
         measurement noise.
       - Compared without a trailing slash (dockerd reports mirrors with one).
+      - Before a mirror of O(prefer) that passed the probe is moved down, it and the best of the others are
+        measured once more, one at a time, and each keeps the better of its two measurements
+        (RV(remeasured)). One measurement taken while many hosts probe the same registries at once can be
+        far off; a mirror that is slower both times is moved down.
     type: list
     elements: str
     default: []
@@ -322,6 +326,22 @@ results:
       sample: >-
         serves an older library/busybox:latest: sha256:4b5c6d7e8f90 (created 2020-01-01T00:00:00Z),
         where trusted http://registry-cache.lan:5000 serves sha256:0a1b2c3d4e5f (created 2026-11-28T10:00:00Z)
+    remeasured:
+      description:
+        - The second measurement (C(ok), C(throughput), C(latency_ms), C(error)) of a mirror listed in
+          RV(remeasured).
+      returned: when the mirror is listed in RV(remeasured)
+      type: dict
+      sample: {"ok": true, "throughput": 1812345, "latency_ms": 3.1, "error": null}
+remeasured:
+  description:
+    - The mirrors measured a second time before a mirror of O(prefer) was moved down (see O(prefer)), the best
+      of the others first; empty when no mirror in use would move. Their RV(results[].remeasured) holds the
+      second measurement, and RV(results[].throughput) and RV(results[].latency_ms) the better of the two.
+  returned: always
+  type: list
+  elements: str
+  sample: ["http://10.0.0.5:5000", "https://mirror.gcr.io"]
 ranked:
   description: Every mirror's URL, best first. Mirrors that are not ok come last.
   returned: always
@@ -398,11 +418,13 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module imp
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.protected_module import ProtectedModule
 from ansible_collections.dockhand.runtime.plugins.module_utils.host.redact import mask_urls, protect
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe import (
+    INTEGRITY_OFF,
     KIND_PACKAGE,
     PROBE_ARGUMENT_SPEC,
     ProbeInputError,
     best_urls,
     check_options,
+    confirmed,
     host_package_path,
     image_name,
     left_out,
@@ -411,6 +433,7 @@ from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.probe imp
     rank,
     same_url,
     survey,
+    to_confirm,
     warnings_for,
 )
 from ansible_collections.dockhand.runtime.plugins.module_utils.mirrors.proxy_fetch import proxy_fetcher_class
@@ -449,6 +472,12 @@ def probe(module):
     except (ProbeInputError, ProxyError) as exc:
         module.fail_json(msg=mask_urls(str(exc)))
     results = surveyed["results"]
+    remeasured = to_confirm(results, p["prefer"], p["tolerance"], p["first"])
+    if remeasured:  # a mirror in use would move down: measure it and the best again, one at a time
+        again = survey(remeasured, kind=p["kind"], image=p["image"], path=path, timeout=p["timeout"],
+                       max_bytes=p["max_bytes"], concurrency=1, validate_certs=p["validate_certs"],
+                       ca_path=p["ca_path"], integrity=INTEGRITY_OFF)
+        results = confirmed(results, again["results"])
     ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
     best = best_urls(ranked, p["pick"])
     left = left_out(ranked, best, p["pick"])
@@ -457,6 +486,7 @@ def probe(module):
     return {
         "changed": False,
         "results": results,
+        "remeasured": remeasured,
         "ranked": [r["url"] for r in ranked],
         "best": best,
         "left_out": left,

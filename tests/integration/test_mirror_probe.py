@@ -111,6 +111,31 @@ def test_registry_ranking_from_a_lab_host(run_playbook, lab, lab_vars):
     assert_no_traceback(run)
 
 
+def test_a_mirror_in_use_is_measured_twice_before_it_moves_down(run_playbook, local):
+    """slow in use ahead of the cache: both are measured again, one at a time, and slow, slower both times,
+    moves down; with the cache already first nothing is measured twice."""
+    tasks = [probe_task("in use, slow first", mirrors=[local["slow"], local["cache"]], image=IMAGE,
+                        timeout=TIMEOUT, prefer=[local["slow"] + "/", local["cache"]]),
+             probe_task("in use, cache first", mirrors=[local["slow"], local["cache"]], image=IMAGE,
+                        timeout=TIMEOUT, prefer=[local["cache"], local["slow"]])]
+    run = run_playbook(local_play(tasks))
+    assert run.rc == 0, str(run)
+    moved = run.result("in use, slow first")
+    assert moved["remeasured"] == [local["cache"], local["slow"]], moved
+    assert moved["ranked"] == [local["cache"], local["slow"]] and moved["best"] == [local["cache"]]
+    results = by_url(moved)
+    second = results[local["slow"]]["remeasured"]
+    assert second["ok"] is True and 0 < second["throughput"] < SLOW_CEILING, second
+    assert results[local["slow"]]["throughput"] >= second["throughput"]  # the better of the two
+    assert results[local["cache"]]["remeasured"]["throughput"] > SLOW_CEILING
+    # the two probes of the second round ran one after the other: at least slow's whole timeout on top
+    assert moved["elapsed_ms"] >= 2 * TIMEOUT * 1000, moved["elapsed_ms"]
+    kept = run.result("in use, cache first")
+    assert kept["remeasured"] == [] and kept["ranked"][0] == local["cache"]
+    assert all("remeasured" not in r for r in kept["results"])
+    assert_no_traceback(run)
+
+
 def test_without_image_ranks_by_latency_in_check_mode(run_playbook, local):
     run = run_playbook(local_play([probe_task(
         "probe", mirrors=[local["dead"], local["hub"], local["cache"]], timeout=TIMEOUT)]), check=True)

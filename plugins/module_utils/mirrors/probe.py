@@ -521,6 +521,52 @@ def rank(results, prefer=(), tolerance=0.0, first=()):
     return head + kept + [result for result in rest if result not in kept]
 
 
+def to_confirm(results, prefer=(), tolerance=0.0, first=()):
+    """The URLs to measure once more before :func:`rank` moves a mirror in use down; [] when none moves.
+
+    Those are the mirrors in ``prefer`` (in use now) that passed the probe but fell out of ``tolerance``
+    of the best of the others (``first`` aside), and that best one: one measurement taken while many
+    hosts probe the same registries at once can be far off, and a rerun that switches mirrors on it is a
+    change for nothing.
+    """
+    def order(within):
+        return [r["url"] for r in rank(results, prefer, within, first)]
+
+    if not prefer or order(tolerance) == order(1.0):  # 1.0: every mirror in use that passed keeps its place
+        return []
+    rest = [r for r in sorted(results, key=rank_key)
+            if not (eligible(r) and any(same_url(r["url"], url) for url in first or ()))]
+    best = rest[0]
+    demoted = [r["url"] for url in prefer for r in rest
+               if same_url(r["url"], url) and r is not best and eligible(r) and not good_enough(r, best, tolerance)]
+    return [best["url"]] + demoted if demoted else []
+
+
+def confirmed(results, again):
+    """``results`` with each mirror measured ``again`` given the better of its two measurements.
+
+    A second probe that failed changes nothing; each such result keeps its second figures under
+    ``remeasured``.
+    """
+    by_url = {r["url"]: r for r in again}
+    merged = []
+    for first in results:
+        second = by_url.get(first["url"])
+        if second is None:
+            merged.append(first)
+            continue
+        result = dict(first, remeasured={"ok": second.get("ok"), "throughput": second.get("throughput"),
+                                         "latency_ms": second.get("latency_ms"), "error": second.get("error")})
+        if first.get("ok") and second.get("ok"):
+            if second.get("throughput") is not None:
+                result["throughput"] = max(first.get("throughput") or 0, second["throughput"])
+            if second.get("latency_ms") is not None:
+                latency = first.get("latency_ms")
+                result["latency_ms"] = second["latency_ms"] if latency is None else min(latency, second["latency_ms"])
+        merged.append(result)
+    return merged
+
+
 def best_urls(ranked, pick):
     """The URLs of the first ``pick`` eligible results of a ranked list."""
     return [r["url"] for r in ranked if eligible(r)][:max(pick, 0)]

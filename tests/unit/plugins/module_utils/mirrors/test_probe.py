@@ -438,6 +438,42 @@ def test_first_mirrors_win_whenever_they_pass():
     assert [r["url"] for r in rank(down, first=["http://cache"])] == ["http://hub", "http://cache"]
 
 
+def test_to_confirm_names_a_mirror_in_use_about_to_move_down_and_the_best():
+    results = [result("http://a/", True, tp=40), result("http://b", True, tp=100), result("http://c", True, tp=70)]
+    # a (in use, first) at 40 % of the best: it would move down, so a and the best are measured again
+    assert probe.to_confirm(results, ["http://a", "http://b"], 0.5) == ["http://b", "http://a/"]
+    # within the tolerance, already behind, not in use, or no mirror in use: nothing moves
+    assert probe.to_confirm(results, ["http://a", "http://b"], 0.7) == []
+    assert probe.to_confirm(results, ["http://b", "http://c"], 0.5) == []
+    assert probe.to_confirm(results, [], 0.5) == []
+    # c in use behind b: too slow to keep its place, but nothing would pass it, so nothing moves
+    assert probe.to_confirm(results[1:], ["http://b", "http://c"], 0.1) == []
+    # a mirror in use that failed leaves anyway: a failure is not measurement noise
+    failed = [result("http://a", False), result("http://b", True, tp=100)]
+    assert probe.to_confirm(failed, ["http://a", "http://b"], 0.5) == []
+    # the best of the others is measured beside the first mirrors, not instead of them
+    assert probe.to_confirm(results, ["http://a"], 0.3, first=["http://b"]) == ["http://c", "http://a/"]
+    assert probe.to_confirm(results, ["http://a"], 0.5, first=["http://b"]) == []  # 40 is within half of 70
+
+
+def test_confirmed_keeps_each_mirrors_better_measurement_and_shows_the_second():
+    results = [result("http://a", True, tp=40, latency=9.0), result("http://b", True, tp=100, latency=2.0),
+               result("http://c", True, tp=70)]
+    again = [result("http://b", True, tp=90, latency=3.0), result("http://a", True, tp=85, latency=1.0)]
+    merged = probe.confirmed(results, again)
+    assert [(r["url"], r["throughput"], r["latency_ms"]) for r in merged] == [
+        ("http://a", 85, 1.0), ("http://b", 100, 2.0), ("http://c", 70, None)]
+    assert merged[0]["remeasured"] == {"ok": True, "throughput": 85, "latency_ms": 1.0, "error": None}
+    assert "remeasured" not in merged[2] and "remeasured" not in results[0]  # the input is left as it was
+    # the noise gone, the order in use stays; slower both times, it moves down
+    assert [r["url"] for r in rank(merged, ["http://a", "http://b"], 0.5)][:2] == ["http://a", "http://b"]
+    slower = probe.confirmed(results, [result("http://b", True, tp=100), result("http://a", True, tp=30)])
+    assert [r["url"] for r in rank(slower, ["http://a", "http://b"], 0.5)][:2] == ["http://b", "http://c"]
+    # a second probe that failed changes no figure
+    failed = probe.confirmed(results, [dict(result("http://a", False), error="timed out")])
+    assert failed[0]["throughput"] == 40 and failed[0]["remeasured"]["error"] == "timed out"
+
+
 def test_left_out_gives_each_reason():
     results = [result("http://hub", True, tp=90), result("http://slow", True, tp=5),
                dict(result("http://cache", False), error="connection refused by cache:5000 (nothing listens there)")]
