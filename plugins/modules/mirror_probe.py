@@ -118,9 +118,9 @@ options:
         measurement noise.
       - Compared without a trailing slash (dockerd reports mirrors with one).
       - Before a mirror of O(prefer) that passed the probe is moved down, it and the best of the others are
-        measured once more, one at a time, and each keeps the better of its two measurements
-        (RV(remeasured)). One measurement taken while many hosts probe the same registries at once can be
-        far off; a mirror that is slower both times is moved down.
+        measured once more, one at a time (RV(remeasured)), and the mirror keeps its place when that second
+        measurement is within O(tolerance) of the best one's. One measurement taken while many hosts probe
+        the same registries at once can be far off; a mirror that is slower both times is moved down.
     type: list
     elements: str
     default: []
@@ -337,7 +337,8 @@ remeasured:
   description:
     - The mirrors measured a second time before a mirror of O(prefer) was moved down (see O(prefer)), the best
       of the others first; empty when no mirror in use would move. Their RV(results[].remeasured) holds the
-      second measurement, and RV(results[].throughput) and RV(results[].latency_ms) the better of the two.
+      second measurement; RV(results[].throughput) and RV(results[].latency_ms) stay the first, taken with
+      every mirror's.
   returned: always
   type: list
   elements: str
@@ -473,12 +474,13 @@ def probe(module):
         module.fail_json(msg=mask_urls(str(exc)))
     results = surveyed["results"]
     remeasured = to_confirm(results, p["prefer"], p["tolerance"], p["first"])
+    keep = []
     if remeasured:  # a mirror in use would move down: measure it and the best again, one at a time
         again = survey(remeasured, kind=p["kind"], image=p["image"], path=path, timeout=p["timeout"],
                        max_bytes=p["max_bytes"], concurrency=1, validate_certs=p["validate_certs"],
                        ca_path=p["ca_path"], integrity=INTEGRITY_OFF)
-        results = confirmed(results, again["results"])
-    ranked = rank(results, p["prefer"], p["tolerance"], p["first"])
+        results, keep = confirmed(results, again["results"], remeasured, p["tolerance"])
+    ranked = rank(results, p["prefer"], p["tolerance"], p["first"], keep)
     best = best_urls(ranked, p["pick"])
     left = left_out(ranked, best, p["pick"])
     for warning in warnings_for(ranked, best, left, p["first"]):

@@ -126,7 +126,7 @@ def test_a_mirror_in_use_is_measured_twice_before_it_moves_down(run_playbook, lo
     results = by_url(moved)
     second = results[local["slow"]]["remeasured"]
     assert second["ok"] is True and 0 < second["throughput"] < SLOW_CEILING, second
-    assert results[local["slow"]]["throughput"] >= second["throughput"]  # the better of the two
+    assert 0 < results[local["slow"]]["throughput"] < SLOW_CEILING  # the first figure stays beside the second
     assert results[local["cache"]]["remeasured"]["throughput"] > SLOW_CEILING
     # the two probes of the second round ran one after the other: at least slow's whole timeout on top
     assert moved["elapsed_ms"] >= 2 * TIMEOUT * 1000, moved["elapsed_ms"]

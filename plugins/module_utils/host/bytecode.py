@@ -14,29 +14,40 @@ source (the file name holds a SHA-256 of the source and Python's bytecode magic 
 compiles and stores it when there is none: a task's second run on a host loads, the first
 compiles, as Python's own ``__pycache__`` does for files on disk.
 
-The cache is ``$XDG_CACHE_HOME/dockhand.runtime/bytecode`` (``~/.cache/...``), one per user.
-What it reads must be the user's own: the directory is opened without following links and
-used only when the user running the module owns it and nobody else may write to it (0700);
-each file likewise (0600). Anything unexpected (no home, a read-only disk, a foreign owner,
-a damaged file) makes the import compile from the zip as before: the cache can make a task
-faster, never make it fail. ``DOCKHAND_BYTECODE_CACHE=off`` (in a task's or play's
-``environment``) turns it off; ``PYTHONDONTWRITEBYTECODE`` keeps it from writing.
+The cache is ``~/.cache/dockhand.runtime/bytecode`` in the home directory that the password
+database gives the user running the module (``$HOME`` and ``$XDG_CACHE_HOME`` are not trusted:
+under ``become`` they may still name another user's). What it reads must be the user's own: the
+home must belong to that user (or root) and be writable by nobody else; below it, each directory
+is opened without following a link and must belong to the user, ``.cache`` writable by nobody
+else, the cache itself private (0700), each file private too (0600). Anything unexpected (no
+home, a read-only disk, a foreign owner, a damaged file) makes the import compile from the zip
+as before, and a file that failed the checks is replaced: the cache can make a task faster,
+never make it fail. ``DOCKHAND_BYTECODE_CACHE=off`` (in a task's or play's ``environment``)
+turns it off; ``PYTHONDONTWRITEBYTECODE`` keeps it from writing. Check mode writes it too, as
+Python writes ``__pycache__`` whatever the program does.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import contextlib
 import hashlib
 import marshal
 import os
 import stat
 import sys
+import time
 import types
 from importlib.machinery import PathFinder
 from importlib.util import MAGIC_NUMBER, spec_from_loader
 from zipimport import zipimporter
+
+try:
+    import pwd
+except ImportError:  # pragma: no cover - not a POSIX system
+    pwd = None
 
 try:
     from _imp import _fix_co_filename  # what importlib itself calls on code read from __pycache__
@@ -47,43 +58,59 @@ PACKAGE = "ansible_collections.dockhand.runtime.plugins.module_utils."
 SWITCH = "DOCKHAND_BYTECODE_CACHE"
 SCHEME = b"dockhand-bytecode-1"
 _OWNER_ONLY = 0o077  # group and other bits: none may be set on the cache's directory or files
+CACHE_PATH = (".cache", "dockhand.runtime", "bytecode")  # under the user's home
+STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old was left by a process that was killed
 
 
-def cache_dir(environ=None):
-    """Where this user's compiled module_utils are kept, or None without a home to keep them in."""
-    environ = os.environ if environ is None else environ
-    base = environ.get("XDG_CACHE_HOME") or ""
-    if not os.path.isabs(base):
-        home = environ.get("HOME") or ""
-        if not os.path.isabs(home):
-            return None
-        base = os.path.join(home, ".cache")
-    return os.path.join(base, "dockhand.runtime", "bytecode")
+def home_directory():
+    """The home directory the password database gives the user running this process, or None."""
+    if pwd is None:
+        return None
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_dir or None
+    except KeyError:
+        return None
 
 
 def entry_name(fullname, source, package=PACKAGE):
     """The file that holds the code of module ``fullname`` compiled from ``source`` (bytes) by this Python."""
-    digest = hashlib.sha256(SCHEME + b"\0" + MAGIC_NUMBER + b"\0" + source).hexdigest()[:32]
+    optimize = b"%d" % sys.flags.optimize  # python -O drops asserts: its code is not the same
+    digest = hashlib.sha256(SCHEME + b"\0" + MAGIC_NUMBER + b"\0" + optimize + b"\0" + source).hexdigest()[:32]
     module = fullname[len(package):] if fullname.startswith(package) else fullname
-    return "%s.%s.%s.bin" % (module, sys.implementation.cache_tag or "python", digest)
+    tag = sys.implementation.cache_tag or "python"
+    if sys.flags.optimize:
+        tag += "-opt%d" % sys.flags.optimize
+    return "%s.%s.%s.bin" % (module, tag, digest)
 
 
 def _private(st, uid):
     return st.st_uid == uid and not st.st_mode & _OWNER_ONLY
 
 
-def _open_dir(path, create):
-    """A descriptor of ``path`` when it is a directory of this user's that nobody else may write to."""
+def _check_dir(fd, what, uid, owners, forbidden):
+    st = os.fstat(fd)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid not in owners or st.st_mode & forbidden:
+        raise OSError("%s is not a directory of uid %d that others may not write to" % (what, uid))
+
+
+def _open_dir(home, create):
+    """A descriptor of the cache directory under ``home``, checked at every step from ``home`` down.
+
+    Raises OSError when a step is missing (and ``create`` is false), is a link, or belongs to anyone else.
+    """
     uid = os.geteuid()
-    if create:
-        with contextlib.suppress(OSError):
-            os.makedirs(path, 0o700)
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    fd = os.open(home, flags)  # the home itself may be reached through a link (/home -> /srv/home)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISDIR(st.st_mode) or not _private(st, uid):
-            raise OSError("%s is not a private directory of uid %d" % (path, uid))
+        _check_dir(fd, home, uid, (uid, 0), 0o022)
+        for depth, name in enumerate(CACHE_PATH, 1):
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o700, dir_fd=fd)
+            child = os.open(name, flags | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+            os.close(fd)
+            fd = child
+            _check_dir(fd, name, uid, (uid,), _OWNER_ONLY if depth == len(CACHE_PATH) else 0o022)
     except BaseException:
         os.close(fd)
         raise
@@ -92,7 +119,7 @@ def _open_dir(path, create):
 
 def load(dir_fd, name):
     """The code object stored as ``name``, or None when there is none that can be trusted."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block
     try:
         fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError:
@@ -110,8 +137,12 @@ def load(dir_fd, name):
 
 
 def store(dir_fd, name, code):
-    """Write ``code`` as ``name``: a temporary file renamed over it, so a reader sees all of it or none."""
-    temporary = ".%s.%d.tmp" % (name, os.getpid())
+    """Write ``code`` as ``name``: a temporary file renamed over it, so a reader sees all of it or none.
+
+    Then remove this module's entries from older sources for this Python, and temporary files that
+    killed processes left.
+    """
+    temporary = ".%s.%s.tmp" % (name, binascii.hexlify(os.urandom(6)).decode())
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600,
                  dir_fd=dir_fd)
     try:
@@ -123,9 +154,12 @@ def store(dir_fd, name, code):
             os.unlink(temporary, dir_fd=dir_fd)
         raise
     module_and_python = name.rsplit(".", 2)[0]  # another Python's entries stay: hosts may run modules with two
-    for other in os.listdir(dir_fd):  # what older sources of this module left for this Python
-        if other != name and other.endswith(".bin") and other.rsplit(".", 2)[0] == module_and_python:
-            with contextlib.suppress(OSError):
+    now = time.time()
+    for other in os.listdir(dir_fd):
+        with contextlib.suppress(OSError):
+            replaced = other != name and other.endswith(".bin") and other.rsplit(".", 2)[0] == module_and_python
+            if replaced or other.endswith(".tmp") and now - os.lstat(other, dir_fd=dir_fd).st_mtime > \
+                    STALE_TEMPORARY_SECONDS:
                 os.unlink(other, dir_fd=dir_fd)
 
 
@@ -148,9 +182,11 @@ class _CachedLoader:
         except OSError:  # not a source file of the zip after all: let the zip compile whatever it holds
             return self.loader.get_code(fullname)
         name = entry_name(fullname, source, self.finder.package)
-        dir_fd = None
         try:
-            dir_fd = _open_dir(self.finder.directory, self.finder.writable)
+            dir_fd = _open_dir(self.finder.home, self.finder.writable)
+        except OSError:
+            return compile(source, path, "exec", dont_inherit=True)
+        try:
             code = load(dir_fd, name)
             if code is not None:
                 if _fix_co_filename is not None:
@@ -158,13 +194,11 @@ class _CachedLoader:
                 return code
             code = compile(source, path, "exec", dont_inherit=True)
             if self.finder.writable:
-                store(dir_fd, name, code)
+                with contextlib.suppress(OSError):  # a full or read-only disk: the code runs all the same
+                    store(dir_fd, name, code)
             return code
-        except (OSError, ValueError):
-            return compile(source, path, "exec", dont_inherit=True)
         finally:
-            if dir_fd is not None:
-                os.close(dir_fd)
+            os.close(dir_fd)
 
     def exec_module(self, module):
         spec = module.__spec__
@@ -178,8 +212,8 @@ class _CachedFinder:
     the loader compiles it again to run it.
     """
 
-    def __init__(self, directory, writable, package=PACKAGE):
-        self.directory = directory
+    def __init__(self, home, writable, package=PACKAGE):
+        self.home = home
         self.writable = writable
         self.package = package
 
@@ -218,10 +252,11 @@ def _zip_importer(entry):
     return importer if isinstance(importer, zipimporter) else None
 
 
-def cache_compiled_imports(environ=None, meta_path=None, package=PACKAGE):
+def cache_compiled_imports(environ=None, meta_path=None, package=PACKAGE, home=None):
     """Keep the code of this collection's module_utils compiled in the user's cache (see the module's doc).
 
-    Call it before importing them; a second call changes nothing.
+    Call it before importing them; a second call changes nothing. ``home`` is for tests: by default the
+    password database's home of the user running the module.
     """
     environ = os.environ if environ is None else environ
     meta_path = sys.meta_path if meta_path is None else meta_path
@@ -229,10 +264,10 @@ def cache_compiled_imports(environ=None, meta_path=None, package=PACKAGE):
         return None
     if any(isinstance(finder, _CachedFinder) and finder.package == package for finder in meta_path):
         return None
-    directory = cache_dir(environ)
-    if directory is None:
+    home = home or home_directory()
+    if not home or not os.path.isabs(home):
         return None
-    finder = _CachedFinder(directory, not sys.dont_write_bytecode, package)
+    finder = _CachedFinder(home, not sys.dont_write_bytecode, package)
     # just before Python's path finder: the finders in front of it (built-in and frozen modules, a test
     # harness's own) keep their turn
     position = next((i for i, other in enumerate(meta_path) if other is PathFinder), len(meta_path))

@@ -495,14 +495,15 @@ def good_enough(result, best, tolerance):
     return True
 
 
-def rank(results, prefer=(), tolerance=0.0, first=()):
+def rank(results, prefer=(), tolerance=0.0, first=(), keep=()):
     """The results, best first. Ties keep the order the mirrors were given in.
 
     Mirrors in ``first`` that are eligible go first, in ``first``'s order, whatever
     the others measure (a preferred mirror wins whenever it is healthy). Then
     the mirrors in ``prefer`` (those in use now) that are eligible and within
-    ``tolerance`` of the best of the rest, in ``prefer``'s order: a re-run does
-    not switch mirrors because of measurement noise. Then the rest, by measure.
+    ``tolerance`` of the best of the rest, or listed in ``keep``, in ``prefer``'s
+    order: a re-run does not switch mirrors because of measurement noise. Then
+    the rest, by measure.
     """
     ranked = sorted(results, key=rank_key)
     head = []
@@ -516,7 +517,9 @@ def rank(results, prefer=(), tolerance=0.0, first=()):
     kept = []
     for url in prefer:
         for result in rest:
-            if same_url(result["url"], url) and result not in kept and good_enough(result, rest[0], tolerance):
+            if same_url(result["url"], url) and result not in kept and (
+                    good_enough(result, rest[0], tolerance)
+                    or eligible(result) and any(same_url(url, held) for held in keep or ())):
                 kept.append(result)
     return head + kept + [result for result in rest if result not in kept]
 
@@ -524,47 +527,50 @@ def rank(results, prefer=(), tolerance=0.0, first=()):
 def to_confirm(results, prefer=(), tolerance=0.0, first=()):
     """The URLs to measure once more before :func:`rank` moves a mirror in use down; [] when none moves.
 
-    Those are the mirrors in ``prefer`` (in use now) that passed the probe but fell out of ``tolerance``
-    of the best of the others (``first`` aside), and that best one: one measurement taken while many
-    hosts probe the same registries at once can be far off, and a rerun that switches mirrors on it is a
-    change for nothing.
+    Those are the best of the mirrors outside ``first``, then each mirror in ``prefer`` (in use now) that
+    passed the probe but is not within ``tolerance`` of it: one measurement taken while many hosts probe
+    the same registries at once can be far off, and a rerun that switches mirrors on it is a change for
+    nothing. :func:`confirmed` reads the second measurements.
     """
-    def order(within):
-        return [r["url"] for r in rank(results, prefer, within, first)]
+    in_use = [r["url"] for r in results if eligible(r) and any(same_url(r["url"], url) for url in prefer or ())]
 
-    if not prefer or order(tolerance) == order(1.0):  # 1.0: every mirror in use that passed keeps its place
+    def order(keep):
+        return [r["url"] for r in rank(results, prefer, tolerance, first, keep)]
+
+    if not in_use or order(()) == order(in_use):
         return []
     rest = [r for r in sorted(results, key=rank_key)
             if not (eligible(r) and any(same_url(r["url"], url) for url in first or ()))]
     best = rest[0]
-    demoted = [r["url"] for url in prefer for r in rest
-               if same_url(r["url"], url) and r is not best and eligible(r) and not good_enough(r, best, tolerance)]
-    return [best["url"]] + demoted if demoted else []
+    urls = [best["url"]]
+    for result in rest:
+        if result["url"] in in_use and not good_enough(result, best, tolerance) \
+                and not any(same_url(result["url"], url) for url in urls):
+            urls.append(result["url"])
+    return urls
 
 
-def confirmed(results, again):
-    """``results`` with each mirror measured ``again`` given the better of its two measurements.
+def confirmed(results, again, remeasured, tolerance):
+    """``(results, keep)`` after a second round (``again``) of the mirrors :func:`to_confirm` named.
 
-    A second probe that failed changes nothing; each such result keeps its second figures under
-    ``remeasured``.
+    Each result measured again gets its second figures under ``remeasured``; its first figures stay, and
+    rank the mirrors as before. ``keep`` lists the mirrors in use that the second round keeps in their
+    place: within ``tolerance`` of the best one measured the same way, one at a time (or the best failed
+    its second probe). A mirror in use that failed its second probe is not kept.
     """
     by_url = {r["url"]: r for r in again}
-    merged = []
-    for first in results:
-        second = by_url.get(first["url"])
-        if second is None:
-            merged.append(first)
-            continue
-        result = dict(first, remeasured={"ok": second.get("ok"), "throughput": second.get("throughput"),
-                                         "latency_ms": second.get("latency_ms"), "error": second.get("error")})
-        if first.get("ok") and second.get("ok"):
-            if second.get("throughput") is not None:
-                result["throughput"] = max(first.get("throughput") or 0, second["throughput"])
-            if second.get("latency_ms") is not None:
-                latency = first.get("latency_ms")
-                result["latency_ms"] = second["latency_ms"] if latency is None else min(latency, second["latency_ms"])
-        merged.append(result)
-    return merged
+    annotated = []
+    for result in results:
+        second = by_url.get(result["url"])
+        if second is not None:
+            result = dict(result, remeasured={  # noqa: PLW2901 - the annotated copy
+                "ok": second.get("ok"), "throughput": second.get("throughput"),
+                "latency_ms": second.get("latency_ms"), "error": second.get("error")})
+        annotated.append(result)
+    best = by_url.get(remeasured[0]) if remeasured else None
+    keep = [url for url in remeasured[1:] if url in by_url and eligible(by_url[url])
+            and (best is None or not eligible(best) or good_enough(by_url[url], best, tolerance))]
+    return annotated, keep
 
 
 def best_urls(ranked, pick):

@@ -42,19 +42,20 @@ def importing(tmp_path, monkeypatch):
         for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
             del sys.modules[name]
 
-    def run(name, sources=None, zip_name="payload.zip", environ=None, writable=True):
+    def run(name, sources=None, zip_name="payload.zip", environ=None, writable=True, at=None):
         forget()
         archive = make_zip(tmp_path / zip_name, sources or SOURCES)
         zips.append(archive)
         monkeypatch.setattr(sys, "path", [archive] + [p for p in sys.path if p not in zips])
         monkeypatch.setattr(sys, "dont_write_bytecode", not writable)
         meta_path = [finder for finder in sys.meta_path if not isinstance(finder, bytecode._CachedFinder)]
-        environ = {"HOME": str(home)} if environ is None else environ
-        finder = bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path, package=PACKAGE + ".")
+        finder = bytecode.cache_compiled_imports(environ=environ or {}, meta_path=meta_path, package=PACKAGE + ".",
+                                                 home=str(at or home))
         monkeypatch.setattr(sys, "meta_path", meta_path)
         run.finder = finder
         return __import__(name, fromlist=["*"])
 
+    run.home = home
     run.cache = home / ".cache" / "dockhand.runtime" / "bytecode"
     yield run
     forget()
@@ -91,11 +92,15 @@ def test_second_import_runs_the_cached_code(importing):
     assert importing(PACKAGE + ".mod").VALUE == "from the cache"
 
 
-@pytest.mark.parametrize("spoil", ["group-writable directory", "other-readable file", "foreign owner",
-                                   "symlinked directory", "damaged file"])
+@pytest.mark.parametrize("spoil", [
+    "group-writable directory", "other-readable file", "foreign owner", "symlinked directory", "damaged file",
+    "symlinked .cache", "home writable by others", "foreign .cache"])
 def test_what_is_not_the_users_own_and_private_is_never_run(importing, tmp_path, spoil):
+    if spoil in ("foreign owner", "foreign .cache") and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root (the suite runs as root)")
     importing(PACKAGE + ".mod")
     entry = plant(importing.cache, "mod", "VALUE = 'planted'\n")
+    dot_cache = importing.home / ".cache"
     if spoil == "group-writable directory":
         importing.cache.chmod(0o770)
     elif spoil == "other-readable file":
@@ -106,8 +111,24 @@ def test_what_is_not_the_users_own_and_private_is_never_run(importing, tmp_path,
         real = tmp_path / "elsewhere"
         importing.cache.rename(real)
         importing.cache.symlink_to(real, target_is_directory=True)
+    elif spoil == "symlinked .cache":  # a link higher up: another user's directory could be behind it
+        real = tmp_path / "elsewhere"
+        dot_cache.rename(real)
+        dot_cache.symlink_to(real, target_is_directory=True)
+    elif spoil == "home writable by others":
+        importing.home.chmod(0o777)
+    elif spoil == "foreign .cache":
+        os.chown(str(dot_cache), os.geteuid() + 1, -1)
     else:
         entry.write_bytes(entry.read_bytes()[:7])
+    assert importing(PACKAGE + ".mod").VALUE == "from the zip"
+
+
+def test_a_fifo_in_the_cache_does_not_block_the_import(importing):
+    importing(PACKAGE + ".mod")
+    [entry] = [p for p in importing.cache.iterdir() if p.name.startswith("mod.")]
+    entry.unlink()
+    os.mkfifo(str(entry), 0o600)
     assert importing(PACKAGE + ".mod").VALUE == "from the zip"
 
 
@@ -146,25 +167,36 @@ def test_without_writing_bytecode_it_reads_but_never_writes(importing):
     assert importing(PACKAGE + ".mod", writable=False).VALUE == "from the cache"
 
 
-@pytest.mark.parametrize("environ", [{"HOME": "HOME", "DOCKHAND_BYTECODE_CACHE": "off"}, {}, {"HOME": "relative"}])
-def test_switched_off_or_without_a_home_nothing_is_kept(importing, tmp_path, environ):
-    environ = {key: str(tmp_path / "home") if value == "HOME" else value for key, value in environ.items()}
-    assert importing(PACKAGE + ".mod", environ=environ).VALUE == "from the zip"
+def test_switched_off_nothing_is_kept(importing):
+    assert importing(PACKAGE + ".mod", environ={"DOCKHAND_BYTECODE_CACHE": "off"}).VALUE == "from the zip"
     assert importing.finder is None
     assert entries(importing.cache) == []
 
 
-def test_xdg_cache_home_is_used_when_absolute():
-    assert bytecode.cache_dir({"XDG_CACHE_HOME": "/var/cache/u", "HOME": "/home/u"}) == \
-        "/var/cache/u/dockhand.runtime/bytecode"
-    assert bytecode.cache_dir({"XDG_CACHE_HOME": "rel", "HOME": "/home/u"}) == \
-        "/home/u/.cache/dockhand.runtime/bytecode"
+def test_without_a_home_there_is_no_cache(monkeypatch):
+    assert bytecode.cache_compiled_imports(environ={}, meta_path=[], home="relative") is None
+    monkeypatch.setattr(bytecode, "home_directory", lambda: None)
+    assert bytecode.cache_compiled_imports(environ={}, meta_path=[]) is None
+
+
+def test_home_and_xdg_cache_home_from_the_environment_are_not_trusted():
+    """Under become they may still name the connecting user's directories."""
+    finder = bytecode.cache_compiled_imports(environ={"HOME": "/home/someone", "XDG_CACHE_HOME": "/tmp/shared"},
+                                             meta_path=[])
+    assert finder.home == bytecode.pwd.getpwuid(os.geteuid()).pw_dir
+
+
+def test_code_compiled_with_python_o_is_kept_apart(monkeypatch):
+    plain = bytecode.entry_name(PACKAGE + ".mod", b"assert x\n", PACKAGE + ".")
+    monkeypatch.setattr(sys, "flags", type("flags", (), {"optimize": 1})())
+    optimized = bytecode.entry_name(PACKAGE + ".mod", b"assert x\n", PACKAGE + ".")
+    assert plain != optimized and "-opt1." in optimized and plain.rsplit(".", 2)[0] != optimized.rsplit(".", 2)[0]
 
 
 def test_the_finder_goes_just_before_pythons_path_finder_once():
     first, last = object(), object()  # a harness's finder in front (ansible-test's), another one behind
     meta_path = [first, PathFinder, last]
-    environ = {"HOME": "/nonexistent-home"}
+    environ = {}
     finder = bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path)
     assert meta_path == [first, finder, PathFinder, last]
     assert bytecode.cache_compiled_imports(environ=environ, meta_path=meta_path) is None
@@ -175,7 +207,7 @@ def test_an_unwritable_home_still_imports(importing, tmp_path):
     home = tmp_path / "locked"
     home.mkdir()
     (home / ".cache").write_text("a file where the directory would go")
-    assert importing(PACKAGE + ".sub.deep", environ={"HOME": str(home)}).DEEP == "from the zip, deep"
+    assert importing(PACKAGE + ".sub.deep", at=home).DEEP == "from the zip, deep"
 
 
 def test_modules_on_disk_are_left_to_python(tmp_path, monkeypatch):

@@ -456,22 +456,41 @@ def test_to_confirm_names_a_mirror_in_use_about_to_move_down_and_the_best():
     assert probe.to_confirm(results, ["http://a"], 0.5, first=["http://b"]) == []  # 40 is within half of 70
 
 
-def test_confirmed_keeps_each_mirrors_better_measurement_and_shows_the_second():
-    results = [result("http://a", True, tp=40, latency=9.0), result("http://b", True, tp=100, latency=2.0),
-               result("http://c", True, tp=70)]
-    again = [result("http://b", True, tp=90, latency=3.0), result("http://a", True, tp=85, latency=1.0)]
-    merged = probe.confirmed(results, again)
-    assert [(r["url"], r["throughput"], r["latency_ms"]) for r in merged] == [
-        ("http://a", 85, 1.0), ("http://b", 100, 2.0), ("http://c", 70, None)]
-    assert merged[0]["remeasured"] == {"ok": True, "throughput": 85, "latency_ms": 1.0, "error": None}
-    assert "remeasured" not in merged[2] and "remeasured" not in results[0]  # the input is left as it was
-    # the noise gone, the order in use stays; slower both times, it moves down
-    assert [r["url"] for r in rank(merged, ["http://a", "http://b"], 0.5)][:2] == ["http://a", "http://b"]
-    slower = probe.confirmed(results, [result("http://b", True, tp=100), result("http://a", True, tp=30)])
-    assert [r["url"] for r in rank(slower, ["http://a", "http://b"], 0.5)][:2] == ["http://b", "http://c"]
-    # a second probe that failed changes no figure
-    failed = probe.confirmed(results, [dict(result("http://a", False), error="timed out")])
-    assert failed[0]["throughput"] == 40 and failed[0]["remeasured"]["error"] == "timed out"
+def test_to_confirm_by_latency_and_without_duplicates():
+    # ranked by latency (no image): 3 times the best is out of a tolerance of 0.5 and of 1.0 alike
+    slow_answer = [result("http://a", True, latency=30.0), result("http://b", True, latency=10.0)]
+    assert probe.to_confirm(slow_answer, ["http://a/", "http://b"], 0.5) == ["http://b", "http://a"]
+    assert probe.to_confirm(slow_answer, ["http://a/", "http://a", "http://b"], 0.5) == ["http://b", "http://a"]
+
+
+def test_confirmed_keeps_a_mirror_in_use_whose_second_measurement_is_within_tolerance():
+    results = [result("http://a", True, tp=30), result("http://b", True, tp=100), result("http://c", True, tp=80)]
+    remeasured = probe.to_confirm(results, ["http://a", "http://b"], 0.5)
+    assert remeasured == ["http://b", "http://a"]
+    again = [result("http://b", True, tp=250), result("http://a", True, tp=200)]
+    annotated, keep = probe.confirmed(results, again, remeasured, 0.5)
+    assert keep == ["http://a"]
+    # the first figures stay and rank (a is not compared with c on a figure c never had), the second are shown
+    assert [(r["url"], r["throughput"]) for r in annotated] == [("http://a", 30), ("http://b", 100), ("http://c", 80)]
+    assert annotated[0]["remeasured"] == {"ok": True, "throughput": 200, "latency_ms": None, "error": None}
+    assert "remeasured" not in annotated[2] and "remeasured" not in results[0]  # the input is left as it was
+    ranked = rank(annotated, ["http://a", "http://b"], 0.5, keep=keep)
+    assert [r["url"] for r in ranked] == ["http://a", "http://b", "http://c"]
+
+
+def test_confirmed_moves_down_a_mirror_slower_both_times_or_failing_the_second_probe():
+    results = [result("http://a", True, tp=30), result("http://b", True, tp=100), result("http://c", True, tp=80)]
+    slower = [result("http://b", True, tp=250), result("http://a", True, tp=90)]
+    annotated, keep = probe.confirmed(results, slower, ["http://b", "http://a"], 0.5)
+    assert keep == []
+    assert [r["url"] for r in rank(annotated, ["http://a", "http://b"], 0.5, keep=keep)] == [
+        "http://b", "http://c", "http://a"]
+    failed = [result("http://b", True, tp=250), dict(result("http://a", False), error="timed out")]
+    annotated, keep = probe.confirmed(results, failed, ["http://b", "http://a"], 0.5)
+    assert keep == [] and annotated[0]["remeasured"]["error"] == "timed out"
+    # the best failing its second probe leaves the mirror in use where it was
+    best_failed = [dict(result("http://b", False), error="timed out"), result("http://a", True, tp=20)]
+    assert probe.confirmed(results, best_failed, ["http://b", "http://a"], 0.5)[1] == ["http://a"]
 
 
 def test_left_out_gives_each_reason():
