@@ -23,6 +23,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -1760,6 +1761,49 @@ def cmd_up(args):
         log("lab is up: %d host(s); inventory %s" % (len(state["hosts"]), INVENTORY))
 
 
+def restart_dockerd():
+    """Stop dockerd and start it again (ensure_dockerd)."""
+    if systemd_booted():
+        log("restarting docker via systemctl")
+        run(["systemctl", "restart", "docker"])
+        return
+    try:
+        pid = int(DOCKERD_PIDFILE.read_text().strip())
+    except (OSError, ValueError):
+        raise LabError("cannot restart dockerd: no pid in %s" % DOCKERD_PIDFILE) from None
+    log("restarting dockerd (pid %d)" % pid)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        raise LabError("dockerd (pid %d) did not stop within 90s" % pid)
+    ensure_dockerd()
+
+
+def remove_networks(networks):
+    """docker network rm; when dockerd keeps an endpoint of a container that is gone ("has active endpoints"
+    with no container attached, a libnetwork leak), restart dockerd, which drops it, and remove them again."""
+    proc = run(["docker", "network", "rm"] + networks, check=False)
+    if proc.returncode == 0:
+        return
+    attached = [net for net in networks
+                if docker_out("network", "inspect", "--format", "{{len .Containers}}", net, check=False).strip()
+                not in ("", "0")]
+    if "has active endpoints" not in (proc.stdout or "") + (proc.stderr or "") or attached:
+        raise LabError("docker network rm %s failed:\n%s%s" % (" ".join(networks), proc.stdout or "",
+                                                                 proc.stderr or ""))
+    warn("dockerd holds an endpoint of a removed container on %s; restarting dockerd to drop it"
+         % " ".join(networks))
+    restart_dockerd()
+    docker("network", "rm", *[net for net in networks if docker_out("network", "ls", "-q", "--filter",
+                                                                    "id=" + net).strip()])
+
+
 def cmd_down(args):
     with lab_lock():
         if shutil.which("docker") is None:
@@ -1778,7 +1822,7 @@ def cmd_down(args):
         networks = lines(docker_out("network", "ls", "-q", *flt))
         if networks:
             log("removing %d network(s)" % len(networks))
-            docker("network", "rm", *networks)
+            remove_networks(networks)
         if args.images:
             images = sorted(set(lines(docker_out("images", "-a", "-q", *flt))))
             if images:
