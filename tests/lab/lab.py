@@ -1794,14 +1794,15 @@ def remove_networks(networks):
     attached = [net for net in networks
                 if docker_out("network", "inspect", "--format", "{{len .Containers}}", net, check=False).strip()
                 not in ("", "0")]
-    if "has active endpoints" not in (proc.stdout or "") + (proc.stderr or "") or attached:
-        raise LabError("docker network rm %s failed:\n%s%s" % (" ".join(networks), proc.stdout or "",
-                                                                 proc.stderr or ""))
+    said = (proc.stdout or "") + (proc.stderr or "")
+    if "has active endpoints" not in said or attached:
+        raise LabError("docker network rm %s failed:\n%s" % (" ".join(networks), said))
     warn("dockerd holds an endpoint of a removed container on %s; restarting dockerd to drop it"
          % " ".join(networks))
     restart_dockerd()
-    docker("network", "rm", *[net for net in networks if docker_out("network", "ls", "-q", "--filter",
-                                                                    "id=" + net).strip()])
+    left = [net for net in networks if docker_out("network", "ls", "-q", "--filter", "id=" + net)]
+    if left:
+        docker("network", "rm", *left)
 
 
 def cmd_down(args):
