@@ -74,11 +74,10 @@ def home_directory():
 
 def entry_name(fullname, source, package=PACKAGE):
     """The file that holds the code of module ``fullname`` compiled from ``source`` (bytes) by this Python."""
-    optimize = b"%d" % sys.flags.optimize  # python -O drops asserts: its code is not the same
-    digest = hashlib.sha256(SCHEME + b"\0" + MAGIC_NUMBER + b"\0" + optimize + b"\0" + source).hexdigest()[:32]
+    digest = hashlib.sha256(SCHEME + b"\0" + MAGIC_NUMBER + b"\0" + source).hexdigest()[:32]
     module = fullname[len(package):] if fullname.startswith(package) else fullname
     tag = sys.implementation.cache_tag or "python"
-    if sys.flags.optimize:
+    if sys.flags.optimize:  # python -O drops asserts: its code is not the same
         tag += "-opt%d" % sys.flags.optimize
     return "%s.%s.%s.bin" % (module, tag, digest)
 

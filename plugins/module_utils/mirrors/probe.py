@@ -495,6 +495,17 @@ def good_enough(result, best, tolerance):
     return True
 
 
+def _first_and_rest(results, first):
+    """The eligible mirrors of ``first`` in its order, and the others by :func:`rank_key`."""
+    ranked = sorted(results, key=rank_key)
+    head = []
+    for url in first or ():
+        for result in ranked:
+            if same_url(result["url"], url) and eligible(result) and result not in head:
+                head.append(result)
+    return head, [result for result in ranked if result not in head]
+
+
 def rank(results, prefer=(), tolerance=0.0, first=(), keep=()):
     """The results, best first. Ties keep the order the mirrors were given in.
 
@@ -505,13 +516,7 @@ def rank(results, prefer=(), tolerance=0.0, first=(), keep=()):
     order: a re-run does not switch mirrors because of measurement noise. Then
     the rest, by measure.
     """
-    ranked = sorted(results, key=rank_key)
-    head = []
-    for url in first or ():
-        for result in ranked:
-            if same_url(result["url"], url) and eligible(result) and result not in head:
-                head.append(result)
-    rest = [result for result in ranked if result not in head]
+    head, rest = _first_and_rest(results, first)
     if not prefer or not rest:
         return head + rest
     kept = []
@@ -539,8 +544,7 @@ def to_confirm(results, prefer=(), tolerance=0.0, first=()):
 
     if not in_use or order(()) == order(in_use):
         return []
-    rest = [r for r in sorted(results, key=rank_key)
-            if not (eligible(r) and any(same_url(r["url"], url) for url in first or ()))]
+    rest = _first_and_rest(results, first)[1]
     best = rest[0]
     urls = [best["url"]]
     for result in rest:
