@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Docker Engine API client on the Python standard library alone.
 
-Talks HTTP/1.1 over a unix socket or TCP (optionally TLS) with ``http.client``,
+Talks HTTP/1.1 over a unix socket or TCP (optionally TLS) with :mod:`.transport`,
 negotiates the API version once per client, decodes JSON and JSON-lines
 streams, and turns every failure into one exception type, :class:`EngineError`,
 whose message names the endpoint and the cause in words a person can act on.
@@ -17,16 +17,22 @@ __metaclass__ = type
 
 import contextlib
 import errno
-import http.client
 import ipaddress
 import json
 import os
 import selectors
 import socket
-import ssl
+import sys
 from urllib.parse import quote, urlencode, urlsplit
 
 from ansible_collections.dockhand.runtime.plugins.module_utils.engine.module import ReportedError
+from ansible_collections.dockhand.runtime.plugins.module_utils.engine.transport import (
+    TRANSPORT_ERRORS,
+    Connection,
+    RemoteDisconnected,
+    tcp_opener,
+    unix_socket_opener,
+)
 
 # The newest API version this client is written and tested for. A newer daemon
 # is spoken to at this version (daemons serve older versions), an older one at
@@ -400,40 +406,10 @@ def exchange(sock, stdin, read_timeout):
 # Transport
 # --------------------------------------------------------------------------
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTPConnection over an AF_UNIX stream socket."""
-
-    def __init__(self, socket_path, timeout):
-        super(_UnixHTTPConnection, self).__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-class _TLSConnection(http.client.HTTPConnection):
-    """HTTPConnection wrapped in TLS, verifying against ``server_hostname``."""
-
-    def __init__(self, host, port, timeout, context, server_hostname):
-        super(_TLSConnection, self).__init__(host, port, timeout=timeout)
-        self.context = context
-        self.server_hostname = server_hostname
-
-    def connect(self):
-        super(_TLSConnection, self).connect()
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.server_hostname)
-
-
 def build_ssl_context(validate_certs=True, ca_path=None, client_cert=None, client_key=None,
                       endpoint_url=None):
     """An ``ssl.SSLContext`` for a TLS endpoint; missing files raise EngineError(config)."""
+    import ssl  # noqa: PLC0415 - only a TLS endpoint pays for it
     for option, path in (("ca_path", ca_path), ("client_cert", client_cert), ("client_key", client_key)):
         if path and not os.path.isfile(path):
             raise EngineError("%s %s does not exist or is not a file" % (option, path),
@@ -457,11 +433,12 @@ def build_ssl_context(validate_certs=True, ca_path=None, client_cert=None, clien
 def describe_os_error(exc, endpoint):
     """(kind, message) for a socket-level failure, in words a person can act on."""
     code = getattr(exc, "errno", None)
-    if isinstance(exc, ssl.SSLCertVerificationError):
+    ssl = sys.modules.get("ssl")  # imported by a TLS endpoint's context; no TLS error without it
+    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
         return KIND_TLS, ("the daemon's certificate could not be verified (%s): give its CA with "
                           "ca_path, or the name on the certificate with tls_hostname"
                           % (exc.verify_message or exc.reason or exc))
-    if isinstance(exc, ssl.SSLError):
+    if ssl is not None and isinstance(exc, ssl.SSLError):
         return KIND_TLS, "TLS handshake with the daemon failed: %s" % (exc.reason or exc)
     if isinstance(exc, socket.timeout):
         return KIND_TIMEOUT, "the daemon did not answer within the timeout"
@@ -484,7 +461,7 @@ def describe_os_error(exc, endpoint):
         return KIND_UNREACHABLE, "connection refused by %s:%s" % (endpoint.host, endpoint.port)
     if code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
         return KIND_UNREACHABLE, "no route to %s" % endpoint.host
-    if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
         return KIND_UNREACHABLE, "the daemon closed the connection"
     detail = (exc.strerror or exc) if isinstance(exc, OSError) else exc
     return KIND_UNREACHABLE, "cannot talk to the daemon: %s" % detail
@@ -531,11 +508,10 @@ class EngineClient:
     def _new_connection(self, timeout):
         ep = self.endpoint
         if ep.scheme == "unix":
-            return _UnixHTTPConnection(ep.path, timeout)
+            return Connection(unix_socket_opener(ep.path), timeout)
         if ep.tls:
-            return _TLSConnection(ep.host, ep.port, timeout, self._ssl_context,
-                                  self.tls_hostname or ep.host)
-        return http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
+            return Connection(tcp_opener(ep.host, ep.port, self._ssl_context, self.tls_hostname or ep.host), timeout)
+        return Connection(tcp_opener(ep.host, ep.port), timeout)
 
     def close(self):
         if self._conn is not None:
@@ -549,7 +525,7 @@ class EngineClient:
         if kind == KIND_TIMEOUT:
             message = "the daemon did not answer within %s s" % self.timeout
         if (self.endpoint.tls and not self._client_cert and
-                isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError))):
+                isinstance(exc, ConnectionResetError)):
             # TLS 1.3 finishes the client's side of the handshake before the server checks for a
             # client certificate, so a missing one shows only as a closed connection.
             kind, message = KIND_TLS, ("the daemon closed the TLS connection without answering: it "
@@ -587,13 +563,13 @@ class EngineClient:
             try:
                 conn.request(method, path, body=payload, headers=all_headers)
                 response = conn.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            except (RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 # A kept-alive connection the daemon closed meanwhile: retry once.
                 if reused and attempt == 1:
                     continue
                 raise self._fail(exc, method, path) from None
-            except (OSError, http.client.HTTPException) as exc:
+            except TRANSPORT_ERRORS as exc:
                 self.close()
                 raise self._fail(exc, method, path) from None
             if response.status >= 400:
@@ -604,7 +580,7 @@ class EngineClient:
     def _http_error(self, response, method, path):
         try:
             raw = response.read()
-        except (OSError, http.client.HTTPException):
+        except TRANSPORT_ERRORS:
             raw = b""
         finally:
             if response.will_close:
@@ -623,7 +599,7 @@ class EngineClient:
     def _read_all(self, response, method, path):
         try:
             data = response.read()
-        except (OSError, http.client.HTTPException) as exc:
+        except TRANSPORT_ERRORS as exc:
             self.close()
             raise self._fail(exc, method, path) from None
         if response.will_close:
@@ -722,7 +698,7 @@ class EngineClient:
             while True:
                 try:
                     chunk = response.read(1 << 20)
-                except (OSError, http.client.HTTPException) as exc:
+                except TRANSPORT_ERRORS as exc:
                     raise self._fail(exc, "GET", full) from None
                 if not chunk:
                     return written
@@ -745,8 +721,8 @@ class EngineClient:
         try:
             while True:
                 try:
-                    chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
-                except (OSError, http.client.HTTPException) as exc:
+                    chunk = response.read1(65536)
+                except TRANSPORT_ERRORS as exc:
                     raise self._fail(exc, method, full) from None
                 if not chunk:
                     break
@@ -824,7 +800,7 @@ class EngineClient:
                 exc.endpoint = exc.endpoint or self.endpoint_url
                 exc.method, exc.path = method, full
                 raise
-            except (OSError, http.client.HTTPException) as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise self._fail(exc, method, full) from None
         finally:
             conn.close()
