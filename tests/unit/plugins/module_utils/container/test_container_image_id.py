@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.dockhand.runtime.plugins.modules.container import image_id_of
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.task import image_id_of
 
 HEX = "0123456789abcdef" * 4
 

@@ -2,9 +2,9 @@
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.dockhand.runtime.plugins.module_utils.container import task as container
 from ansible_collections.dockhand.runtime.plugins.module_utils.container.options import argument_spec
-from ansible_collections.dockhand.runtime.plugins.modules import container
-from ansible_collections.dockhand.runtime.plugins.modules.container import pull_mode
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.task import pull_mode
 
 
 def test_booleans_are_words():

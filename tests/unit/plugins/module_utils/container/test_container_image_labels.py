@@ -1,6 +1,6 @@
 """image_label_mismatch=fail: the refusal in community.docker's words, each label quoted."""
 
-from ansible_collections.dockhand.runtime.plugins.modules.container import image_labels_message
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.task import image_labels_message
 
 
 def test_the_labels_are_listed_quoted():

@@ -1,6 +1,9 @@
 """detach false: the output sits in the result's container under Output, also once the container is gone."""
 
-from ansible_collections.dockhand.runtime.plugins.modules.container import AUTO_REMOVED_OUTPUT, attached_container
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.task import (
+    AUTO_REMOVED_OUTPUT,
+    attached_container,
+)
 
 
 def test_output_joins_the_container():

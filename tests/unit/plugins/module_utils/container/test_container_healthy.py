@@ -1,6 +1,6 @@
 """state healthy: the failure message when the wait runs out, in community.docker's words."""
 
-from ansible_collections.dockhand.runtime.plugins.modules.container import not_healthy_message
+from ansible_collections.dockhand.runtime.plugins.module_utils.container.task import not_healthy_message
 
 CID = "c" * 64
 
