@@ -35,12 +35,22 @@ TRANSPORT_ERRORS = (OSError, ProtocolError)
 
 
 def request_head(method, path, headers):
-    """The bytes of a request's head; a line break in the path or a header is refused."""
+    """The bytes of a request's head; a space or control character in the path or a header is refused."""
+    if any(char <= " " or char == "\x7f" for char in path):
+        raise ProtocolError("a space or control character in the request path %r" % path[:100])
     lines = ["%s %s HTTP/1.1" % (method, path)]
     lines.extend("%s: %s" % (name, value) for name, value in headers.items())
-    if any("\r" in line or "\n" in line for line in lines):
-        raise ProtocolError("a line break in the request path or a header value")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if any((char < " " and char != "\t") or char == "\x7f" for line in lines for char in line):
+        raise ProtocolError("a line break or control character in a request header")
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    except UnicodeEncodeError:
+        raise ProtocolError("a request header holds a character outside Latin-1") from None
+
+
+def is_decimal(text, shortest=1, longest=19):
+    """True for ASCII digits only, ``shortest`` to ``longest`` of them (``str.isdigit`` takes other scripts' too)."""
+    return shortest <= len(text) <= longest and text.isascii() and text.isdigit()
 
 
 def parse_status_line(line):
@@ -49,7 +59,7 @@ def parse_status_line(line):
         raise RemoteDisconnected("the daemon closed the connection without answering")
     text = line.decode("iso-8859-1").rstrip("\r\n")
     parts = text.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (parts[1].isdigit() and len(parts[1]) == 3):
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not is_decimal(parts[1], 3, 3):
         raise ProtocolError("the daemon's answer is not HTTP/1.x: %r" % text[:100])
     return parts[0], int(parts[1]), (parts[2] if len(parts) > 2 else "")
 
@@ -91,14 +101,20 @@ class Response:
         elif not self._chunked:
             length = headers.get("content-length")
             if length is not None:
-                if not length.isdigit():
+                if not is_decimal(length):
                     raise ProtocolError("the daemon's answer has a bad Content-Length: %r" % length[:40])
                 self._left = int(length)
                 self.complete = self._left == 0
             else:
                 self.will_close = True
 
+    def detach(self):
+        """The connection under this answer was closed: reading more is an error, not a hang or a crash."""
+        self._reader = None
+
     def _line(self):
+        if self._reader is None:
+            raise ProtocolError("the connection was closed before the daemon's answer was read")
         line = self._reader.readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise ProtocolError("a line of the daemon's answer is longer than %d bytes" % MAX_LINE)
@@ -110,8 +126,8 @@ class Response:
             line = self._line()
             if line in (b"\r\n", b"\n"):
                 return headers
-            if not line.endswith(b"\n"):
-                raise RemoteDisconnected("the daemon closed the connection inside an answer's head")
+            if not line.endswith(b"\n"):  # not a disconnect to retry on: the daemon got the request
+                raise ProtocolError("the daemon closed the connection inside an answer's head")
             name, sep, value = line.decode("iso-8859-1").partition(":")
             if not sep:
                 raise ProtocolError("a header line of the daemon's answer has no colon: %r" % line[:100])
@@ -127,6 +143,8 @@ class Response:
         """Up to ``amt`` bytes of the body as soon as some are there; b"" at its end."""
         if self.complete:
             return b""
+        if self._reader is None:
+            raise ProtocolError("the connection was closed before the daemon's answer was read")
         if self._chunked:
             if not self._chunk_left:
                 if self._chunk_left == 0:
@@ -182,8 +200,9 @@ class Connection:
 
     def request(self, method, path, body=None, headers=None):
         """Send one request; ``body`` is bytes or a binary file read to its end."""
-        if self._response is not None and (not self._response.complete or self._response.will_close):
-            self.close()  # an answer not read to its end leaves the connection unusable
+        answered = self._response
+        if self.sock is not None and not (answered is not None and answered.complete and not answered.will_close):
+            self.close()  # only a connection whose last answer was read to its end can carry another request
         if self.sock is None:
             self.connect()
         headers = dict(headers or {})
@@ -211,6 +230,8 @@ class Connection:
 
     def close(self):
         reader, sock = self._reader, self.sock
+        if self._response is not None:
+            self._response.detach()
         self._reader = self.sock = self._response = None
         try:
             if reader is not None:

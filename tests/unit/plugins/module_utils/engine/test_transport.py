@@ -45,6 +45,7 @@ def test_status_lines(line, parsed):
     (b"SSH-2.0-OpenSSH_9.2\r\n", ProtocolError),
     (b"HTTP/2 200\r\n", ProtocolError),
     (b"HTTP/1.1 2000 OK\r\n", ProtocolError),
+    ("HTTP/1.1 \u00b2\u00b2\u00b2 OK\r\n".encode("latin-1"), ProtocolError),
 ])
 def test_what_is_not_a_status_line(line, error):
     with pytest.raises(error):
@@ -58,11 +59,14 @@ def test_chunk_sizes():
         parse_chunk_size(b"zz\r\n")
 
 
-def test_request_head_refuses_line_breaks():
+def test_request_head_refuses_what_would_split_the_request():
     head = request_head("GET", "/v1.41/info", {"Host": "docker", "Content-Length": "0"})
     assert head == b"GET /v1.41/info HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n"
-    for path, headers in (("/x\r\nX-Evil: 1", {}), ("/x", {"X-Registry-Auth": "abc\ndef"})):
-        with pytest.raises(ProtocolError, match="line break"):
+    for path, headers, words in (("/x\r\nX-Evil: 1", {}, "control character"), ("/a b/json", {}, "space"),
+                                 ("/x", {"X-Registry-Auth": "abc\ndef"}, "line break"),
+                                 ("/x", {"X-Registry-Auth": "a\x00b"}, "control character"),
+                                 ("/x", {"X-Registry-Auth": "\u20ac"}, "outside Latin-1")):
+        with pytest.raises(ProtocolError, match=words):
             request_head("POST", path, headers)
 
 
@@ -115,6 +119,9 @@ def test_where_a_body_ends_and_whether_the_connection_is_kept(raw, method, body,
     (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "middle of an answer"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nshort", "middle of an answer"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
+    ("HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\n\r\n".encode("latin-1"), "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n", "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Len", "inside an answer's head"),
     (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "no colon"),
     (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", "longer than"),
     (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n", "more than 100 headers"),
@@ -124,9 +131,12 @@ def test_broken_answers_name_what_is_wrong(raw, words):
         answer_of(raw).read()
 
 
-def test_a_daemon_that_closes_inside_the_head_is_a_disconnect():
+def test_only_a_close_before_any_answer_is_a_disconnect_the_client_may_retry():
     with pytest.raises(RemoteDisconnected):
-        answer_of(b"HTTP/1.1 200 OK\r\nContent-Len")
+        answer_of(b"")
+    with pytest.raises(ProtocolError) as caught:  # the daemon got the request: sending it again could repeat it
+        answer_of(b"HTTP/1.1 201 Created\r\n")
+    assert not isinstance(caught.value, RemoteDisconnected)
 
 
 def test_a_silent_daemon_times_out_on_the_socket_timeout():
@@ -190,6 +200,28 @@ def test_requests_share_one_connection_until_an_answer_is_left_unread(tmp_path):
         conn.getresponse()  # not read
         conn.request("GET", "/_ping", headers={"Host": "docker"})
         assert conn.getresponse().read() == b"{}" and server.connections == 2
+    finally:
+        conn.close()
+        server.sock.close()
+
+
+def test_a_broken_answer_is_not_followed_on_the_same_connection_and_a_closed_one_is_not_read(tmp_path):
+    path = str(tmp_path / "engine.sock")
+    server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}")
+    conn = Connection(unix_socket_opener(path), 5)
+    try:
+        for _ in range(2):
+            conn.request("GET", "/_ping")
+            with pytest.raises(ProtocolError):
+                conn.getresponse()
+        assert server.connections == 2
+        server.answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n"
+        conn.request("GET", "/events")
+        events = conn.getresponse()
+        assert events.read1() == b"{}"
+        conn.close()
+        with pytest.raises(ProtocolError, match="connection was closed"):
+            events.read1()
     finally:
         conn.close()
         server.sock.close()
