@@ -176,7 +176,7 @@ class CountingServer:
                 self.received += data
                 pending += data
                 while b"\r\n\r\n" in pending:
-                    head, _, pending = pending.partition(b"\r\n\r\n")
+                    head, _sep, pending = pending.partition(b"\r\n\r\n")
                     length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
                               if line.lower().startswith(b"content-length:")]
                     while length and len(pending) < length[0]:
@@ -192,7 +192,7 @@ def test_requests_share_one_connection_until_an_answer_is_left_unread(tmp_path):
     server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
     conn = Connection(unix_socket_opener(path), 5)
     try:
-        for _ in range(3):
+        for _request in range(3):
             conn.request("GET", "/_ping", headers={"Host": "docker"})
             assert conn.getresponse().read() == b"{}"
         assert server.connections == 1
@@ -210,7 +210,7 @@ def test_a_broken_answer_is_not_followed_on_the_same_connection_and_a_closed_one
     server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}")
     conn = Connection(unix_socket_opener(path), 5)
     try:
-        for _ in range(2):
+        for _request in range(2):
             conn.request("GET", "/_ping")
             with pytest.raises(ProtocolError):
                 conn.getresponse()
