@@ -4,7 +4,7 @@ VENV := .venv
 HOSTS ?= 3
 
 # The fast tier, for iteration: lint and unit tests (a couple of minutes, no daemon, no lab).
-.PHONY: bench check container-doc presets-doc test provision lab-up lab-down venv lint unit integration sanity build link clean
+.PHONY: bench check container-doc presets-doc test provision ee lab-up lab-down venv lint unit integration sanity build link clean
 
 ## Run the whole test suite, installing everything it needs.
 test:
@@ -22,6 +22,14 @@ provision: venv link
 	tests/lab/lab up $(HOSTS)
 	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml -e @tests/lab/provision-vars.yml playbooks/provision.yml
 	$(VENV)/bin/ansible-playbook -i tests/lab/state/inventory.yml -e report_dest=build/report playbooks/report.yml
+
+## Build the execution environment dockhand-runtime-ee:latest from meta/execution-environment.yml with
+## ansible-builder, on a Debian base made locally (no registry needed); ansible-navigator.yml runs playbooks in it.
+ee: venv link
+	tests/lab/lab ee-base
+	$(VENV)/bin/ansible-builder build --container-runtime docker -f meta/execution-environment.yml -c build/ee \
+		-t dockhand-runtime-ee:latest --build-arg EE_BASE_IMAGE=dockhand-lab/ee-base:bookworm \
+		--build-arg PYCMD=/opt/ee/bin/python3 --build-arg PKGMGR=/bin/true
 
 lab-up:
 	tests/lab/lab up $(HOSTS)

@@ -112,6 +112,17 @@ IMG_HOST = "dockhand-lab/host:bookworm"
 IMG_REGISTRY = "dockhand-lab/registry:latest"
 IMG_NGINX = "dockhand-lab/nginx:latest"
 IMG_PROXY = "dockhand-lab/tinyproxy:latest"
+# The base of the execution environment `make ee` builds with ansible-builder (meta/execution-environment.yml).
+IMG_EE_BASE = "dockhand-lab/ee-base:bookworm"
+# ansible-builder 3 expects an RPM base with dnf; this Debian one works because the EE needs no system package:
+# ansible-builder gets PKGMGR=/bin/true (it only cleans caches) and PYCMD=EE_BASE_PYTHON, a virtualenv's Python
+# (Debian's own refuses ensurepip, which ansible-builder runs).
+EE_BASE_PACKAGES = ["python3", "python3-venv", "openssh-client", "ca-certificates"]
+EE_BASE_PYTHON = "/opt/ee/bin/python3"
+EE_BASE_CHANGES = ['ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+                   'CMD ["bash"]']
+# The CAs this machine trusts: the build's pip reaches PyPI through the same TLS trust as the controller's.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 # What `lab setup` pushes into the hub: (repository, tag, local image).
 HUB_SEED = [
@@ -732,6 +743,21 @@ def prune_superseded_images():
     docker("image", "prune", "-f", "--filter", "label=%s=1" % LABEL, check=False)
 
 
+def debootstrap(packages, target, logfile):
+    """debootstrap SUITE minbase plus packages into target, without the .debs and package lists it fetched."""
+    with open(logfile, "w") as logf:
+        rc = subprocess.call(
+            ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
+             SUITE, str(target), DEBIAN_MIRROR],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if rc != 0:
+        tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-25:])
+        raise LabError("debootstrap failed (exit %d); last lines of %s:\n%s" % (rc, logfile, tail))
+    for junk in list((target / "var/cache/apt/archives").glob("*.deb")) + [
+            p for p in (target / "var/lib/apt/lists").glob("*") if p.is_file()]:
+        junk.unlink()
+
+
 def debootstrap_tarball():
     """Pristine debootstrap output, cached as state/cache/host-debootstrap-KEY.tar."""
     key = debootstrap_key()
@@ -746,18 +772,7 @@ def debootstrap_tarball():
     log("debootstrap %s minbase + %s (log %s)" % (SUITE, ",".join(packages), logfile))
     with build_dir("debootstrap") as tmp:
         target = tmp / "rootfs"
-        with open(logfile, "w") as logf:
-            rc = subprocess.call(
-                ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
-                 SUITE, str(target), DEBIAN_MIRROR],
-                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if rc != 0:
-            tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-25:])
-            raise LabError("debootstrap failed (exit %d); last lines of %s:\n%s" % (rc, logfile, tail))
-        # The .debs and package lists it fetched are not part of the image.
-        for junk in list((target / "var/cache/apt/archives").glob("*.deb")) + [
-                p for p in (target / "var/lib/apt/lists").glob("*") if p.is_file()]:
-            junk.unlink()
+        debootstrap(packages, target, logfile)
         partial = tarball.with_suffix(".tar.partial")
         run(["tar", "-C", str(target), "--numeric-owner", "--xattrs", "--xattrs-include=*",
              "-cf", str(partial), "."])
@@ -791,6 +806,34 @@ def build_host():
                 proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
         log("importing %s" % IMG_HOST)
         import_rootfs(root, IMG_HOST, recipe, HOST_IMPORT_CHANGES)
+    return True
+
+
+def ee_base_recipe():
+    bundle = HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.exists() else b""
+    return short_hash(RECIPE_VERSION, "ee-base", SUITE, EE_BASE_PACKAGES, EE_BASE_PYTHON, EE_BASE_CHANGES,
+                      DEBIAN_MIRROR, hashlib.sha256(bundle).hexdigest())
+
+
+def build_ee_base():
+    """The execution environment's base image: Debian minbase, Python in a virtualenv, an SSH client."""
+    recipe = ee_base_recipe()
+    if image_recipe(IMG_EE_BASE) == recipe:
+        log("%s is up to date (recipe %s)" % (IMG_EE_BASE, recipe))
+        return False
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    logfile = LOG_DIR / "ee-base-debootstrap.log"
+    included = ",".join(EE_BASE_PACKAGES)
+    log("building %s: debootstrap %s minbase + %s (log %s)" % (IMG_EE_BASE, SUITE, included, logfile))
+    with build_dir("ee-base") as tmp:
+        root = tmp / "rootfs"
+        debootstrap(EE_BASE_PACKAGES, root, logfile)
+        if HOST_CA_BUNDLE.exists():
+            install_file(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")
+        venv = str(Path(EE_BASE_PYTHON).parent.parent)
+        run(["chroot", str(root), "/usr/bin/python3", "-m", "venv", "--without-pip", venv],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+        import_rootfs(root, IMG_EE_BASE, recipe, EE_BASE_CHANGES)
     return True
 
 
@@ -1736,6 +1779,14 @@ def cmd_setup(args):
         do_setup()
 
 
+def cmd_ee_base(args):
+    with lab_lock():
+        ensure_packages()
+        ensure_dockerd()
+        build_ee_base()
+    print(IMG_EE_BASE)
+
+
 def cmd_up(args):
     n = args.count
     if n < 0:
@@ -1919,6 +1970,8 @@ def main(argv=None):
     p.add_argument("--purge", action="store_true",
                    help="also remove the images and the state dir (key, debootstrap cache)")
     p.set_defaults(func=cmd_down)
+    p = sub.add_parser("ee-base", help="build the execution environment's base image (make ee builds the EE on it)")
+    p.set_defaults(func=cmd_ee_base)
     p = sub.add_parser("status", help="show hosts, ports, the hub and the mirror stand-ins")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)

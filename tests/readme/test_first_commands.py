@@ -1,7 +1,8 @@
 """The commands README.md and tests/lab/README.md give a newcomer, run exactly as written, in their order, on a
-fresh lab: `make provision` twice (the second run changes nothing), the lab's ping and status, and the two ways to
-take the lab down. tests/run runs this file after the main suite: `make provision` makes a 3-host lab, which
-removes every other lab host (tests/readme is not among pytest.ini's testpaths)."""
+fresh lab: `make provision` twice (the second run changes nothing), the execution environment built and run, the
+lab's ping and status, and the two ways to take the lab down. tests/run runs this file after the main suite:
+`make provision` makes a 3-host lab, which removes every other lab host (tests/readme is not among pytest.ini's
+testpaths)."""
 
 import os
 import re
@@ -95,6 +96,33 @@ def test_the_readmes_first_commands_as_written():
         assert counts["changed"] == 0 and counts["failed"] == 0, counts  # "a second run changes nothing"
     print("make provision: first and second run as in README.md (output of the second):\n" + "\n".join(table(again)))
 
+
+def test_the_execution_environment_as_written():
+    """README's EE commands after `make provision`: the EE is built, provision.yml run in it changes nothing on the
+    3 hosts, and report.yml run in it writes the report of the 3 hosts."""
+    build, provision, report = readme_commands("README.md", "make ee")
+    assert build == "make ee" and provision.startswith(".venv/bin/ansible-navigator run playbooks/provision.yml")
+    rc, output = shell(build)
+    assert rc == 0, output[-5000:]
+    images = subprocess.run(["docker", "image", "inspect", "--format",
+                             '{{index .Config.Labels "ansible-execution-environment"}}', "dockhand-runtime-ee:latest"],
+                            stdout=subprocess.PIPE, text=True, check=False)
+    assert images.stdout.strip() == "true", images.stdout
+    rc, output = shell(provision)
+    assert rc == 0, output[-5000:]
+    for host in HOSTS:
+        counts = recap(output, host)
+        assert counts["changed"] == 0 and counts["failed"] == 0 and counts["unreachable"] == 0, counts
+    rc, output = shell(report)
+    assert rc == 0, output[-5000:]
+    page = ROOT / "build/report-ee/fleet-report.html"
+    assert page.is_file(), output[-3000:]
+    assert all(host in page.read_text() for host in HOSTS)
+    print("provision.yml and report.yml in the EE (the end of report.yml's output):\n" + output[-1500:])
+
+
+def test_the_lab_readmes_commands_as_written():
+    """tests/lab/README.md's commands, last: they end by taking the lab down."""
     up, ping, status, down = readme_commands("tests/lab/README.md", "tests/lab/lab up")
     assert (up, ping, status, down) == (
         "tests/lab/lab up", "ansible -i tests/lab/state/inventory.yml lab -m ansible.builtin.ping",
