@@ -101,7 +101,10 @@ def test_the_execution_environment_as_written():
     """README's EE commands after `make provision`: the EE is built, provision.yml run in it changes nothing on the
     3 hosts, and report.yml run in it writes the report of the 3 hosts."""
     build, provision, report = readme_commands("README.md", "make ee")
-    assert build == "make ee" and provision.startswith(".venv/bin/ansible-navigator run playbooks/provision.yml")
+    assert (build, provision, report) == (
+        "make ee",
+        ".venv/bin/ansible-navigator run playbooks/provision.yml -i tests/lab/state/inventory.yml -e @tests/lab/provision-vars.yml",  # noqa: E501
+        ".venv/bin/ansible-navigator run playbooks/report.yml -i tests/lab/state/inventory.yml -e report_dest=build/report-ee")  # noqa: E501
     rc, output = shell(build)
     assert rc == 0, output[-5000:]
     images = subprocess.run(["docker", "image", "inspect", "--format",
