@@ -25,11 +25,13 @@ provision: venv link
 
 ## Build the execution environment dockhand-runtime-ee:latest from meta/execution-environment.yml with
 ## ansible-builder, on a Debian base made locally (no registry needed); ansible-navigator.yml runs playbooks in it.
+## The EE does not keep the base's lab labels: `lab down` must not take it (or a playbook running in it) for the lab's.
 ee: venv link
 	tests/lab/lab ee-base
 	$(VENV)/bin/ansible-builder build --container-runtime docker -f meta/execution-environment.yml -c build/ee \
 		-t dockhand-runtime-ee:latest --build-arg EE_BASE_IMAGE=dockhand-lab/ee-base:bookworm \
-		--build-arg PYCMD=/opt/ee/bin/python3 --build-arg PKGMGR=/bin/true
+		--build-arg PYCMD=/opt/ee/bin/python3 --build-arg PKGMGR=/bin/true \
+		--extra-build-cli-args "--label dockhand.lab= --label dockhand.lab.role= --label dockhand.lab.recipe="
 
 lab-up:
 	tests/lab/lab up $(HOSTS)
