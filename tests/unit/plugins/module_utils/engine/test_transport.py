@@ -187,60 +187,57 @@ class CountingServer:
                     conn.sendall(self.answer)
 
 
-def test_requests_share_one_connection_until_an_answer_is_left_unread(tmp_path):
-    path = str(tmp_path / "engine.sock")
-    server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-    conn = Connection(unix_socket_opener(path), 5)
-    try:
-        for _request in range(3):
-            conn.request("GET", "/_ping", headers={"Host": "docker"})
-            assert conn.getresponse().read() == b"{}"
-        assert server.connections == 1
-        conn.request("GET", "/_ping", headers={"Host": "docker"})
-        conn.getresponse()  # not read
-        conn.request("GET", "/_ping", headers={"Host": "docker"})
-        assert conn.getresponse().read() == b"{}" and server.connections == 2
-    finally:
+@pytest.fixture
+def engine(tmp_path):
+    """``engine(answer)``: a CountingServer on a unix socket in tmp_path and a Connection to it, closed afterwards."""
+    made = []
+
+    def make(answer):
+        path = str(tmp_path / "engine.sock")
+        made.append((CountingServer(path, answer), Connection(unix_socket_opener(path), 5)))
+        return made[-1]
+    yield make
+    for server, conn in made:
         conn.close()
         server.sock.close()
 
 
-def test_a_broken_answer_is_not_followed_on_the_same_connection_and_a_closed_one_is_not_read(tmp_path):
-    path = str(tmp_path / "engine.sock")
-    server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}")
-    conn = Connection(unix_socket_opener(path), 5)
-    try:
-        for _request in range(2):
-            conn.request("GET", "/_ping")
-            with pytest.raises(ProtocolError):
-                conn.getresponse()
-        assert server.connections == 2
-        server.answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n"
-        conn.request("GET", "/events")
-        events = conn.getresponse()
-        assert events.read1() == b"{}"
-        conn.close()
-        with pytest.raises(ProtocolError, match="connection was closed"):
-            events.read1()
-    finally:
-        conn.close()
-        server.sock.close()
+def test_requests_share_one_connection_until_an_answer_is_left_unread(engine):
+    server, conn = engine(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    for _request in range(3):
+        conn.request("GET", "/_ping", headers={"Host": "docker"})
+        assert conn.getresponse().read() == b"{}"
+    assert server.connections == 1
+    conn.request("GET", "/_ping", headers={"Host": "docker"})
+    conn.getresponse()  # not read
+    conn.request("GET", "/_ping", headers={"Host": "docker"})
+    assert conn.getresponse().read() == b"{}" and server.connections == 2
 
 
-def test_a_file_body_is_streamed_whole_and_a_bodiless_post_says_length_zero(tmp_path):
-    path = str(tmp_path / "engine.sock")
-    server = CountingServer(path, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+def test_a_broken_answer_is_not_followed_on_the_same_connection_and_a_closed_one_is_not_read(engine):
+    server, conn = engine(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}")
+    for _request in range(2):
+        conn.request("GET", "/_ping")
+        with pytest.raises(ProtocolError):
+            conn.getresponse()
+    assert server.connections == 2
+    server.answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n"
+    conn.request("GET", "/events")
+    events = conn.getresponse()
+    assert events.read1() == b"{}"
+    conn.close()
+    with pytest.raises(ProtocolError, match="connection was closed"):
+        events.read1()
+
+
+def test_a_file_body_is_streamed_whole_and_a_bodiless_post_says_length_zero(engine, tmp_path):
+    server, conn = engine(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     archive = tmp_path / "context.tar"
     archive.write_bytes(os.urandom(200000))
-    conn = Connection(unix_socket_opener(path), 5)
-    try:
-        with open(archive, "rb") as body:
-            conn.request("POST", "/build", body=body, headers={"Content-Length": "200000"})
-            assert conn.getresponse().read() == b""
-        conn.request("POST", "/containers/x/start")
-        conn.getresponse().read()
-        assert archive.read_bytes() in server.received
-        assert server.received.endswith(b"POST /containers/x/start HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-    finally:
-        conn.close()
-        server.sock.close()
+    with open(archive, "rb") as body:
+        conn.request("POST", "/build", body=body, headers={"Content-Length": "200000"})
+        assert conn.getresponse().read() == b""
+    conn.request("POST", "/containers/x/start")
+    conn.getresponse().read()
+    assert archive.read_bytes() in server.received
+    assert server.received.endswith(b"POST /containers/x/start HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
